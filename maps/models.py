@@ -1,0 +1,137 @@
+"""The map catalogue: MapGroup > Map > Band > Layer, and the Grant that restricts them.
+
+Every restricted kind carries an optional ``grant``; an object with a grant,
+and everything below it, is visible only to users holding that grant. Who
+may see what is decided in ``maps.grants`` and nowhere else.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+PROVIDER_FITS = "fits"
+PROVIDER_COMBINATION = "fits_combination"
+COMBINATION_FUNCTIONS = ("+", "-", "*", "/", "max", "min", "mean")
+
+
+class Grant(models.Model):
+    """A named permission; users and Django groups hold grants."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True, default="")
+    users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="tilemaker_grants"
+    )
+    groups = models.ManyToManyField("auth.Group", blank=True, related_name="tilemaker_grants")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Restricted(models.Model):
+    """Fields shared by every kind that can be restricted by a grant."""
+
+    name = models.CharField(max_length=300)
+    description = models.TextField(blank=True, default="")
+    grant = models.ForeignKey(Grant, null=True, blank=True, on_delete=models.PROTECT)
+    position = models.PositiveIntegerField(default=0, help_text="Order within its parent.")
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MapGroup(Restricted):
+    map_group_id = models.SlugField(max_length=200, unique=True)
+
+    class Meta(Restricted.Meta):
+        pass
+
+
+class Map(Restricted):
+    map_id = models.SlugField(max_length=200, unique=True)
+    map_group = models.ForeignKey(MapGroup, on_delete=models.CASCADE, related_name="maps")
+
+    class Meta(Restricted.Meta):
+        pass
+
+
+class Band(Restricted):
+    band_id = models.SlugField(max_length=200, unique=True)
+    map = models.ForeignKey(Map, on_delete=models.CASCADE, related_name="bands")
+
+    class Meta(Restricted.Meta):
+        pass
+
+
+class Layer(Restricted):
+    """One 2-D image. Pixels come from ``provider`` (SPEC section 3 shape).
+
+    ``vmin``/``vmax`` of ``None`` mean "auto": the histogram's percentiles.
+    The geometry fields are derived from the FITS header, never typed in.
+    """
+
+    layer_id = models.SlugField(max_length=200, unique=True)
+    band = models.ForeignKey(Band, on_delete=models.CASCADE, related_name="layers")
+    quantity = models.CharField(max_length=200, blank=True, default="")
+    units = models.CharField(max_length=100, blank=True, default="")
+    vmin = models.FloatField(null=True, blank=True, help_text="Empty means auto.")
+    vmax = models.FloatField(null=True, blank=True, help_text="Empty means auto.")
+    cmap = models.CharField(max_length=100, default="RdBu_r")
+    provider = models.JSONField(
+        help_text='{"provider_type": "fits", "filename": ..., "hdu": 0, "index": null} or '
+        '{"provider_type": "fits_combination", "providers": [...], "function": "/"}'
+    )
+
+    tile_size = models.PositiveIntegerField(editable=False, default=0)
+    number_of_levels = models.PositiveIntegerField(editable=False, default=0)
+    bounding_left = models.FloatField(editable=False, default=0.0)
+    bounding_right = models.FloatField(editable=False, default=0.0)
+    bounding_top = models.FloatField(editable=False, default=0.0)
+    bounding_bottom = models.FloatField(editable=False, default=0.0)
+
+    class Meta(Restricted.Meta):
+        pass
+
+    def save(self, *args, **kwargs):
+        if self.tile_size == 0 or getattr(self, "_loaded_provider", None) != self.provider:
+            self.refresh_geometry()
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_provider = instance.__dict__.get("provider")
+        return instance
+
+    def refresh_geometry(self) -> None:
+        """Re-read the FITS header(s) behind ``provider`` and store the derived fields.
+
+        Raises ``ValidationError`` on the ``provider`` field with a one-line
+        reason when the provider is malformed or a file cannot be used.
+        """
+        from maps.layer_geometry import LayerGeometryError, geometry_for_provider
+
+        try:
+            geometry = geometry_for_provider(self.provider)
+        except LayerGeometryError as error:
+            raise ValidationError({"provider": str(error)}) from None
+        self.tile_size = geometry.tile_size
+        self.number_of_levels = geometry.number_of_levels
+        self.bounding_left = geometry.bounding_left
+        self.bounding_right = geometry.bounding_right
+        self.bounding_top = geometry.bounding_top
+        self.bounding_bottom = geometry.bounding_bottom
+        self._loaded_provider = self.provider
+
+    def clean(self) -> None:
+        super().clean()
+        if self.vmin is not None and self.vmax is not None and self.vmin >= self.vmax:
+            raise ValidationError({"vmax": "vmax must be greater than vmin"})
+        self.refresh_geometry()

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs on a fresh Debian machine, then run
+# the linters, the migration check and the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" = "0" ]; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        memcached postgresql chromium nginx
+fi
+python3 -m pip install -q -r requirements-test.txt
+python3 -m pip install -q --no-deps -e .
+
+python3 -m ruff check .
+python3 -m ruff format --check .
+python3 manage.py makemigrations --check --dry-run
+python3 -m pytest -q "$@"

@@ -1,0 +1,88 @@
+"""Typed readers for ``TILEMAKER_*`` environment variables.
+
+Settings call these once at import time; nothing else in the project reads
+the environment. Every reader raises ``ImproperlyConfigured`` naming the
+variable when its value cannot be understood, so a typo stops the server at
+start-up instead of silently falling back to a default.
+"""
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+PREFIX = "TILEMAKER_"
+
+_TRUE = {"1", "yes", "true", "on"}
+_FALSE = {"0", "no", "false", "off"}
+
+
+def _raw(name: str) -> str | None:
+    value = os.environ.get(PREFIX + name)
+    if value is None or value.strip() == "":
+        return None
+    return value.strip()
+
+
+def env_str(name: str, default: str) -> str:
+    value = _raw(name)
+    return default if value is None else value
+
+
+def env_optional_str(name: str) -> str | None:
+    return _raw(name)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = _raw(name)
+    if value is None:
+        return default
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{PREFIX}{name}={value!r}: expected yes/no (or true/false, 1/0)")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{PREFIX}{name}={value!r}: expected an integer") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{PREFIX}{name}={number}: must be at least {minimum}")
+    return number
+
+
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{PREFIX}{name}={value!r}: expected a number") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ImproperlyConfigured(f"{PREFIX}{name}={value!r}: expected a finite number")
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{PREFIX}{name}={number}: must be at least {minimum}")
+    return number
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list; empty items are dropped."""
+    value = _raw(name)
+    if value is None:
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env_str(name, default).lower()
+    if value not in choices:
+        expected = ", ".join(choices)
+        raise ImproperlyConfigured(f"{PREFIX}{name}={value!r}: expected one of {expected}")
+    return value

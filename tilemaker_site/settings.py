@@ -1,0 +1,230 @@
+"""Django settings for TileMaker.
+
+The environment is read here, once, through the typed helpers in
+``tilemaker_site.env``. The defaults are the embedded set-up that needs no
+server at all (SQLite, in-process cache, in-memory channel layer, no login),
+so ``manage.py dev`` works on a fresh machine. Production sets
+``TILEMAKER_DEBUG=no`` together with a real secret key and host list, and is
+refused without them.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from tilemaker_site.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_optional_str,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# --- Core -----------------------------------------------------------------
+
+DEBUG = env_bool("DEBUG", True)
+
+_INSECURE_LOCAL_KEY = "django-insecure-tilemaker-local-only"
+SECRET_KEY = env_optional_str("SECRET_KEY") or _INSECURE_LOCAL_KEY
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+
+if not DEBUG:
+    if SECRET_KEY == _INSECURE_LOCAL_KEY or len(SECRET_KEY) < 32:
+        raise ImproperlyConfigured(
+            "TILEMAKER_DEBUG=no needs TILEMAKER_SECRET_KEY set to a random string of 32+ characters"
+        )
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "TILEMAKER_DEBUG=no needs TILEMAKER_ALLOWED_HOSTS (comma-separated host names)"
+        )
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "corsheaders",
+    "cachalot",
+    "social_django",
+    "channels",
+    "maps",
+    "catalogs",
+    "regions",
+    "frontend",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "tilemaker_site.urls"
+ASGI_APPLICATION = "tilemaker_site.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "social_django.context_processors.backends",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------
+
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{Path.cwd() / 'tilemaker.sqlite3'}")
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+except ValueError as error:
+    raise ImproperlyConfigured(f"TILEMAKER_DATABASE_URL: {error}") from None
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ------------------------------------------------------------------
+
+CACHE_TYPE = env_choice("CACHE_TYPE", "in_memory", ("in_memory", "memcached"))
+MEMCACHED_HOST = env_str("MEMCACHED_HOST", "localhost")
+MEMCACHED_PORT = env_int("MEMCACHED_PORT", 11211, minimum=1)
+MEMCACHED_CLIENT_POOL_SIZE = env_int("MEMCACHED_CLIENT_POOL_SIZE", 4, minimum=1)
+MEMCACHED_TIMEOUT_SECONDS = env_float("MEMCACHED_TIMEOUT_SECONDS", 0.5, minimum=0.01)
+# LocMemCache bounds entries, not bytes: with float tiles of up to ~1.8 MB
+# each, 512 entries keep the in-process cache near 1 GB at most.
+CACHE_MAX_ENTRIES = env_int("CACHE_MAX_ENTRIES", 512, minimum=1)
+
+if CACHE_TYPE == "memcached":
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+            "LOCATION": f"{MEMCACHED_HOST}:{MEMCACHED_PORT}",
+            "TIMEOUT": None,
+            "OPTIONS": {
+                # A dead or hung memcached must degrade to reading from disk,
+                # never to a 5xx or a request stuck for seconds.
+                "ignore_exc": True,
+                "connect_timeout": MEMCACHED_TIMEOUT_SECONDS,
+                "timeout": MEMCACHED_TIMEOUT_SECONDS,
+                "max_pool_size": MEMCACHED_CLIENT_POOL_SIZE,
+                "no_delay": True,
+            },
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "tilemaker",
+            "TIMEOUT": None,
+            "OPTIONS": {"MAX_ENTRIES": CACHE_MAX_ENTRIES, "CULL_FREQUENCY": 4},
+        }
+    }
+
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- TileMaker behaviour ----------------------------------------------------
+
+CONFIG_PATH = env_optional_str("CONFIG_PATH")
+SERVE_FRONTEND = env_bool("SERVE_FRONTEND", True)
+API_ENDPOINT = "/" + env_str("API_ENDPOINT", "/").strip("/")
+PRECACHE = env_bool("PRECACHE", True)
+AUTO_CONTRAST_PERCENTILE = env_float("ANALYSIS_AUTO_CONTRAST_PERCENTILE", 1.0, minimum=0.0)
+MAX_CUTOUT_PIXELS = env_int("MAX_CUTOUT_PIXELS", 25_000_000, minimum=1)
+MAX_APERTURE_RADIUS_ARCMIN = env_float("MAX_APERTURE_RADIUS_ARCMIN", 600.0, minimum=0.0)
+# Tile, cut-out and aperture work that runs at the same time in one process;
+# further requests wait their turn instead of all allocating at once.
+MAX_CONCURRENT_RENDERS = env_int("MAX_CONCURRENT_RENDERS", max(2, os.cpu_count() or 2), minimum=1)
+# Folders that confine every FITS and catalogue path (after resolving
+# symlinks); empty means any readable regular file.
+DATA_ROOTS = [Path(p).resolve() for p in env_list("DATA_ROOTS", [])]
+
+# --- CORS -------------------------------------------------------------------
+
+ADD_CORS = env_bool("ADD_CORS", True)
+ORIGINS = env_list("ORIGINS", ["*"])
+if ADD_CORS:
+    CORS_ALLOW_ALL_ORIGINS = ORIGINS == ["*"]
+    CORS_ALLOWED_ORIGINS = [] if CORS_ALLOW_ALL_ORIGINS else ORIGINS
+    # Allowing every origin together with credentials would echo any Origin
+    # back with cookies: credentials only go to an explicit origin list.
+    CORS_ALLOW_CREDENTIALS = not CORS_ALLOW_ALL_ORIGINS
+else:
+    CORS_ALLOWED_ORIGINS = []
+
+# --- Auth -------------------------------------------------------------------
+
+AUTH_TYPE = env_choice("AUTH_TYPE", "mock", ("mock", "github"))
+MOCK_GRANTS = frozenset(env_list("MOCK_GRANTS", []))
+SOCIAL_AUTH_GITHUB_KEY = env_str("GITHUB_KEY", "")
+SOCIAL_AUTH_GITHUB_SECRET = env_str("GITHUB_SECRET", "")
+
+AUTHENTICATION_BACKENDS = [
+    "social_core.backends.github.GithubOAuth2",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# --- Static files, i18n, logging --------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "TileMaker API",
+    "DESCRIPTION": "Tiles, cut-outs and catalogues of CAR sky maps.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+CACHALOT_ENABLED = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "tilemaker": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "maps": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}
