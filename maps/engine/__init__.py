@@ -1,0 +1,83 @@
+"""The numerical engine: pure numpy/astropy, never imports Django.
+
+Everything takes values as arguments (no settings); errors are the classes
+in ``maps.engine.errors`` so the web layer can map them to statuses:
+``FitsError`` (unusable file/plane, one-line ``str()`` without the path,
+``.path``), ``NoDataError`` (no finite pixel: 404), ``OutOfRangeError``
+(also a ``ValueError``: bad level/x/y or a request over a cap: 4xx).
+
+Geometry (``maps.engine.geometry``)
+    ``TileGrid(tile_size, number_of_levels)``
+    ``tile_grid_for(*, pixel_scale_ra_deg, pixel_scale_dec_deg) -> TileGrid``
+    ``TileIndex(level, x, y)``
+    ``resolve_tile(*, grid, level, x, y, flip) -> TileIndex`` (validates, applies flip remap)
+    ``tile_bounds_deg(*, index) -> (ra_min_deg, ra_max_deg, dec_min_deg, dec_max_deg)``
+    ``PixelGrid``: the linear CAR grid of a map (``PlaneInfo.pixel_grid``).
+
+FITS files (``maps.engine.fits_source``)
+    ``PlaneInfo``: path, hdu, index, shape (ny, nx), dtype, header (normalised
+    2-D copy), bunit, pixel_scale_ra_deg (signed CDELT1), pixel_scale_dec_deg,
+    grid, pixel_grid, bounding_left/right/top/bottom (deg), n_planes,
+    extname, compressed.
+    ``inspect_plane(path, *, hdu=0, index=None) -> PlaneInfo`` (headers only)
+    ``scan_file(path) -> list[PlaneInfo]`` (every usable plane)
+    ``open_plane(path, *, hdu=0, index=None) -> PlaneReader`` (cached per file
+    version; ``.info``, ``.read(*, y0, y1, x0, x1) -> float32``)
+
+Pixel sources (``maps.engine.sources``)
+    ``source_from_provider(provider, *, path_resolver=None) -> PixelSource``
+    for SPEC section 3 provider dicts (``fits`` and ``fits_combination``),
+    cached per process and per file version. A ``PixelSource`` has
+    ``.info`` (PlaneInfo of the result), ``.version`` (a string that changes
+    when any input file changes: put it in cache keys), and
+
+    - ``.tile(*, index, flip=False, method="mean") -> ndarray`` float32
+      ``(tile_size, tile_size)``, row 0 the north edge, RA increasing to the
+      right (mirrored when ``flip``), NaN where no data; ``method`` is
+      ``"mean"`` (NaN-aware block mean) or ``"stride"``.
+    - ``.start_overview()`` (returns at once) and ``.overview_ready``.
+    - ``.cutout(*, left_ra_deg, right_ra_deg, top_dec_deg, bottom_dec_deg,
+      max_pixels) -> Cutout`` with ``.data`` (float32, FITS row order: row 0
+      is the south edge, Dec increasing with row), ``.header`` (CAR WCS,
+      BUNIT) and ``.image`` (the same pixels with row 0 the north edge, for
+      PNG/JPEG/WebP). RA runs the way the source map's CDELT1 says.
+    - ``.aperture(*, ra_deg, dec_deg, radius_arcmin, max_radius_arcmin)
+      -> dict(mean, std, min, max, n_pixels)``
+    - ``.histogram_sample(*, max_values=4_000_000) -> ndarray`` 1-D float32
+      finite values sampled evenly over the whole plane.
+"""
+
+from maps.engine.errors import EngineError, FitsError, NoDataError, OutOfRangeError
+from maps.engine.fits_source import (
+    PlaneInfo,
+    PlaneReader,
+    inspect_plane,
+    open_plane,
+    scan_file,
+)
+from maps.engine.geometry import (
+    PixelGrid,
+    TileGrid,
+    TileIndex,
+    resolve_tile,
+    tile_bounds_deg,
+    tile_grid_for,
+)
+
+__all__ = [
+    "EngineError",
+    "FitsError",
+    "NoDataError",
+    "OutOfRangeError",
+    "PixelGrid",
+    "PlaneInfo",
+    "PlaneReader",
+    "TileGrid",
+    "TileIndex",
+    "inspect_plane",
+    "open_plane",
+    "resolve_tile",
+    "scan_file",
+    "tile_bounds_deg",
+    "tile_grid_for",
+]
