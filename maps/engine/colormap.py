@@ -1,0 +1,142 @@
+"""Colour mapping: float pixels to indices into a 256-entry RGBA look-up table.
+
+Any matplotlib colour map name works (``matplotlib.colormaps``, never
+pyplot). The table holds ``N_COLOURS`` = 255 colours sampled evenly along
+the map, plus one fully transparent entry at ``TRANSPARENT_INDEX`` for
+pixels without data: 256 entries in all, which is exactly what an 8-bit
+palette PNG can carry, so a tile is encoded straight from the index array.
+
+Normalisation follows the original TileMaker (matplotlib's ``Normalize`` /
+``LogNorm`` with their ``clip`` argument):
+
+- values below ``vmin`` get the first colour and values above ``vmax`` the
+  last, whether or not ``clip`` is set (matplotlib's default under/over
+  colours are the end colours, so the original draws the same);
+- with ``log_norm``, values <= 0 have no logarithm: they are transparent
+  like NaN when ``clip`` is false, and get the first colour when ``clip`` is
+  true (clipping happens before the logarithm, as in ``LogNorm``);
+- ``absolute`` takes ``|value|`` before anything else;
+- NaN is always transparent; +/-inf saturate like any out-of-range value.
+"""
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from maps.engine.errors import EngineError
+
+N_COLOURS = 255
+TRANSPARENT_INDEX = N_COLOURS
+LUT_SIZE = N_COLOURS + 1
+
+
+class UnknownColourMapError(EngineError, ValueError):
+    """A colour map name matplotlib does not know."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Normalisation:
+    """How float values become colours: the query parameters of a tile or image."""
+
+    vmin: float
+    vmax: float
+    log_norm: bool = False
+    absolute: bool = False
+    clip: bool = False
+
+
+def colour_map_names() -> list[str]:
+    """Every colour map name matplotlib knows, sorted."""
+    import matplotlib
+
+    return sorted(matplotlib.colormaps)
+
+
+@lru_cache(maxsize=64)
+def _lut(name: str) -> np.ndarray:
+    import matplotlib
+
+    try:
+        colour_map = matplotlib.colormaps[name]
+    except KeyError:
+        raise UnknownColourMapError(f"unknown colour map {name!r}") from None
+    lut = np.zeros((LUT_SIZE, 4), dtype=np.uint8)
+    lut[:N_COLOURS] = colour_map(np.linspace(0.0, 1.0, N_COLOURS), bytes=True)
+    lut.flags.writeable = False
+    return lut
+
+
+def lookup_table(name: str) -> np.ndarray:
+    """The ``(256, 4)`` uint8 RGBA table of colour map ``name``, cached per name.
+
+    Entries ``0 .. N_COLOURS - 1`` run from the low to the high end of the
+    map; entry ``TRANSPARENT_INDEX`` is ``(0, 0, 0, 0)``. The array is
+    read-only and shared.
+
+    Raises
+    ------
+    UnknownColourMapError
+        When matplotlib has no colour map of that name.
+    """
+    if not isinstance(name, str):
+        raise UnknownColourMapError(f"unknown colour map {name!r}")
+    return _lut(name)
+
+
+def check_normalisation(norm: Normalisation) -> None:
+    """Raise ``ValueError`` with a one-line reason when ``norm`` cannot colour anything."""
+    if not (np.isfinite(norm.vmin) and np.isfinite(norm.vmax)):
+        raise ValueError(f"vmin {norm.vmin} and vmax {norm.vmax} must be finite")
+    if norm.vmin >= norm.vmax:
+        raise ValueError(f"vmin {norm.vmin:g} must be less than vmax {norm.vmax:g}")
+    if norm.log_norm and norm.vmin <= 0:
+        raise ValueError(f"log_norm needs vmin > 0, got {norm.vmin:g}")
+
+
+def colour_indices(data: np.ndarray, norm: Normalisation) -> np.ndarray:
+    """Map float pixels to LUT indices (uint8, same shape, C-contiguous).
+
+    Parameters
+    ----------
+    data : ndarray
+        Float pixels; any layout (a mirrored or flipped view is fine).
+    norm : Normalisation
+        Range and options; see the module docstring for their meaning.
+
+    Returns
+    -------
+    ndarray
+        uint8 indices: ``0 .. N_COLOURS - 1`` for colours, where the value
+        ``t = (v - vmin) / (vmax - vmin)`` (of ``log10`` values with
+        ``log_norm``) picks entry ``floor(t * N_COLOURS)`` clamped to the
+        ends, and ``TRANSPARENT_INDEX`` for NaN (and for non-positive values
+        under ``log_norm`` without ``clip``).
+    """
+    check_normalisation(norm)
+    values = np.asarray(data, dtype=np.float32)
+    if norm.absolute:
+        values = np.abs(values)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if norm.log_norm:
+            low, high = np.log10(norm.vmin), np.log10(norm.vmax)
+            if norm.clip:
+                values = np.maximum(values, np.float32(norm.vmin))
+            # log10 of a negative value is NaN and of zero -inf: the NaN
+            # branch below makes both transparent unless clipped above.
+            values = np.log10(values)
+            values[values == -np.inf] = np.nan
+        else:
+            low, high = norm.vmin, norm.vmax
+        scale = np.float32(N_COLOURS / (high - low))
+        scaled = (values - np.float32(low)) * scale
+        missing = np.isnan(scaled)
+        np.clip(scaled, 0, N_COLOURS - 1, out=scaled)
+        indices = scaled.astype(np.uint8)
+    indices[missing] = TRANSPARENT_INDEX
+    return indices
+
+
+def colourise(data: np.ndarray, norm: Normalisation, *, cmap: str) -> np.ndarray:
+    """RGBA uint8 image ``(*data.shape, 4)`` of ``data``; NaN is transparent black."""
+    return lookup_table(cmap)[colour_indices(data, norm)]
