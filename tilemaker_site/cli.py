@@ -1,7 +1,55 @@
-"""The ``tilemaker`` console command: Django's management commands under one name."""
+"""The ``tilemaker`` console command: Django's management commands under one name.
+
+``open`` and ``dev`` promise to leave nothing behind, yet Django reads
+``DATABASES`` when settings load, before any command runs. So for those two
+commands the database URL is pointed at a fresh temporary folder here, first,
+and the folder is removed when the command ends however it ends (return,
+error, Ctrl-C, SIGTERM, SIGHUP). A file rather than ``:memory:``: an
+in-memory SQLite database exists per connection, and daphne serves sync views
+from many threads.
+"""
 
 import os
+import shutil
+import signal
 import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+EPHEMERAL_COMMANDS = frozenset({"open", "dev"})
+EPHEMERAL_DB_NAME = "tilemaker.sqlite3"
+
+_ephemeral_dir: Path | None = None
+
+
+def ephemeral_dir() -> Path | None:
+    """The temporary folder of this ``open``/``dev`` run (holding its database), else None."""
+    return _ephemeral_dir
+
+
+def _stop_on_signal(signum, frame):
+    # Raised in the main thread wherever it is, so the ``finally`` below runs;
+    # the local server replaces this handler while it is serving.
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _ephemeral_database():
+    global _ephemeral_dir
+    folder = Path(tempfile.mkdtemp(prefix="tilemaker-"))
+    os.environ["TILEMAKER_DATABASE_URL"] = f"sqlite:///{folder / EPHEMERAL_DB_NAME}"
+    previous = {
+        signum: signal.signal(signum, _stop_on_signal) for signum in (signal.SIGTERM, signal.SIGHUP)
+    }
+    _ephemeral_dir = folder
+    try:
+        yield folder
+    finally:
+        _ephemeral_dir = None
+        shutil.rmtree(folder, ignore_errors=True)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -10,4 +58,12 @@ def main(argv: list[str] | None = None) -> None:
 
     argv = list(sys.argv if argv is None else argv)
     argv[0] = "tilemaker"
-    execute_from_command_line(argv)
+    if len(argv) > 1 and argv[1] in EPHEMERAL_COMMANDS:
+        with _ephemeral_database():
+            execute_from_command_line(argv)
+    else:
+        execute_from_command_line(argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,392 @@
+"""Serving TileMaker from this process with daphne: shared by ``open``, ``dev`` and ``serve``.
+
+The listening socket is bound here, before anything slow happens, so a busy
+port is reported at once; daphne then adopts the already-listening socket
+(twisted's ``fd:`` endpoint), which leaves no window in which another
+program could take the port, and lets ``serve --workers N`` hand one socket
+to N daphne processes. The ready line is printed only once the reactor runs,
+and the cache warm-up starts after it, so the first tile is never queued
+behind the warm-up.
+"""
+
+import errno
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connections
+
+LISTEN_BACKLOG = 128
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+WORKER_READY_TIMEOUT_SECONDS = 120.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+Log = Callable[[str], None]
+
+
+class ServerStartError(RuntimeError):
+    """The server cannot start; ``str()`` is a one-line reason naming what to change."""
+
+
+def console(message: str) -> None:
+    """Print a line at once, also when stdout is a pipe (tests, ``| tee``, systemd)."""
+    print(message, flush=True)
+
+
+@dataclass(frozen=True)
+class Listener:
+    """A bound, listening TCP socket and the address it was asked for."""
+
+    sock: socket.socket
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        shown = socket.gethostname() if self.host in WILDCARD_HOSTS else self.host
+        if ":" in shown:
+            shown = f"[{shown}]"
+        return f"http://{shown}:{self.port}/"
+
+    @property
+    def is_ipv6(self) -> bool:
+        return self.sock.family == socket.AF_INET6
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def listen(host: str, port: int) -> Listener:
+    """Bind and listen on ``host:port``, or raise ``ServerStartError`` saying what to change."""
+    if not 0 <= port <= 65535:
+        raise ServerStartError(f"--port {port}: expected a number from 1 to 65535")
+    try:
+        infos = socket.getaddrinfo(
+            host or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
+        )
+    except socket.gaierror as error:
+        raise ServerStartError(f"--host {host}: {error.strerror}") from None
+    # "localhost" often resolves to ::1 first; IPv4 is what browsers and
+    # ssh -L try first, and what the fd hand-over to daphne supports.
+    infos.sort(key=lambda info: info[0] != socket.AF_INET)
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(LISTEN_BACKLOG)
+    except OSError as error:
+        sock.close()
+        if error.errno == errno.EADDRINUSE:
+            raise ServerStartError(
+                f"port {port} on {host} is already in use: choose another with --port, "
+                f"e.g. --port {port + 1 if port < 65535 else 8001}"
+            ) from None
+        if error.errno == errno.EACCES:
+            raise ServerStartError(
+                f"port {port} needs administrator rights: choose one above 1023 with --port"
+            ) from None
+        raise ServerStartError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    sock.set_inheritable(True)
+    return Listener(sock=sock, host=host, port=sock.getsockname()[1])
+
+
+def prepare_ephemeral_database() -> None:
+    """Create every table in the (empty, temporary) default database.
+
+    Tables are created straight from the models (``run_syncdb`` with
+    migrations switched off): about 0.1 s instead of 1-2 s for replaying
+    every migration, which matters for a command whose point is to be ready
+    at once. The database is thrown away on exit, so it never needs to be
+    migrated later.
+    """
+    from django.apps import apps
+    from django.core.management import call_command
+
+    settings.MIGRATION_MODULES = {config.label: None for config in apps.get_app_configs()}
+    call_command("migrate", run_syncdb=True, verbosity=0, interactive=False)
+
+
+def _layers(config: dict) -> list[dict]:
+    return [
+        layer
+        for group in config.get("map_groups", [])
+        for map_entry in group.get("maps", [])
+        for band in map_entry.get("bands", [])
+        for layer in band.get("layers", [])
+    ]
+
+
+def import_files(
+    fits_paths: Sequence[str],
+    catalog_paths: Sequence[str] = (),
+    *,
+    auto_contrast: bool = False,
+    boxes: Sequence[dict] = (),
+    log: Log = console,
+) -> int:
+    """Scan the files as ``genconfig`` does and import the result; return the layer count.
+
+    Files that cannot be used are reported one per line (name and reason)
+    and left out; ``ServerStartError`` when not a single layer remains.
+    """
+    from maps.importers import import_config_data
+    from maps.scanning import config_for_files
+
+    started = time.perf_counter()
+    config, problems = config_for_files(list(fits_paths), list(catalog_paths))
+    for problem in problems:
+        log(f"Skipped {problem}")
+    layers = _layers(config)
+    if not layers:
+        if not fits_paths:
+            raise ServerStartError("no FITS map given (catalogues alone show nothing)")
+        raise ServerStartError(f"none of the {len(fits_paths)} FITS file(s) could be opened")
+    if auto_contrast:
+        for layer in layers:
+            layer["vmin"] = "auto"
+            layer["vmax"] = "auto"
+    if boxes:
+        config["boxes"] = [*config.get("boxes", []), *boxes]
+    import_config_data(config, base_dir=Path.cwd(), source_name="command line")
+    n_catalogs = len(config.get("source_groups", []))
+    log(
+        f"Opened {len(layers)} layer{'s' * (len(layers) != 1)}"
+        + (f" and {n_catalogs} catalogue{'s' * (n_catalogs != 1)}" if n_catalogs else "")
+        + f" in {time.perf_counter() - started:.1f} s"
+    )
+    return len(layers)
+
+
+def allow_any_host_when_exposed(host: str) -> None:
+    """Let ``open``/``dev`` answer under any host name when bound beyond loopback.
+
+    Host-header checking protects a loopback server against DNS rebinding;
+    someone who binds ``open`` to ``0.0.0.0`` wants to reach it by the
+    machine's name or address, which Django cannot know in advance.
+    """
+    if host not in LOOPBACK_HOSTS:
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "*"]
+
+
+def _endpoint(listener: Listener) -> str:
+    if listener.is_ipv6:
+        # twisted's fd endpoint can only adopt IPv4 sockets: give the port back
+        # and let daphne bind it again at once.
+        address = listener.sock.getsockname()[0].replace(":", r"\:")
+        listener.close()
+        return f"tcp6:port={listener.port}:interface={address}"
+    # twisted duplicates the descriptor and closes this one: detach it so the
+    # socket object never closes a number that may by then belong to another file.
+    return f"fd:fileno={listener.sock.detach()}"
+
+
+def _warm_cache(log: Log) -> None:
+    started = time.perf_counter()
+    log("Warming the cache: histograms and level-0 tiles (TILEMAKER_PRECACHE=no skips this)")
+    try:
+        from maps.tiles import precache_all
+
+        precache_all(log=log)
+    except Exception as error:
+        # The server keeps serving: tiles are then computed on first request.
+        log(f"Cache warm-up stopped: {error}")
+        return
+    finally:
+        connections.close_all()
+    log(f"Cache warm-up done in {time.perf_counter() - started:.1f} s")
+
+
+def serve(
+    listener: Listener,
+    *,
+    precache: bool,
+    log: Log = console,
+    on_ready: Callable[[], None] | None = None,
+    access_log: bool = False,
+    proxy_headers: bool = False,
+    announce: bool = True,
+) -> None:
+    """Serve the ASGI application on ``listener`` until SIGINT, SIGTERM or SIGHUP.
+
+    Prints the ready line (unless not ``announce``: workers leave that to
+    their parent) once requests are being answered, then calls ``on_ready``
+    and, when ``precache``, warms the cache in a background thread. Returns
+    normally after a stop signal; the caller cleans up.
+    """
+    from daphne.server import Server  # installs the asyncio reactor: import before twisted
+
+    from tilemaker_site.asgi import application
+
+    from daphne.access import AccessLogGenerator  # isort: skip
+    from twisted.internet import reactor  # isort: skip
+
+    def ready() -> None:
+        if announce:
+            log(f"TileMaker ready: {listener.url}  (Ctrl-C to stop)")
+        if on_ready is not None:
+            on_ready()
+        if precache:
+            threading.Thread(target=_warm_cache, args=(log,), name="precache", daemon=True).start()
+
+    def stop(signum, frame) -> None:
+        reactor.callFromThread(reactor.stop)
+
+    forwarded = (
+        {
+            "proxy_forwarded_address_header": "X-Forwarded-For",
+            "proxy_forwarded_port_header": "X-Forwarded-Port",
+            "proxy_forwarded_proto_header": "X-Forwarded-Proto",
+        }
+        if proxy_headers
+        else {}
+    )
+    server = Server(
+        application,
+        endpoints=[_endpoint(listener)],
+        signal_handlers=False,
+        action_logger=AccessLogGenerator(sys.stdout) if access_log else None,
+        ready_callable=lambda: reactor.callWhenRunning(ready),
+        verbosity=0,
+        **forwarded,
+    )
+    previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
+    try:
+        server.run()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if announce:
+        log("Stopped.")
+
+
+def _project_root() -> Path:
+    import tilemaker_site
+
+    return Path(tilemaker_site.__file__).resolve().parent.parent
+
+
+def serve_workers(
+    listener: Listener,
+    *,
+    workers: int,
+    worker_args: Sequence[str],
+    log: Log = console,
+) -> int:
+    """Run ``workers`` daphne processes sharing ``listener``'s socket; return an exit code.
+
+    Each worker is ``tilemaker serve --fd N`` (so it warms its own cache and
+    serves in-process exactly as a single server does); the kernel spreads
+    connections over the processes accepting on the shared socket. A stop
+    signal is passed on to every worker; a worker that dies on its own stops
+    the others, so a supervisor (docker, systemd) sees the failure and restarts.
+    """
+    if listener.is_ipv6:
+        raise ServerStartError("--workers above 1 needs an IPv4 --host (e.g. 0.0.0.0)")
+    ready_read, ready_write = os.pipe()
+    fd = listener.sock.fileno()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_project_root()), env.get("PYTHONPATH")]))
+    command = [
+        sys.executable,
+        "-c",
+        "from tilemaker_site.cli import main; main()",
+        "serve",
+        "--fd",
+        str(fd),
+        "--ready-fd",
+        str(ready_write),
+        *worker_args,
+    ]
+    children = [
+        subprocess.Popen(command, pass_fds=(fd, ready_write), env=env) for _ in range(workers)
+    ]
+    os.close(ready_write)
+    listener.close()
+
+    stopping = threading.Event()
+
+    def stop(signum, frame) -> None:
+        stopping.set()
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
+    try:
+        _wait_ready(ready_read, children, workers=workers, stopping=stopping)
+        if not stopping.is_set():
+            log(f"TileMaker ready: {listener.url}  ({workers} workers, Ctrl-C to stop)")
+        failed = _wait_children(children, stopping=stopping, log=log)
+    finally:
+        os.close(ready_read)
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+            child.wait()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    log("Stopped.")
+    return 1 if failed else 0
+
+
+def _wait_ready(
+    ready_read: int, children: list, *, workers: int, stopping: threading.Event
+) -> None:
+    import selectors
+
+    deadline = time.monotonic() + WORKER_READY_TIMEOUT_SECONDS
+    ready = 0
+    with selectors.DefaultSelector() as selector:
+        selector.register(ready_read, selectors.EVENT_READ)
+        while ready < workers and not stopping.is_set():
+            if any(child.poll() is not None for child in children):
+                return
+            if time.monotonic() > deadline:
+                raise ServerStartError(
+                    f"workers not ready after {WORKER_READY_TIMEOUT_SECONDS:.0f} s"
+                )
+            if selector.select(timeout=0.2):
+                chunk = os.read(ready_read, workers)
+                if not chunk:
+                    return
+                ready += len(chunk)
+
+
+def _wait_children(children: list, *, stopping: threading.Event, log: Log) -> bool:
+    """Wait until every child has exited; True when one died without being asked to."""
+    failed = False
+    while any(child.poll() is None for child in children):
+        for child in children:
+            code = child.poll()
+            if code is not None and not stopping.is_set():
+                log(f"Worker {child.pid} exited with code {code}: stopping the others")
+                failed = True
+                stopping.set()
+                for other in children:
+                    if other.poll() is None:
+                        other.send_signal(signal.SIGTERM)
+        time.sleep(0.1)
+    return failed
+
+
+def signal_ready(ready_fd: int) -> None:
+    """Tell the parent of ``serve --workers`` that this worker is answering requests."""
+    os.write(ready_fd, b"r")
+    os.close(ready_fd)
+
+
+def adopt_listener(fd: int) -> Listener:
+    """The listening socket inherited from ``serve --workers`` as file descriptor ``fd``."""
+    sock = socket.socket(fileno=fd)
+    host, port = sock.getsockname()[:2]
+    return Listener(sock=sock, host=host, port=port)

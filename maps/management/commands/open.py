@@ -1,0 +1,72 @@
+"""``open FILE.fits [MORE.fits ...] [CATALOG.json|.csv ...]``: look at maps, leave nothing."""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from maps import local_server
+from tilemaker_site.cli import ephemeral_dir
+
+CATALOG_SUFFIXES = (".json", ".csv")
+
+
+def split_files(paths: list[str]) -> tuple[list[str], list[str]]:
+    """FITS maps and catalogue files (by suffix), each in the order given."""
+    catalogs = [p for p in paths if Path(p).suffix.lower() in CATALOG_SUFFIXES]
+    maps = [p for p in paths if Path(p).suffix.lower() not in CATALOG_SUFFIXES]
+    return maps, catalogs
+
+
+def require_ephemeral_dir() -> Path:
+    folder = ephemeral_dir()
+    if folder is None:
+        raise CommandError(
+            "start this command as `tilemaker ...` or `python manage.py ...`: "
+            "only then does it get its own temporary database"
+        )
+    return folder
+
+
+def add_server_arguments(parser) -> None:
+    parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)",
+    )
+
+
+class Command(BaseCommand):
+    help = (
+        "Open FITS maps (and .json/.csv source catalogues) in the viewer. Nothing is written "
+        "next to the maps or in the working directory; the temporary database is removed on exit."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "files", nargs="+", metavar="FILE", help="CAR FITS maps, and .json/.csv catalogues"
+        )
+        add_server_arguments(parser)
+        parser.add_argument(
+            "--auto-contrast",
+            action="store_true",
+            help="colour range from each map's percentiles instead of the recognised defaults",
+        )
+
+    def handle(self, *args, files, port, host, auto_contrast, **options):
+        require_ephemeral_dir()
+        fits_paths, catalog_paths = split_files(files)
+        try:
+            listener = local_server.listen(host, port)
+            try:
+                local_server.prepare_ephemeral_database()
+                local_server.import_files(fits_paths, catalog_paths, auto_contrast=auto_contrast)
+                local_server.allow_any_host_when_exposed(host)
+                local_server.serve(listener, precache=settings.PRECACHE)
+            finally:
+                listener.close()
+        except local_server.ServerStartError as error:
+            raise CommandError(str(error)) from None
+        except KeyboardInterrupt:
+            local_server.console("Stopped.")

@@ -1,0 +1,108 @@
+"""``serve``: serve the maps, catalogues and boxes in the configured database with daphne."""
+
+import argparse
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+
+from maps import local_server
+from maps.management.commands.open import add_server_arguments
+from maps.models import Layer
+
+
+def pending_migrations() -> int:
+    connection = connections[DEFAULT_DB_ALIAS]
+    executor = MigrationExecutor(connection)
+    return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+
+
+class Command(BaseCommand):
+    help = (
+        "Serve the configured database (fill it with import_config, or set "
+        "TILEMAKER_CONFIG_PATH). --workers N runs N daphne processes on one port."
+    )
+
+    def add_arguments(self, parser):
+        add_server_arguments(parser)
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="daphne processes sharing the port (default 1); use memcached to share the cache",
+        )
+        parser.add_argument(
+            "--proxy-headers",
+            action="store_true",
+            help="trust X-Forwarded-For/-Port/-Proto from a reverse proxy such as nginx",
+        )
+        # Set by ``serve --workers N`` for its worker processes only.
+        parser.add_argument("--fd", type=int, help=argparse.SUPPRESS)
+        parser.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
+
+    def handle(self, *args, port, host, workers, proxy_headers, fd, ready_fd, **options):
+        verbosity = options["verbosity"]
+        if workers < 1:
+            raise CommandError(f"--workers {workers}: expected 1 or more")
+        try:
+            if fd is not None:
+                self._serve_worker(fd, ready_fd, proxy_headers=proxy_headers, verbosity=verbosity)
+                return
+            listener = local_server.listen(host, port)
+            try:
+                self._prepare_database()
+                connections.close_all()
+                if workers == 1:
+                    local_server.serve(
+                        listener,
+                        precache=settings.PRECACHE,
+                        access_log=verbosity >= 2,
+                        proxy_headers=proxy_headers,
+                    )
+                    return
+                worker_args = ["--verbosity", str(verbosity)]
+                if proxy_headers:
+                    worker_args.append("--proxy-headers")
+                code = local_server.serve_workers(
+                    listener, workers=workers, worker_args=worker_args
+                )
+            finally:
+                listener.close()
+        except local_server.ServerStartError as error:
+            raise CommandError(str(error)) from None
+        except KeyboardInterrupt:
+            local_server.console("Stopped.")
+            return
+        if code:
+            raise CommandError("a worker stopped unexpectedly (see above)")
+
+    def _prepare_database(self) -> None:
+        count = pending_migrations()
+        if count:
+            local_server.console(f"Applying {count} database migration(s) ...")
+            call_command("migrate", verbosity=0, interactive=False)
+        if settings.CONFIG_PATH:
+            from maps.importers import import_config
+
+            local_server.console(f"Importing {settings.CONFIG_PATH} (TILEMAKER_CONFIG_PATH)")
+            import_config(Path(settings.CONFIG_PATH))
+        layers = Layer.objects.count()
+        if layers == 0:
+            local_server.console(
+                "The database holds no layers yet: add some with `tilemaker import_config FILE`"
+            )
+        else:
+            local_server.console(f"Serving {layers} layer{'s' * (layers != 1)} from the database")
+
+    def _serve_worker(self, fd, ready_fd, *, proxy_headers: bool, verbosity: int) -> None:
+        local_server.serve(
+            local_server.adopt_listener(fd),
+            precache=settings.PRECACHE,
+            access_log=verbosity >= 2,
+            proxy_headers=proxy_headers,
+            announce=False,
+            on_ready=None if ready_fd is None else lambda: local_server.signal_ready(ready_fd),
+        )
