@@ -3,6 +3,11 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import (
+    SpectacularJSONAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
 
 _api_prefix = settings.API_ENDPOINT.strip("/")
 API_PREFIX = f"{_api_prefix}/" if _api_prefix else ""
@@ -12,6 +17,13 @@ urlpatterns = [
     path(API_PREFIX, include("maps.urls")),
     path(API_PREFIX, include("catalogs.urls")),
     path(API_PREFIX, include("regions.urls")),
+    path(f"{API_PREFIX}openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
+    path(
+        f"{API_PREFIX}docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="docs"
+    ),
+    path(
+        f"{API_PREFIX}redoc", SpectacularRedocView.as_view(url_name="openapi-schema"), name="redoc"
+    ),
 ]
 
 if settings.SERVE_FRONTEND:

@@ -1,0 +1,185 @@
+"""JSON shapes of the map catalogue, field for field those of the original TileMaker.
+
+The summaries and the layer are DRF serializers (they also document the
+schema). The layer menu (``/layers/default``, ``/search``) is a nested tree
+built from one ``.values()`` query per level and filtered as plain dicts;
+its serializers here only describe that shape to OpenAPI.
+
+No answer carries a layer's ``provider``: it holds server file paths.
+"""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from maps.grants import visible
+from maps.models import Band, Layer, Map, MapGroup
+
+AUTO = "auto"
+
+
+def _summary_serializer(id_field: str) -> type[serializers.Serializer]:
+    """``{<id_field>, name, description, grant}``: the id first, as the original writes it."""
+    fields = {
+        id_field: serializers.CharField(),
+        "name": serializers.CharField(),
+        "description": serializers.CharField(),
+        "grant": serializers.CharField(
+            source="grant.name", allow_null=True, default=None, help_text="Grant name or null."
+        ),
+    }
+    name = "".join(part.title() for part in id_field.removesuffix("_id").split("_"))
+    return type(f"{name}SummarySerializer", (serializers.Serializer,), fields)
+
+
+MapGroupSummarySerializer = _summary_serializer("map_group_id")
+MapSummarySerializer = _summary_serializer("map_id")
+BandSummarySerializer = _summary_serializer("band_id")
+LayerSummarySerializer = _summary_serializer("layer_id")
+
+
+@extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string", "enum": [AUTO]}]})
+class NumberOrAutoField(serializers.Field):
+    """A colour limit: a number, or ``"auto"`` (stored as null) for the histogram's percentiles."""
+
+    def get_attribute(self, instance):
+        value = super().get_attribute(instance)
+        # DRF skips to_representation for None; "auto" must still be written.
+        return AUTO if value is None else value
+
+    def to_representation(self, value):
+        return value if value == AUTO else float(value)
+
+
+class LayerSerializer(LayerSummarySerializer):
+    quantity = serializers.CharField()
+    units = serializers.CharField()
+    vmin = NumberOrAutoField()
+    vmax = NumberOrAutoField()
+    cmap = serializers.CharField()
+    tile_size = serializers.IntegerField()
+    number_of_levels = serializers.IntegerField()
+    bounding_left = serializers.FloatField()
+    bounding_right = serializers.FloatField()
+    bounding_top = serializers.FloatField()
+    bounding_bottom = serializers.FloatField()
+    map_group_id = serializers.CharField(source="band.map.map_group.map_group_id")
+    map_id = serializers.CharField(source="band.map.map_id")
+    band_id = serializers.CharField(source="band.band_id")
+
+
+# Menu shapes, for the schema only (the trees themselves are built below).
+
+
+class BandMenuSerializer(BandSummarySerializer):
+    layers = LayerSummarySerializer(many=True)
+
+
+class MapMenuSerializer(MapSummarySerializer):
+    bands = BandMenuSerializer(many=True)
+
+
+class MapGroupMenuSerializer(MapGroupSummarySerializer):
+    maps = MapMenuSerializer(many=True)
+
+
+class DefaultLayerSerializer(serializers.Serializer):
+    layer = LayerSerializer(allow_null=True)
+    default_layer_menu = MapGroupMenuSerializer(many=True)
+
+
+class SearchResultSerializer(serializers.Serializer):
+    filtered_layer_menu = MapGroupMenuSerializer(many=True)
+    matched_ids = serializers.ListField(child=serializers.CharField())
+
+
+# --- The layer menu as a tree of dicts ---------------------------------------
+
+# Public id field and children key at each depth: group > map > band > layer.
+_MENU_LEVELS = (
+    ("map_group_id", "maps"),
+    ("map_id", "bands"),
+    ("band_id", "layers"),
+    ("layer_id", None),
+)
+
+
+def _menu_rows(model, user, id_field: str, *extra_columns: str, **filters):
+    columns = ("pk", id_field, "name", "description", "grant__name", *extra_columns)
+    return visible(model, user).filter(**filters).values(*columns)
+
+
+def _summary(row: dict, id_field: str) -> dict:
+    return {
+        id_field: row[id_field],
+        "name": row["name"],
+        "description": row["description"],
+        "grant": row["grant__name"],
+    }
+
+
+def layer_menu_tree(user) -> list[dict]:
+    """Every map group ``user`` may see, with its visible maps, bands and layers nested.
+
+    One query per level; ``visible`` already drops every row under a hidden
+    parent, so each row's parent is in the level above.
+    """
+    groups, maps, bands = {}, {}, {}
+    for row in _menu_rows(MapGroup, user, "map_group_id"):
+        groups[row["pk"]] = {**_summary(row, "map_group_id"), "maps": []}
+    for row in _menu_rows(Map, user, "map_id", "map_group"):
+        maps[row["pk"]] = {**_summary(row, "map_id"), "bands": []}
+        groups[row["map_group"]]["maps"].append(maps[row["pk"]])
+    for row in _menu_rows(Band, user, "band_id", "map"):
+        bands[row["pk"]] = {**_summary(row, "band_id"), "layers": []}
+        maps[row["map"]]["bands"].append(bands[row["pk"]])
+    for row in _menu_rows(Layer, user, "layer_id", "band"):
+        bands[row["band"]]["layers"].append(_summary(row, "layer_id"))
+    return list(groups.values())
+
+
+def default_layer_menu(user, layer: Layer | None) -> list[dict]:
+    """All visible map groups; only the path down to ``layer`` is expanded (as the original)."""
+    groups = [
+        {**_summary(row, "map_group_id"), "maps": []}
+        for row in _menu_rows(MapGroup, user, "map_group_id")
+    ]
+    if layer is None:
+        return groups
+    band = layer.band
+    layers = [_summary(row, "layer_id") for row in _menu_rows(Layer, user, "layer_id", band=band)]
+    bands = [
+        {**_summary(row, "band_id"), "layers": layers if row["pk"] == band.pk else []}
+        for row in _menu_rows(Band, user, "band_id", map=band.map_id)
+    ]
+    maps = [
+        {**_summary(row, "map_id"), "bands": bands if row["pk"] == band.map_id else []}
+        for row in _menu_rows(Map, user, "map_id", map_group=band.map.map_group_id)
+    ]
+    for group in groups:
+        if group["map_group_id"] == band.map.map_group.map_group_id:
+            group["maps"] = maps
+    return groups
+
+
+def filter_menu(tree: list[dict], query: str) -> tuple[list[dict], list[str]]:
+    """Entries whose name contains ``query`` (any case), with their whole subtree, and their ids.
+
+    An entry that does not match is kept, with only its matching
+    descendants, when some descendant matches.
+    """
+    matched_ids: list[str] = []
+    return _filter_level(tree, 0, query.casefold(), matched_ids), matched_ids
+
+
+def _filter_level(entries: list[dict], depth: int, needle: str, matched_ids: list[str]):
+    id_field, children_key = _MENU_LEVELS[depth]
+    kept = []
+    for entry in entries:
+        if needle in entry["name"].casefold():
+            matched_ids.append(entry[id_field])
+            kept.append(entry)
+        elif children_key:
+            children = _filter_level(entry[children_key], depth + 1, needle, matched_ids)
+            if children:
+                kept.append({**entry, children_key: children})
+    return kept
