@@ -14,6 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from tilemaker_site.auth import parse_github_org_grants
 from tilemaker_site.env import (
     env_bool,
     env_choice,
@@ -182,6 +183,50 @@ AUTH_TYPE = env_choice("AUTH_TYPE", "mock", ("mock", "github"))
 MOCK_GRANTS = frozenset(env_list("MOCK_GRANTS", []))
 SOCIAL_AUTH_GITHUB_KEY = env_str("GITHUB_KEY", "")
 SOCIAL_AUTH_GITHUB_SECRET = env_str("GITHUB_SECRET", "")
+if AUTH_TYPE == "github" and not (SOCIAL_AUTH_GITHUB_KEY and SOCIAL_AUTH_GITHUB_SECRET):
+    raise ImproperlyConfigured(
+        "TILEMAKER_AUTH_TYPE=github needs TILEMAKER_GITHUB_KEY and TILEMAKER_GITHUB_SECRET"
+    )
+GITHUB_ORG_GRANTS = parse_github_org_grants(
+    env_optional_str("GITHUB_ORG_GRANTS"), variable="TILEMAKER_GITHUB_ORG_GRANTS"
+)
+# Private organisation and team membership is only visible with read:org.
+SOCIAL_AUTH_GITHUB_SCOPE = ["read:org"] if GITHUB_ORG_GRANTS else []
+SOCIAL_AUTH_PIPELINE = (
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_names",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "social_core.pipeline.social_auth.social_user",
+    "social_core.pipeline.user.get_username",
+    "social_core.pipeline.user.create_user",
+    "social_core.pipeline.social_auth.associate_user",
+    "social_core.pipeline.social_auth.load_extra_data",
+    "social_core.pipeline.user.user_details",
+    "maps.auth.sync_github_grants",
+)
+SOCIAL_AUTH_URL_NAMESPACE = "social"
+SOCIAL_AUTH_LOGIN_REDIRECT_URL = "/"
+SOCIAL_AUTH_SANITIZE_REDIRECTS = True
+SOCIAL_AUTH_ALLOWED_REDIRECT_HOSTS: list[str] = []
+SOCIAL_AUTH_REDIRECT_IS_HTTPS = not DEBUG
+
+# Organisation grants are only re-read at login, so a session must end
+# within a day for a removed member to lose access within a day.
+SESSION_HOURS = env_int("SESSION_HOURS", 12, minimum=1)
+if AUTH_TYPE == "github" and SESSION_HOURS > 24:
+    raise ImproperlyConfigured(
+        f"TILEMAKER_SESSION_HOURS={SESSION_HOURS}: at most 24 with TILEMAKER_AUTH_TYPE=github"
+    )
+SESSION_COOKIE_AGE = SESSION_HOURS * 3600
+SESSION_COOKIE_HTTPONLY = True
+# Lax, not Strict: the return from GitHub is a cross-site top-level GET that
+# must carry the session holding the OAuth state.
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+CSRF_FAILURE_VIEW = "maps.auth_views.csrf_failure"
 
 AUTHENTICATION_BACKENDS = [
     "social_core.backends.github.GithubOAuth2",

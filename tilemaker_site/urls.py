@@ -14,6 +14,8 @@ API_PREFIX = f"{_api_prefix}/" if _api_prefix else ""
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Outside the API prefix: GitHub's callback URL must not move with it.
+    path("auth/", include("maps.auth_urls")),
     path(API_PREFIX, include("maps.urls")),
     path(API_PREFIX, include("catalogs.urls")),
     path(API_PREFIX, include("regions.urls")),
