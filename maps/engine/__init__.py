@@ -47,6 +47,8 @@ Pixel sources (``maps.engine.sources``)
       finite values sampled evenly over the whole plane.
 """
 
+from maps.engine.combine import COMBINATION_FUNCTIONS
+from maps.engine.cutout import Cutout
 from maps.engine.errors import EngineError, FitsError, NoDataError, OutOfRangeError
 from maps.engine.fits_source import (
     PlaneInfo,
@@ -63,13 +65,18 @@ from maps.engine.geometry import (
     tile_bounds_deg,
     tile_grid_for,
 )
+from maps.engine.sources import TILE_METHODS, PixelSource, source_from_provider
 
 __all__ = [
+    "COMBINATION_FUNCTIONS",
+    "TILE_METHODS",
+    "Cutout",
     "EngineError",
     "FitsError",
     "NoDataError",
     "OutOfRangeError",
     "PixelGrid",
+    "PixelSource",
     "PlaneInfo",
     "PlaneReader",
     "TileGrid",
@@ -78,6 +85,7 @@ __all__ = [
     "open_plane",
     "resolve_tile",
     "scan_file",
+    "source_from_provider",
     "tile_bounds_deg",
     "tile_grid_for",
 ]

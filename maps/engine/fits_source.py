@@ -513,6 +513,12 @@ class PlaneReader:
                 offset=storage.data_offset + storage.plane_offset,
             )
 
+    @property
+    def version(self) -> tuple:
+        """Identifies the plane and the file version it reads."""
+        info, storage = self.info, self._storage
+        return (info.path, storage.mtime_ns, storage.size, info.hdu, info.index)
+
     def read(self, *, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         """Rows ``y0:y1`` and columns ``x0:x1`` of the plane, in file order."""
         ny, nx = self.info.shape
@@ -523,6 +529,26 @@ class PlaneReader:
         else:
             raw = self._read_compressed(y0, y1, x0, x1)
         return self._to_float32(raw)
+
+    def take(self, *, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """The grid of pixels at ``rows`` x ``cols`` (index arrays), as float32.
+
+        For sparse samples (strided tiles, histograms): only the listed rows
+        are touched, unlike a window read spanning them.
+        """
+        rows = np.asarray(rows, dtype=np.intp)
+        cols = np.asarray(cols, dtype=np.intp)
+        ny, nx = self.info.shape
+        if rows.size == 0 or cols.size == 0:
+            return np.empty((rows.size, cols.size), dtype=np.float32)
+        if rows.min() < 0 or rows.max() >= ny or cols.min() < 0 or cols.max() >= nx:
+            raise OutOfRangeError(f"pixel indexes outside the {ny} x {nx} plane")
+        if self._array is not None:
+            return self._to_float32(self._array[np.ix_(rows, cols)])
+        x0, x1 = int(cols.min()), int(cols.max()) + 1
+        return np.stack(
+            [self._to_float32(self._read_compressed(r, r + 1, x0, x1))[0, cols - x0] for r in rows]
+        )
 
     def _to_float32(self, raw: np.ndarray) -> np.ndarray:
         storage = self._storage
@@ -544,7 +570,9 @@ class PlaneReader:
                 if self._hdus is None:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        self._hdus = fits.open(self.info.path, memmap=True, lazy_load_hdus=True)
+                        # memmap=True refuses scaled compressed data; sections read
+                        # only the compressed tiles they need either way.
+                        self._hdus = fits.open(self.info.path, memmap=False, lazy_load_hdus=True)
                 section = self._hdus[self.info.hdu].section
                 key = (*self._storage.leading_index, slice(y0, y1), slice(x0, x1))
                 with warnings.catch_warnings():

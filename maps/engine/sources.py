@@ -1,0 +1,384 @@
+"""Pixel sources: what a layer's provider gives, and everything computed from it.
+
+``source_from_provider`` turns a SPEC section 3 provider dict into a
+``PixelSource``, cached per process and per file version. A source knows
+its geometry (``info``) and how to read float32 windows; tiles, cut-outs,
+apertures, histogram samples and the overview are built on that alone, so a
+``fits_combination`` gets them all by combining native pixels first (the
+mean of a ratio is not the ratio of means).
+"""
+
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import os
+import queue
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+
+import numpy as np
+
+from maps.engine.aperture import aperture_stats
+from maps.engine.combine import check_function, combine
+from maps.engine.cutout import Cutout, make_cutout
+from maps.engine.downsample import block_sums, gather, mean_from_sums
+from maps.engine.errors import FitsError, NoDataError, OutOfRangeError
+from maps.engine.fits_source import PlaneInfo, PlaneReader, open_plane
+from maps.engine.geometry import TileIndex
+from maps.engine.overview import Overview, build_overview, needs_overview
+
+logger = logging.getLogger(__name__)
+
+TILE_METHODS = ("mean", "stride")
+PROVIDER_FITS = "fits"
+PROVIDER_COMBINATION = "fits_combination"
+SOURCE_CACHE_SIZE = 64
+# Pixels gathered per step when a coarse tile is computed from the file.
+CHUNK_PIXELS = 8_000_000
+HISTOGRAM_SAMPLE_SIZE = 4_000_000
+# Column positions of two combined inputs may differ by this much and still
+# count as the same grid (headers written with different digits).
+SAME_GRID_TOLERANCE_PIXELS = 1e-3
+
+
+class PixelSource:
+    """Tiles, cut-outs, apertures and samples of one layer's pixels (thread-safe)."""
+
+    def __init__(self, info: PlaneInfo, version: str):
+        self.info = info
+        self.version = version
+        self._overview: Overview | None = None
+        self._overview_lock = threading.Lock()
+        self._overview_started = False
+
+    def read_window(self, *, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+        """A new float32 array of rows ``y0:y1``, columns ``x0:x1`` in file order."""
+        raise NotImplementedError
+
+    def take(self, *, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """The float32 grid of pixels at ``rows`` x ``cols`` (valid index arrays)."""
+        raise NotImplementedError
+
+    @property
+    def overview_ready(self) -> bool:
+        """Whether coarse tiles come from memory (always, when the grid has no coarse levels)."""
+        return self._overview is not None or not needs_overview(self.info.grid)
+
+    def start_overview(self) -> None:
+        """Queue the overview build on the background worker; returns at once."""
+        if self.overview_ready:
+            return
+        with self._overview_lock:
+            if self._overview_started:
+                return
+            self._overview_started = True
+        _overview_queue().put(self)
+
+    def build_overview(self) -> None:
+        """Build the overview now, in the calling thread (the worker calls this)."""
+        if self.overview_ready:
+            return
+        overview = build_overview(
+            read=self.read_window, pixel_grid=self.info.pixel_grid, grid=self.info.grid
+        )
+        self._overview = overview
+
+    def tile(self, *, index: TileIndex, flip: bool = False, method: str = "mean") -> np.ndarray:
+        """One tile of the global grid as float32 ``(tile_size, tile_size)``.
+
+        Row 0 is the north edge; RA increases to the right, or to the left
+        when ``flip`` (the caller has already remapped ``index.x`` with
+        ``resolve_tile``). Coarse levels are the NaN-aware mean of each block
+        of deepest-level pixels (``method="mean"``) or its middle pixel
+        (``"stride"``).
+
+        Raises
+        ------
+        OutOfRangeError
+            An index outside the grid or an unknown method.
+        NoDataError
+            The tile is off the map or holds no finite pixel.
+        """
+        if method not in TILE_METHODS:
+            raise OutOfRangeError(f"method {method!r} is not one of {', '.join(TILE_METHODS)}")
+        grid = self.info.grid
+        level, x, y = index.level, index.x, index.y
+        if not (
+            0 <= level < grid.number_of_levels and 0 <= x < 2 ** (level + 1) and 0 <= y < 2**level
+        ):
+            raise OutOfRangeError(f"tile {level}/{y}/{x} is outside the grid")
+        pixel_grid = self.info.pixel_grid
+        rows = pixel_grid.tile_rows(grid=grid, level=level, y=y)
+        cols = pixel_grid.tile_columns(grid=grid, level=level, x=x)
+        if (rows < 0).all() or (cols < 0).all():
+            raise NoDataError("the tile is outside the map")
+        factor = grid.block_factor(level)
+        overview = self._overview
+        if factor == 1:
+            data = gather(self.read_window, rows[::-1], cols[:: -1 if flip else 1])
+        elif method == "stride":
+            middle = factor // 2
+            data = self._take_grid(
+                rows[middle::factor][::-1], cols[middle::factor][:: -1 if flip else 1]
+            )
+        elif overview is not None and factor % overview.factor == 0:
+            data = overview.tile(grid=grid, level=level, x=x, y=y, flip=flip)
+        else:
+            data = self._block_mean(rows[::-1], cols[:: -1 if flip else 1], factor)
+        if not np.isfinite(data).any():
+            raise NoDataError("no data in this tile")
+        return data
+
+    def _take_grid(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        out = np.full((len(rows), len(cols)), np.nan, dtype=np.float32)
+        row_positions, col_positions = np.flatnonzero(rows >= 0), np.flatnonzero(cols >= 0)
+        if len(row_positions) and len(col_positions):
+            out[np.ix_(row_positions, col_positions)] = self.take(
+                rows=rows[row_positions], cols=cols[col_positions]
+            )
+        return out
+
+    def _block_mean(self, rows: np.ndarray, cols: np.ndarray, factor: int) -> np.ndarray:
+        """Block means streamed from the file in bands of output rows."""
+        size = len(rows) // factor
+        out = np.full((size, len(cols) // factor), np.nan, dtype=np.float32)
+        step = max(1, CHUNK_PIXELS // (len(cols) * factor))
+        for start in range(0, size, step):
+            stop = min(start + step, size)
+            band = rows[start * factor : stop * factor]
+            if (band < 0).all():
+                continue
+            sums, counts = block_sums(gather(self.read_window, band, cols), factor)
+            out[start:stop] = mean_from_sums(sums, counts)
+        return out
+
+    def cutout(
+        self,
+        *,
+        left_ra_deg: float,
+        right_ra_deg: float,
+        top_dec_deg: float,
+        bottom_dec_deg: float,
+        max_pixels: int,
+    ) -> Cutout:
+        """Native-resolution cut-out; see ``maps.engine.cutout.make_cutout``."""
+        return make_cutout(
+            read=self.read_window,
+            info=self.info,
+            left_ra_deg=left_ra_deg,
+            right_ra_deg=right_ra_deg,
+            top_dec_deg=top_dec_deg,
+            bottom_dec_deg=bottom_dec_deg,
+            max_pixels=max_pixels,
+        )
+
+    def aperture(
+        self, *, ra_deg: float, dec_deg: float, radius_arcmin: float, max_radius_arcmin: float
+    ) -> dict:
+        """Aperture statistics; see ``maps.engine.aperture.aperture_stats``."""
+        return aperture_stats(
+            read=self.read_window,
+            pixel_grid=self.info.pixel_grid,
+            ra_deg=ra_deg,
+            dec_deg=dec_deg,
+            radius_arcmin=radius_arcmin,
+            max_radius_arcmin=max_radius_arcmin,
+        )
+
+    def histogram_sample(self, *, max_values: int = HISTOGRAM_SAMPLE_SIZE) -> np.ndarray:
+        """Finite native pixel values on an even grid over the whole plane (1-D float32).
+
+        At most ``max_values`` pixels are read (every n-th row and column),
+        so percentiles and histograms describe the whole map cheaply.
+        """
+        ny, nx = self.info.shape
+        step = max(1, math.ceil(math.sqrt(ny * nx / max_values)))
+        values = self.take(
+            rows=np.arange(step // 2, ny, step), cols=np.arange(step // 2, nx, step)
+        ).ravel()
+        return values[np.isfinite(values)]
+
+
+class FitsPlaneSource(PixelSource):
+    """One plane of one FITS file."""
+
+    def __init__(self, reader: PlaneReader, version: str):
+        super().__init__(reader.info, version)
+        self._reader = reader
+
+    def read_window(self, *, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+        return self._reader.read(y0=y0, y1=y1, x0=x0, x1=x1)
+
+    def take(self, *, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return self._reader.take(rows=rows, cols=cols)
+
+
+class CombinedSource(PixelSource):
+    """Planes on one pixel grid combined element-wise (``fits_combination``)."""
+
+    def __init__(self, inputs: list[PlaneReader], function: str, version: str):
+        first = inputs[0].info
+        for number, reader in enumerate(inputs[1:], start=2):
+            _check_same_grid(first, reader.info, number)
+        units = {reader.info.bunit for reader in inputs}
+        bunit = units.pop() if len(units) == 1 and function not in ("*", "/") else None
+        super().__init__(dataclasses.replace(first, bunit=bunit), version)
+        self._inputs = inputs
+        self._function = function
+
+    def read_window(self, *, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+        windows = [reader.read(y0=y0, y1=y1, x0=x0, x1=x1) for reader in self._inputs]
+        return combine(self._function, windows)
+
+    def take(self, *, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return combine(self._function, [r.take(rows=rows, cols=cols) for r in self._inputs])
+
+
+def _check_same_grid(first: PlaneInfo, other: PlaneInfo, number: int) -> None:
+    where = f"combination input {number} ({os.path.basename(other.path)})"
+    if other.shape != first.shape:
+        raise FitsError(
+            f"{where} is {other.shape[1]} x {other.shape[0]} pixels, input 1 is "
+            f"{first.shape[1]} x {first.shape[0]}: inputs must share one pixel grid",
+            path=other.path,
+        )
+    a, b = first.pixel_grid, other.pixel_grid
+    ny, nx = first.shape
+    corners_ra = a.ra_of_column(np.array([0, nx - 1]))
+    corners_dec = a.dec_of_row(np.array([0, ny - 1]))
+    column_shift = np.abs(b.column_coordinate(corners_ra) - a.column_coordinate(corners_ra))
+    row_shift = np.abs(b.row_coordinate(corners_dec) - a.row_coordinate(corners_dec))
+    if max(column_shift.max(), row_shift.max()) > SAME_GRID_TOLERANCE_PIXELS:
+        raise FitsError(
+            f"{where} has a different WCS from input 1: inputs must share one pixel grid",
+            path=other.path,
+        )
+
+
+def _parse_fits_provider(provider: object, where: str) -> tuple[str, int, int | None]:
+    if not isinstance(provider, dict) or provider.get("provider_type") != PROVIDER_FITS:
+        raise FitsError(f"{where} must be a provider with provider_type {PROVIDER_FITS!r}")
+    filename = provider.get("filename")
+    hdu = provider.get("hdu", 0)
+    index = provider.get("index")
+    if not isinstance(filename, str) or not filename:
+        raise FitsError(f"{where}: filename must be a non-empty string")
+    if isinstance(hdu, bool) or not isinstance(hdu, int) or hdu < 0:
+        raise FitsError(f"{where}: hdu {hdu!r} must be a non-negative integer")
+    if index is not None and (isinstance(index, bool) or not isinstance(index, int) or index < 0):
+        raise FitsError(f"{where}: index {index!r} must be a non-negative integer or null")
+    return filename, hdu, index
+
+
+def parse_provider(provider: object) -> tuple[list[tuple[str, int, int | None]], str | None]:
+    """``([(filename, hdu, index), ...], function or None)`` of a provider dict.
+
+    Raises
+    ------
+    FitsError
+        A provider of the wrong shape, type or function.
+    """
+    if not isinstance(provider, dict):
+        raise FitsError("provider must be an object")
+    kind = provider.get("provider_type")
+    if kind == PROVIDER_FITS:
+        return [_parse_fits_provider(provider, "provider")], None
+    if kind == PROVIDER_COMBINATION:
+        function = check_function(provider.get("function"))
+        inputs = provider.get("providers")
+        if not isinstance(inputs, list) or not inputs:
+            raise FitsError("providers of a fits_combination must be a non-empty list")
+        entries = [
+            _parse_fits_provider(entry, f"providers[{number}]")
+            for number, entry in enumerate(inputs)
+        ]
+        return entries, function
+    raise FitsError(
+        f"provider_type {kind!r} is not one of {PROVIDER_FITS!r}, {PROVIDER_COMBINATION!r}"
+    )
+
+
+_sources: OrderedDict[tuple, PixelSource] = OrderedDict()
+_sources_lock = threading.Lock()
+
+
+def source_from_provider(
+    provider: dict, *, path_resolver: Callable[[str], object] | None = None
+) -> PixelSource:
+    """The pixel source of a provider dict, shared per process and per file version.
+
+    Parameters
+    ----------
+    provider : dict
+        ``{"provider_type": "fits", "filename", "hdu"?, "index"?}`` or
+        ``{"provider_type": "fits_combination", "providers": [...], "function"}``.
+    path_resolver : callable, optional
+        Maps a provider's filename to the path to open (for data roots or a
+        config file's folder); by default the filename itself.
+
+    Raises
+    ------
+    FitsError
+        A malformed provider, an unusable file or plane, or combined inputs
+        on different pixel grids.
+    """
+    entries, function = parse_provider(provider)
+    resolve = path_resolver or (lambda filename: filename)
+    readers = [
+        open_plane(os.fspath(resolve(filename)), hdu=hdu, index=index)
+        for filename, hdu, index in entries
+    ]
+    key = (function, tuple(reader.version for reader in readers))
+    with _sources_lock:
+        source = _sources.get(key)
+        if source is not None:
+            _sources.move_to_end(key)
+            return source
+    version = hashlib.sha256(json.dumps(key, default=str).encode()).hexdigest()[:20]
+    if function is None:
+        source = FitsPlaneSource(readers[0], version)
+    else:
+        source = CombinedSource(readers, function, version)
+    with _sources_lock:
+        source = _sources.setdefault(key, source)
+        _sources.move_to_end(key)
+        while len(_sources) > SOURCE_CACHE_SIZE:
+            _sources.popitem(last=False)
+    return source
+
+
+_queue: queue.Queue | None = None
+_queue_lock = threading.Lock()
+
+
+def _overview_queue() -> queue.Queue:
+    """The queue of the single background overview builder, started on first use.
+
+    One builder at a time: each build streams a whole plane, and running
+    several at once would only make every one of them (and the tiles being
+    served meanwhile) slower. The thread is a daemon so it never holds up
+    shutdown.
+    """
+    global _queue
+    with _queue_lock:
+        if _queue is None:
+            _queue = queue.Queue()
+            threading.Thread(
+                target=_build_queued_overviews,
+                args=(_queue,),
+                name="tilemaker-overview",
+                daemon=True,
+            ).start()
+        return _queue
+
+
+def _build_queued_overviews(pending: queue.Queue) -> None:
+    while True:
+        source = pending.get()
+        try:
+            source.build_overview()
+        except (FitsError, NoDataError, OSError, ValueError, MemoryError) as error:
+            logger.warning("overview of %s failed: %s", source.info.path, error)
