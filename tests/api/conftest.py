@@ -116,9 +116,7 @@ CATALOGUE = [
             Node(
                 "so-map",
                 "SO map",
-                children=[
-                    Node("so-f280", "f280", children=[_layer("so-f280-i", "I280", index=0)])
-                ],
+                children=[Node("so-f280", "f280", children=[_layer("so-f280-i", "I280", index=0)])],
             )
         ],
     ),
