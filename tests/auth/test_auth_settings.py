@@ -1,0 +1,103 @@
+"""Auth settings derived from the environment, read in a fresh interpreter."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "TILEMAKER_DEBUG": "no",
+    "TILEMAKER_SECRET_KEY": "s" * 50,
+    "TILEMAKER_ALLOWED_HOSTS": "maps.example.org",
+}
+GITHUB = {
+    "TILEMAKER_AUTH_TYPE": "github",
+    "TILEMAKER_GITHUB_KEY": "k",
+    "TILEMAKER_GITHUB_SECRET": "s",
+}
+NAMES = (
+    "AUTH_TYPE",
+    "SOCIAL_AUTH_GITHUB_SCOPE",
+    "SESSION_COOKIE_AGE",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "SESSION_COOKIE_HTTPONLY",
+    "SESSION_COOKIE_SAMESITE",
+    "SOCIAL_AUTH_REDIRECT_IS_HTTPS",
+    "SOCIAL_AUTH_SANITIZE_REDIRECTS",
+)
+
+
+def load(extra_env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TILEMAKER_")}
+    code = (
+        "import json; from django.conf import settings as s; "
+        f"d = {{n: getattr(s, n) for n in {NAMES!r}}}; "
+        "d['rules'] = [[r.org, r.team, r.grant] for r in s.GITHUB_ORG_GRANTS]; "
+        "print(json.dumps(d))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={**clean, **extra_env, "DJANGO_SETTINGS_MODULE": "tilemaker_site.settings"},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def loaded(extra_env: dict[str, str]) -> dict:
+    result = load(extra_env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_embedded_defaults_are_mock_with_half_day_sessions():
+    values = loaded({})
+    assert values["AUTH_TYPE"] == "mock"
+    assert values["rules"] == []
+    assert values["SOCIAL_AUTH_GITHUB_SCOPE"] == []
+    assert values["SESSION_COOKIE_AGE"] == 12 * 3600
+    assert values["SESSION_COOKIE_SECURE"] is False
+
+
+def test_org_mapping_asks_github_for_read_org():
+    values = loaded({**GITHUB, "TILEMAKER_GITHUB_ORG_GRANTS": "act:act-private,act/lens:lens"})
+    assert values["rules"] == [["act", None, "act-private"], ["act", "lens", "lens"]]
+    assert values["SOCIAL_AUTH_GITHUB_SCOPE"] == ["read:org"]
+
+
+def test_production_cookies_are_secure_and_http_only():
+    values = loaded({**PRODUCTION, **GITHUB})
+    assert values["SESSION_COOKIE_SECURE"] is True
+    assert values["CSRF_COOKIE_SECURE"] is True
+    assert values["SESSION_COOKIE_HTTPONLY"] is True
+    assert values["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert values["SOCIAL_AUTH_REDIRECT_IS_HTTPS"] is True
+    assert values["SOCIAL_AUTH_SANITIZE_REDIRECTS"] is True
+    assert values["SESSION_COOKIE_AGE"] <= 24 * 3600
+
+
+@pytest.mark.parametrize(
+    ("extra_env", "message"),
+    [
+        ({"TILEMAKER_AUTH_TYPE": "github"}, "needs TILEMAKER_GITHUB_KEY and TILEMAKER_GITHUB_"),
+        ({**GITHUB, "TILEMAKER_SESSION_HOURS": "48"}, "TILEMAKER_SESSION_HOURS=48: at most 24"),
+        ({"TILEMAKER_SESSION_HOURS": "0"}, "TILEMAKER_SESSION_HOURS=0: must be at least 1"),
+        ({"TILEMAKER_GITHUB_ORG_GRANTS": "act"}, "TILEMAKER_GITHUB_ORG_GRANTS: 'act' should be"),
+        ({"TILEMAKER_GITHUB_ORG_GRANTS": "a/b/c:g"}, "invalid team slug 'b/c'"),
+    ],
+)
+def test_bad_auth_environment_is_refused(extra_env, message):
+    result = load(extra_env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr
+
+
+def test_mock_mode_may_keep_sessions_longer():
+    assert loaded({"TILEMAKER_SESSION_HOURS": "72"})["SESSION_COOKIE_AGE"] == 72 * 3600
