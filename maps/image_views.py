@@ -1,0 +1,398 @@
+"""Image endpoints (SPEC section 6): tiles, cut-outs, histograms, colour bars, apertures.
+
+Views parse and validate, call ``maps.tiles`` / the engine, and answer.
+Every malformed input is a 4xx with ``{"detail": ...}`` decided before any
+pixel work; the layer is always looked up first, through the grants, so a
+hidden layer answers exactly like an unknown one whatever else is wrong.
+"""
+
+import math
+import re
+from functools import lru_cache
+
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from maps import tiles
+from maps.api_errors import BAD_REQUEST, NOT_FOUND, BadRequest
+from maps.engine import NoDataError, OutOfRangeError, resolve_tile
+from maps.engine.colormap import UnknownColourMapError, lookup_table
+from maps.engine.encode import FITS_RENDERER, IMAGE_RENDERERS, colour_bar_png
+from maps.grants import is_visible
+
+TILE_MAX_AGE_SECONDS = 3600
+COLOUR_BAR_MAX_AGE_SECONDS = 86400
+# Echoing user input in an error helps; echoing a megabyte of it does not.
+MAX_ECHO_CHARS = 40
+MAX_INT_DIGITS = 18
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
+_FALSE = frozenset({"false", "0", "no", "off", "f", "n"})
+
+
+def _echo(text: str) -> str:
+    return repr(text if len(text) <= MAX_ECHO_CHARS else text[:MAX_ECHO_CHARS] + "...")
+
+
+def parse_int(name: str, text: str) -> int:
+    if not _INTEGER.fullmatch(text) or len(text.lstrip("+-")) > MAX_INT_DIGITS:
+        raise BadRequest(f"{name} must be an integer, got {_echo(text)}")
+    return int(text)
+
+
+def parse_number(name: str, text: str) -> float:
+    """A finite decimal number; no ``nan``, ``inf``, hex, or digits that overflow to inf."""
+    value = float(text) if _NUMBER.fullmatch(text) else math.nan
+    if not math.isfinite(value):
+        raise BadRequest(f"{name} must be a finite number, got {_echo(text)}")
+    return value
+
+
+def parse_bool(name: str, text: str) -> bool:
+    lowered = text.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise BadRequest(f"{name} must be true or false, got {_echo(text)}")
+
+
+def _optional(query, name, parse, default=None):
+    text = query.get(name)
+    return default if text is None else parse(name, text)
+
+
+def _required(query, name, parse):
+    text = query.get(name)
+    if text is None:
+        raise BadRequest(f"the query parameter {name} is required")
+    return parse(name, text)
+
+
+def parse_render_options(query) -> tiles.RenderOptions:
+    cmap = query.get("cmap")
+    if cmap is not None:
+        try:
+            lookup_table(cmap)
+        except UnknownColourMapError:
+            raise BadRequest(f"unknown colour map {_echo(cmap)}") from None
+    return tiles.RenderOptions(
+        cmap=cmap,
+        vmin=_optional(query, "vmin", parse_number),
+        vmax=_optional(query, "vmax", parse_number),
+        log_norm=_optional(query, "log_norm", parse_bool, False),
+        absolute=_optional(query, "abs", parse_bool, False),
+        clip=_optional(query, "clip", parse_bool, False),
+        flip=_optional(query, "flip", parse_bool, False),
+    )
+
+
+def _renderer(extension: str, allowed: dict):
+    renderer = allowed.get(extension)
+    if renderer is None:
+        raise BadRequest(
+            f"unknown image format {_echo(extension)}; use one of {', '.join(sorted(allowed))}"
+        )
+    return renderer
+
+
+def _etag_matches(request, etag: str) -> bool:
+    header = request.headers.get("If-None-Match", "")
+    if not header:
+        return False
+    candidates = {part.strip().removeprefix("W/") for part in header.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+def _cache_control(layer) -> str:
+    # Restricted tiles must not sit in shared caches (a proxy would hand them
+    # to anyone); public ones may.
+    scope = "public" if is_visible(layer, None) else "private"
+    return f"{scope}, max-age={TILE_MAX_AGE_SECONDS}"
+
+
+class _AlwaysJSON(BaseContentNegotiation):
+    """Errors are JSON whatever ``Accept`` says (an ``<img>`` asks for images)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class ImageAPIView(APIView):
+    renderer_classes = (JSONRenderer,)
+    content_negotiation_class = _AlwaysJSON
+
+
+def _engine_errors(call, *, out_of_range_status=400):
+    """Run ``call`` translating engine errors into the API's 4xx answers."""
+    try:
+        return call()
+    except NoDataError as error:
+        raise NotFound(str(error) or "no data there") from None
+    except tiles.LayerUnavailable as error:
+        raise NotFound(str(error)) from None
+    except OutOfRangeError as error:
+        if out_of_range_status == 404:
+            raise NotFound(str(error)) from None
+        raise BadRequest(str(error)) from None
+    except ValueError as error:
+        raise BadRequest(str(error)) from None
+
+
+# --- OpenAPI descriptions ------------------------------------------------------
+
+_RENDER_PARAMETERS = [
+    OpenApiParameter("cmap", str, description="matplotlib colour map; default the layer's."),
+    OpenApiParameter("vmin", float, description="Colour range low end; default the layer's."),
+    OpenApiParameter("vmax", float, description="Colour range high end; default the layer's."),
+    OpenApiParameter("log_norm", bool, description="Logarithmic colour scale (needs vmin > 0)."),
+    OpenApiParameter("abs", bool, description="Colour |value|."),
+    OpenApiParameter(
+        "clip",
+        bool,
+        description="With log_norm, draw values <= 0 in the lowest colour instead of "
+        "transparent. Out-of-range values always take the end colours.",
+    ),
+    OpenApiParameter(
+        "flip", bool, description="RA increasing to the left (the sky as seen from inside)."
+    ),
+]
+
+
+def _binary(*media_types: str) -> dict:
+    return {
+        (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description=media_type)
+        for media_type in media_types
+    }
+
+
+_ERRORS = {400: BAD_REQUEST, 404: NOT_FOUND}
+
+
+# --- Views ----------------------------------------------------------------------
+
+
+class TileView(ImageAPIView):
+    @extend_schema(
+        operation_id="layer_tile",
+        summary="One tile of a layer (SPEC section 5 grid), coloured.",
+        parameters=[
+            OpenApiParameter("ext", str, OpenApiParameter.PATH, enum=sorted(IMAGE_RENDERERS)),
+            OpenApiParameter("level", int, OpenApiParameter.PATH),
+            OpenApiParameter("x", int, OpenApiParameter.PATH),
+            OpenApiParameter("y", int, OpenApiParameter.PATH),
+            *_RENDER_PARAMETERS,
+            OpenApiParameter(
+                "method",
+                str,
+                enum=list(tiles.METHODS),
+                description="Coarse levels: NaN-aware block mean (default) or every n-th pixel.",
+            ),
+        ],
+        responses={
+            **_binary("image/png", "image/webp", "image/jpeg"),
+            304: OpenApiResponse(description="Not modified (If-None-Match matched the ETag)."),
+            **_ERRORS,
+        },
+        tags=["Images"],
+    )
+    def get(self, request, layer_id, level, y, x, ext):
+        layer = tiles.visible_layer(request.user, layer_id)
+        renderer = _renderer(ext, IMAGE_RENDERERS)
+        level, x, y = parse_int("level", level), parse_int("x", x), parse_int("y", y)
+        options = parse_render_options(request.GET)
+        method = request.GET.get("method", tiles.DEFAULT_METHOD)
+        if method not in tiles.METHODS:
+            raise BadRequest(f"method must be one of {', '.join(tiles.METHODS)}")
+        index = _engine_errors(
+            lambda: resolve_tile(
+                grid=tiles.layer_grid(layer), level=level, x=x, y=y, flip=options.flip
+            ),
+            out_of_range_status=404,
+        )
+        tile = _engine_errors(
+            lambda: tiles.prepare_tile(
+                layer, index, options=options, method=method, fmt=renderer.format
+            )
+        )
+        headers = {"ETag": tile.etag, "Cache-Control": _cache_control(layer)}
+        if _etag_matches(request, tile.etag):
+            return HttpResponse(status=304, headers=headers)
+        body = _engine_errors(lambda: tiles.tile_image(tile))
+        return HttpResponse(body, content_type=renderer.media_type, headers=headers)
+
+
+_CUTOUT_RENDERERS = {**IMAGE_RENDERERS, FITS_RENDERER.format: FITS_RENDERER}
+
+
+class SubmapView(ImageAPIView):
+    @extend_schema(
+        operation_id="layer_submap",
+        summary="A cut-out at native resolution: FITS with a CAR WCS, or a coloured image.",
+        description="RA from left to right (degrees, either may exceed 180 or be negative; "
+        "the cut-out is as wide as asked, across RA 0/360 or 180/-180), Dec from bottom to "
+        "top. Colour parameters apply to images only. At most TILEMAKER_MAX_CUTOUT_PIXELS.",
+        parameters=[
+            OpenApiParameter("ext", str, OpenApiParameter.PATH, enum=sorted(_CUTOUT_RENDERERS)),
+            OpenApiParameter("left", float, OpenApiParameter.PATH),
+            OpenApiParameter("right", float, OpenApiParameter.PATH),
+            OpenApiParameter("top", float, OpenApiParameter.PATH),
+            OpenApiParameter("bottom", float, OpenApiParameter.PATH),
+            *_RENDER_PARAMETERS,
+        ],
+        responses={
+            **_binary("application/fits", "image/png", "image/webp", "image/jpeg"),
+            **_ERRORS,
+        },
+        tags=["Images"],
+    )
+    def get(self, request, layer_id, left, right, top, bottom, ext):
+        layer = tiles.visible_layer(request.user, layer_id)
+        renderer = _renderer(ext, _CUTOUT_RENDERERS)
+        bounds = {
+            "left_ra_deg": parse_number("left", left),
+            "right_ra_deg": parse_number("right", right),
+            "top_dec_deg": parse_number("top", top),
+            "bottom_dec_deg": parse_number("bottom", bottom),
+        }
+        if renderer is FITS_RENDERER:
+            cut = _engine_errors(lambda: tiles.cutout(layer, **bounds))
+            body = FITS_RENDERER.render(
+                cut.data, header=cut.header, layer_id=layer.layer_id, bunit=layer.units or None
+            )
+        else:
+            options = parse_render_options(request.GET)
+            source = _engine_errors(lambda: tiles.pixel_source(layer))
+            cmap, norm = _engine_errors(lambda: tiles.normalisation_for(layer, source, options))
+            cut = _engine_errors(lambda: tiles.cutout(layer, **bounds))
+            body = tiles.encode_cutout(cut, cmap, norm, flip=options.flip, fmt=renderer.format)
+        filename = f"{layer.layer_id}_submap.{renderer.format}"
+        return HttpResponse(
+            body,
+            content_type=renderer.media_type,
+            headers={"Content-Disposition": f'inline; filename="{filename}"'},
+        )
+
+
+class HistogramDataView(ImageAPIView):
+    @extend_schema(
+        operation_id="layer_histogram",
+        summary="128-bin histogram of a layer around its colour range.",
+        responses={
+            200: inline_serializer(
+                "LayerHistogram",
+                {
+                    "layer_id": serializers.CharField(),
+                    "edges": serializers.ListField(child=serializers.FloatField()),
+                    "histogram": serializers.ListField(child=serializers.IntegerField()),
+                    "vmin": serializers.FloatField(),
+                    "vmax": serializers.FloatField(),
+                },
+            ),
+            404: NOT_FOUND,
+        },
+        tags=["Images"],
+    )
+    def get(self, request, layer_id):
+        layer = tiles.visible_layer(request.user, layer_id)
+        histogram = _engine_errors(lambda: tiles.layer_histogram_cached(layer))
+        return Response({"layer_id": layer.layer_id, **histogram})
+
+
+@lru_cache(maxsize=256)
+def _colour_bar(cmap: str) -> bytes:
+    return colour_bar_png(cmap)
+
+
+class ColourBarView(ImageAPIView):
+    @extend_schema(
+        operation_id="colour_bar",
+        summary="The colour bar of a colour map: 256 x 8 PNG, low values on the left.",
+        responses={**_binary("image/png"), 404: NOT_FOUND},
+        tags=["Images"],
+    )
+    def get(self, request, cmap):
+        try:
+            body = _colour_bar(cmap)
+        except UnknownColourMapError:
+            raise NotFound(f"unknown colour map {_echo(cmap)}") from None
+        return HttpResponse(
+            body,
+            content_type="image/png",
+            headers={"Cache-Control": f"public, max-age={COLOUR_BAR_MAX_AGE_SECONDS}"},
+        )
+
+
+class ApertureView(ImageAPIView):
+    @extend_schema(
+        operation_id="aperture",
+        summary="Statistics of the pixels whose centres lie within a circle on the sky.",
+        parameters=[
+            OpenApiParameter("ra", float, required=True, description="Centre RA, degrees."),
+            OpenApiParameter("dec", float, required=True, description="Centre Dec, degrees."),
+            OpenApiParameter(
+                "radius",
+                float,
+                required=True,
+                description="Radius in arcmin (a true angle), at most "
+                "TILEMAKER_MAX_APERTURE_RADIUS_ARCMIN.",
+            ),
+        ],
+        responses={
+            200: inline_serializer(
+                "Aperture",
+                {
+                    "layer_id": serializers.CharField(),
+                    "ra": serializers.FloatField(),
+                    "dec": serializers.FloatField(),
+                    "radius": serializers.FloatField(),
+                    "mean": serializers.FloatField(),
+                    "std": serializers.FloatField(),
+                    "min": serializers.FloatField(),
+                    "max": serializers.FloatField(),
+                },
+            ),
+            **_ERRORS,
+        },
+        tags=["Analysis"],
+    )
+    def get(self, request, layer_id):
+        layer = tiles.visible_layer(request.user, layer_id)
+        ra = _required(request.GET, "ra", parse_number)
+        dec = _required(request.GET, "dec", parse_number)
+        radius = _required(request.GET, "radius", parse_number)
+        if not -90.0 <= dec <= 90.0:
+            raise BadRequest(f"dec must be within -90..90, got {dec:g}")
+        cap = settings.MAX_APERTURE_RADIUS_ARCMIN
+        if not 0.0 < radius <= cap:
+            raise BadRequest(f"radius must be within 0..{cap:g} arcmin, got {radius:g}")
+        stats = _engine_errors(
+            lambda: tiles.aperture(layer, ra_deg=ra, dec_deg=dec, radius_arcmin=radius)
+        )
+        return Response(
+            {
+                "layer_id": layer.layer_id,
+                "ra": ra,
+                "dec": dec,
+                "radius": radius,
+                **{key: float(stats[key]) for key in ("mean", "std", "min", "max")},
+            }
+        )

@@ -1,0 +1,451 @@
+"""Django-side glue between the image endpoints and the engine.
+
+Order of work for every image request: the layer is looked up through
+``maps.grants`` first, so nothing cached (or computed) for a layer ever
+reaches a caller who may not see it; then cheap validation; then the
+cache; then, only on a miss, the engine, inside a bounded gate.
+
+What is cached, through Django's cache (``LocMemCache`` or memcached):
+
+- float tile data, keyed by layer, file version, level, x, y and method.
+  Tiles are stored as raw native float32 bytes, split into chunks of at
+  most ``CHUNK_BYTES``. A 675 x 675 tile is 1.8 MB, over memcached's
+  default 1 MB item limit (``-I 1m``). Compressing instead was measured on
+  a noisy ACT-like tile: zlib level 1 takes 60-115 ms and saves only 7-17 %
+  (byte-shuffled or not), far over the 25 ms a whole tile may cost, while
+  storing two raw chunks costs about a millisecond. Starting memcached with
+  a larger item size (``memcached -I 4m``) is not needed but harmless.
+  Tiles are cached unmirrored; ``flip`` mirrors at colouring time, so both
+  orientations share one entry.
+- encoded tile images, keyed by the tile's data key plus every colouring
+  parameter and the format, so repeated requests skip colouring too; the
+  ETag is a digest of that key, known before any pixel is touched.
+- histograms, keyed by layer, file version, the layer's vmin/vmax and the
+  auto-contrast percentile.
+- "no data" answers for tiles, as a zero-chunk entry, so the many empty
+  tiles around a partial-sky map cost one cache read.
+
+When memcached is down or hung, the client is configured with
+``ignore_exc`` and sub-second timeouts (settings.py): reads miss, writes
+are dropped, and the engine answers from disk.
+"""
+
+import hashlib
+import json
+import logging
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+
+from maps.engine import EngineError, NoDataError, TileGrid, TileIndex
+from maps.engine.colormap import Normalisation, check_normalisation, colour_indices, lookup_table
+from maps.engine.encode import IMAGE_RENDERERS
+from maps.engine.histogram import Histogram, layer_histogram
+from maps.engine.sources import source_from_provider
+from maps.grants import get_visible_or_404
+from maps.models import Layer
+from maps.paths import DataPathError, resolve_data_path
+
+logger = logging.getLogger("maps.tiles")
+
+# Bump when the meaning of cached bytes changes, so old entries are never read.
+CACHE_KEY_VERSION = 1
+# Below memcached's default 1 MB item limit with room for its item header.
+CHUNK_BYTES = 1_000_000
+_CHUNK_HEADER = struct.Struct("<II")  # number of chunks, total length in bytes
+DEFAULT_METHOD = "mean"
+METHODS = ("mean", "stride")
+HISTOGRAM_SAMPLE_VALUES = 4_000_000
+
+
+class LayerUnavailable(EngineError):
+    """The layer's file cannot be read now (moved, deleted, outside the data roots)."""
+
+
+# --- Layer lookup ------------------------------------------------------------
+
+
+def visible_layer(user, layer_id: str) -> Layer:
+    """The layer ``layer_id`` if ``user`` may see it; ``Http404`` (same body) otherwise."""
+    return get_visible_or_404(Layer, user, layer_id=layer_id)
+
+
+def layer_grid(layer: Layer) -> TileGrid:
+    """The tile grid stored with the layer: validating a tile needs no file access."""
+    return TileGrid(tile_size=layer.tile_size, number_of_levels=layer.number_of_levels)
+
+
+def pixel_source(layer: Layer):
+    """The engine's ``PixelSource`` for ``layer`` (cached by the engine per file version)."""
+    try:
+        return source_from_provider(layer.provider, path_resolver=resolve_data_path)
+    except (DataPathError, EngineError, OSError) as error:
+        logger.error("layer %s: data unavailable: %s", layer.layer_id, error)
+        raise LayerUnavailable(f"the data of layer {layer.layer_id} cannot be read") from None
+
+
+# --- Cache keys and chunked values --------------------------------------------
+
+
+def cache_key(kind: str, *parts: object) -> str:
+    """The one cache key builder: a fixed prefix and a SHA-256 of every input.
+
+    ``parts`` may hold str, int, float, bool, None and tuples of them; dicts
+    must be passed through ``canonical_json`` first. The result is short
+    ASCII without spaces or control characters, valid for memcached whatever
+    the layer id or query held.
+    """
+    material = repr((CACHE_KEY_VERSION, kind, *parts)).encode("utf-8", "backslashreplace")
+    return f"tm:{kind}:{hashlib.sha256(material).hexdigest()}"
+
+
+def canonical_json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _chunk_keys(key: str, count: int) -> list[str]:
+    return [f"{key}:{i}" for i in range(count)]
+
+
+def store_blob(key: str, data: bytes) -> None:
+    """Store ``data`` under ``key`` as chunks of at most ``CHUNK_BYTES``."""
+    count = max(1, -(-len(data) // CHUNK_BYTES))
+    chunks = [data[i * CHUNK_BYTES : (i + 1) * CHUNK_BYTES] for i in range(count)]
+    chunks[0] = _CHUNK_HEADER.pack(count, len(data)) + chunks[0]
+    cache.set_many(dict(zip(_chunk_keys(key, count), chunks, strict=True)))
+
+
+def load_blob(key: str, *, expected_bytes: int = 0) -> bytes | None:
+    """The bytes stored by ``store_blob``, or None when any chunk is missing.
+
+    ``expected_bytes`` (when known) lets one round trip fetch every chunk.
+    """
+    guess = max(1, -(-expected_bytes // CHUNK_BYTES))
+    found = cache.get_many(_chunk_keys(key, guess))
+    first = found.get(f"{key}:0")
+    if not isinstance(first, bytes) or len(first) < _CHUNK_HEADER.size:
+        return None
+    count, total = _CHUNK_HEADER.unpack_from(first)
+    if count > guess:
+        found.update(cache.get_many(_chunk_keys(key, count)[guess:]))
+    parts = [first[_CHUNK_HEADER.size :]]
+    for chunk_key in _chunk_keys(key, count)[1:]:
+        chunk = found.get(chunk_key)
+        if not isinstance(chunk, bytes):
+            return None
+        parts.append(chunk)
+    blob = b"".join(parts)
+    return blob if len(blob) == total else None
+
+
+# --- The concurrency gate ------------------------------------------------------
+
+_render_gate = threading.BoundedSemaphore(settings.MAX_CONCURRENT_RENDERS)
+
+
+@contextmanager
+def render_slot() -> Iterator[None]:
+    """Hold one of ``MAX_CONCURRENT_RENDERS`` slots for heavy work.
+
+    Under ASGI every sync request runs in its own thread, without limit: a
+    burst of cut-outs would otherwise allocate all at once. Waiting threads
+    hold no pixel memory.
+    """
+    with _render_gate:
+        yield
+
+
+# --- Tiles -------------------------------------------------------------------
+
+_NO_DATA = b""
+
+
+def tile_data_key(layer: Layer, source, index: TileIndex, method: str) -> str:
+    return cache_key(
+        "tile",
+        layer.layer_id,
+        canonical_json(layer.provider),
+        source.version,
+        index.level,
+        index.x,
+        index.y,
+        method,
+    )
+
+
+def tile_data(layer: Layer, source, index: TileIndex, method: str) -> np.ndarray:
+    """Float tile (unmirrored, row 0 north) from the cache or the engine.
+
+    Raises
+    ------
+    NoDataError
+        When the tile holds no finite pixel (remembered in the cache too).
+    """
+    key = tile_data_key(layer, source, index, method)
+    shape = (layer.tile_size, layer.tile_size)
+    nbytes = shape[0] * shape[1] * 4
+    blob = load_blob(key, expected_bytes=nbytes)
+    if blob == _NO_DATA:
+        raise NoDataError("the tile holds no finite pixel")
+    if blob is not None and len(blob) == nbytes:
+        return np.frombuffer(blob, dtype=np.float32).reshape(shape)
+    with render_slot():
+        try:
+            data = np.ascontiguousarray(
+                source.tile(index=index, flip=False, method=method), dtype=np.float32
+            )
+            if not np.isfinite(data).any():
+                raise NoDataError("the tile holds no finite pixel")
+        except NoDataError:
+            store_blob(key, _NO_DATA)
+            raise
+    store_blob(key, data.tobytes())
+    return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenderOptions:
+    """Colouring parameters from a query string; ``None`` means the layer's own."""
+
+    cmap: str | None = None
+    vmin: float | None = None
+    vmax: float | None = None
+    log_norm: bool = False
+    absolute: bool = False
+    clip: bool = False
+    flip: bool = False
+
+
+def normalisation_for(layer: Layer, source, options: RenderOptions) -> tuple[str, Normalisation]:
+    """Resolve defaults (the layer's cmap and range, its histogram for "auto") and validate.
+
+    Raises ``ValueError`` (a 400) for an unknown cmap or an unusable range.
+    """
+    cmap = options.cmap or layer.cmap
+    lookup_table(cmap)
+    vmin, vmax = options.vmin, options.vmax
+    if vmin is None:
+        vmin = layer.vmin
+    if vmax is None:
+        vmax = layer.vmax
+    if vmin is None or vmax is None:
+        histogram = layer_histogram_cached(layer, source)
+        vmin = histogram["vmin"] if vmin is None else vmin
+        vmax = histogram["vmax"] if vmax is None else vmax
+    norm = Normalisation(
+        vmin=float(vmin),
+        vmax=float(vmax),
+        log_norm=options.log_norm,
+        absolute=options.absolute,
+        clip=options.clip,
+    )
+    check_normalisation(norm)
+    return cmap, norm
+
+
+def image_key(data_key: str, cmap: str, norm: Normalisation, *, flip: bool, fmt: str) -> str:
+    return cache_key(
+        "image",
+        data_key,
+        cmap,
+        norm.vmin,
+        norm.vmax,
+        norm.log_norm,
+        norm.absolute,
+        norm.clip,
+        flip,
+        fmt,
+    )
+
+
+def etag_for(key: str) -> str:
+    """A strong ETag derived from a cache key (no rendering needed)."""
+    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+
+
+def encode_image(
+    data: np.ndarray, cmap: str, norm: Normalisation, *, flip: bool, fmt: str
+) -> bytes:
+    """Colour ``data`` (row 0 north) and encode it, mirrored left-right when ``flip``."""
+    view = data[:, ::-1] if flip else data
+    return IMAGE_RENDERERS[fmt].render(colour_indices(view, norm), lookup_table(cmap))
+
+
+@dataclass(frozen=True)
+class PreparedTile:
+    """What a tile request resolved to before any pixel work: enough for an ETag / 304."""
+
+    layer: Layer
+    source: object
+    index: TileIndex
+    method: str
+    cmap: str
+    norm: Normalisation
+    flip: bool
+    fmt: str
+    data_key: str
+    image_key: str
+
+    @property
+    def etag(self) -> str:
+        return etag_for(self.image_key)
+
+
+def prepare_tile(
+    layer: Layer, index: TileIndex, *, options: RenderOptions, method: str, fmt: str
+) -> PreparedTile:
+    source = pixel_source(layer)
+    cmap, norm = normalisation_for(layer, source, options)
+    data_key = tile_data_key(layer, source, index, method)
+    return PreparedTile(
+        layer=layer,
+        source=source,
+        index=index,
+        method=method,
+        cmap=cmap,
+        norm=norm,
+        flip=options.flip,
+        fmt=fmt,
+        data_key=data_key,
+        image_key=image_key(data_key, cmap, norm, flip=options.flip, fmt=fmt),
+    )
+
+
+def tile_image(tile: PreparedTile) -> bytes:
+    """The encoded tile, from the image cache or coloured from (cached) float data.
+
+    Raises ``NoDataError`` for a tile without finite pixels.
+    """
+    cached = load_blob(tile.image_key)
+    if cached:
+        return cached
+    data = tile_data(tile.layer, tile.source, tile.index, tile.method)
+    with render_slot():
+        body = encode_image(data, tile.cmap, tile.norm, flip=tile.flip, fmt=tile.fmt)
+    store_blob(tile.image_key, body)
+    return body
+
+
+# --- Histograms ----------------------------------------------------------------
+
+
+def histogram_key(layer: Layer, source) -> str:
+    return cache_key(
+        "histogram",
+        layer.layer_id,
+        canonical_json(layer.provider),
+        source.version,
+        layer.vmin,
+        layer.vmax,
+        settings.AUTO_CONTRAST_PERCENTILE,
+    )
+
+
+def layer_histogram_cached(layer: Layer, source=None) -> dict:
+    """``{vmin, vmax, edges, histogram}`` of a layer (SPEC section 6), cached.
+
+    Raises ``NoDataError`` when the layer has no finite pixel and its range is "auto".
+    """
+    source = source if source is not None else pixel_source(layer)
+    key = histogram_key(layer, source)
+    cached = cache.get(key)
+    if isinstance(cached, dict):
+        return cached
+    with render_slot():
+        sample = source.histogram_sample(max_values=HISTOGRAM_SAMPLE_VALUES)
+        result: Histogram = layer_histogram(
+            sample,
+            vmin=layer.vmin,
+            vmax=layer.vmax,
+            auto_percentile=settings.AUTO_CONTRAST_PERCENTILE,
+        )
+    answer = {
+        "vmin": result.vmin,
+        "vmax": result.vmax,
+        "edges": result.edges.tolist(),
+        "histogram": result.counts.tolist(),
+    }
+    cache.set(key, answer)
+    return answer
+
+
+# --- Cut-outs and apertures ---------------------------------------------------
+
+
+def cutout(layer: Layer, *, left_ra_deg, right_ra_deg, top_dec_deg, bottom_dec_deg):
+    """The engine's ``Cutout``; the pixel cap is checked by the engine before allocating."""
+    source = pixel_source(layer)
+    with render_slot():
+        return source.cutout(
+            left_ra_deg=left_ra_deg,
+            right_ra_deg=right_ra_deg,
+            top_dec_deg=top_dec_deg,
+            bottom_dec_deg=bottom_dec_deg,
+            max_pixels=settings.MAX_CUTOUT_PIXELS,
+        )
+
+
+def encode_cutout(cut, cmap: str, norm: Normalisation, *, flip: bool, fmt: str) -> bytes:
+    """A cut-out as an image: north up, RA increasing to the right unless ``flip`` (as tiles)."""
+    ra_increases_right = float(cut.header["CDELT1"]) > 0
+    image = cut.image if ra_increases_right != flip else cut.image[:, ::-1]
+    with render_slot():
+        return IMAGE_RENDERERS[fmt].render(colour_indices(image, norm), lookup_table(cmap))
+
+
+def aperture(layer: Layer, *, ra_deg: float, dec_deg: float, radius_arcmin: float) -> dict:
+    source = pixel_source(layer)
+    with render_slot():
+        return source.aperture(
+            ra_deg=ra_deg,
+            dec_deg=dec_deg,
+            radius_arcmin=radius_arcmin,
+            max_radius_arcmin=settings.MAX_APERTURE_RADIUS_ARCMIN,
+        )
+
+
+# --- Pre-caching ----------------------------------------------------------------
+
+
+def precache_all(log: Callable[[str], None] = print, *, force: bool = False) -> None:
+    """Warm the cache: every layer's histogram and level-0 tiles (SPEC section 7).
+
+    Does nothing unless ``settings.PRECACHE`` (or ``force``). Runs without a
+    request, so without grants: the cache holds them for everyone, and each
+    request still checks grants before reading it. Reports each layer and
+    the total time through ``log``.
+    """
+    if not (settings.PRECACHE or force):
+        log("precache: skipped (TILEMAKER_PRECACHE=no)")
+        return
+    started = time.perf_counter()
+    layers = list(Layer.objects.order_by("id"))
+    log(f"precache: {len(layers)} layer(s): histograms and level-0 tiles")
+    tiles_done = 0
+    for layer in layers:
+        layer_started = time.perf_counter()
+        try:
+            source = pixel_source(layer)
+            source.start_overview()
+            layer_histogram_cached(layer, source)
+            for x in range(2):
+                try:
+                    tile_data(layer, source, TileIndex(level=0, x=x, y=0), DEFAULT_METHOD)
+                    tiles_done += 1
+                except NoDataError:
+                    pass
+        except EngineError as error:
+            log(f"precache: {layer.layer_id}: skipped ({error})")
+            continue
+        log(f"precache: {layer.layer_id} in {time.perf_counter() - layer_started:.2f} s")
+    log(
+        f"precache: done, {len(layers)} layer(s), {tiles_done} tile(s) "
+        f"in {time.perf_counter() - started:.2f} s"
+    )

@@ -1,0 +1,81 @@
+"""Fixtures for the image endpoint tests: one small layer whose pixels are ``value_at``.
+
+Import the fixtures into a test module (``from tests.api.image_fixtures import *``
+is avoided: name them explicitly) rather than editing the shared conftest.
+"""
+
+import numpy as np
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from maps.models import Band, Grant, Layer, Map, MapGroup
+
+# 0.25 deg pixels: the whole sky is 1440 x 720, so tiles are 360 px and there
+# are two levels: 1 (native, 4 x 2 tiles) and 0 (2 x 2 means, 2 x 1 tiles).
+PIXEL_SCALE_DEG = 0.25
+NX, NY = 720, 360
+RA_LEFT_DEG, DEC_BOTTOM_DEG = 90.0, -45.0
+TILE_SIZE, LEVELS = 360, 2
+VMIN, VMAX = -150.0, 150.0
+CMAP = "viridis"
+# Rows and columns of the map (file order) that hold NaN.
+NAN_ROWS, NAN_COLS = slice(100, 140), slice(200, 260)
+
+
+def make_layer(layer_id, path, *, grant=None, **display):
+    group, _ = MapGroup.objects.get_or_create(map_group_id="img-group", defaults={"name": "G"})
+    sky_map, _ = Map.objects.get_or_create(
+        map_id="img-map", defaults={"name": "M", "map_group": group}
+    )
+    band, _ = Band.objects.get_or_create(band_id="img-band", defaults={"name": "B", "map": sky_map})
+    fields = {"vmin": VMIN, "vmax": VMAX, "cmap": CMAP, "units": "uK", **display}
+    return Layer.objects.create(
+        layer_id=layer_id,
+        name=layer_id,
+        band=band,
+        grant=grant,
+        provider={"provider_type": "fits", "filename": str(path)},
+        **fields,
+    )
+
+
+@pytest.fixture
+def image_map(make_car_map):
+    return make_car_map(
+        "image_layer.fits",
+        nx=NX,
+        ny=NY,
+        pixel_scale_deg=PIXEL_SCALE_DEG,
+        ra_left_deg=RA_LEFT_DEG,
+        dec_bottom_deg=DEC_BOTTOM_DEG,
+        nan_box=(NAN_ROWS, NAN_COLS),
+    )
+
+
+@pytest.fixture
+def image_layer(db, image_map):
+    """A public layer over ``image_map`` with vmin/vmax -150/150 and viridis."""
+    cache.clear()
+    layer = make_layer("img-layer", image_map)
+    assert (layer.tile_size, layer.number_of_levels) == (TILE_SIZE, LEVELS)
+    yield layer
+    cache.clear()
+
+
+@pytest.fixture
+def restricted_layer(db, image_map):
+    grant = Grant.objects.create(name="img-secret")
+    return make_layer("img-secret-layer", image_map, grant=grant)
+
+
+@pytest.fixture
+def client():
+    return Client()
+
+
+def map_pixel_centre(column, row):
+    """RA/Dec (deg) of the centre of map pixel (column, row); CDELT1 < 0."""
+    ra = RA_LEFT_DEG - (np.asarray(column) + 0.5) * PIXEL_SCALE_DEG
+    dec = DEC_BOTTOM_DEG + (np.asarray(row) + 0.5) * PIXEL_SCALE_DEG
+    return ra, dec
