@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "tilemaker_site.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -233,6 +234,21 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
+# --- HTTPS behind a TLS-terminating proxy (production) ----------------------
+
+# docker/nginx.conf terminates TLS and overwrites X-Forwarded-Proto with the
+# scheme the browser used; the workers are reachable only through it, so
+# the header can be trusted. Off in debug: `open` and `dev` speak plain HTTP.
+HTTPS = env_bool("HTTPS", not DEBUG)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 31_536_000, minimum=0)
+    # Both only concern names under the serving host (a.maps.example.org for
+    # maps.example.org), never its parent domain.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
 # --- Static files, i18n, logging --------------------------------------------
 
 STATIC_URL = "static/"
@@ -271,6 +287,9 @@ SPECTACULAR_SETTINGS = {
 
 CACHALOT_ENABLED = True
 
+# On in production; `open` and `dev` keep the console for their own messages.
+LOG_REQUESTS = env_bool("LOG_REQUESTS", not DEBUG)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -280,5 +299,8 @@ LOGGING = {
     "loggers": {
         "tilemaker": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "maps": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # One line per request (tilemaker_site.middleware); server errors are
+        # logged whatever this says.
+        "tilemaker.requests": {"level": "INFO" if LOG_REQUESTS else "ERROR"},
     },
 }

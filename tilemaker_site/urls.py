@@ -9,10 +9,14 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
+from tilemaker_site.health import healthz
+
 _api_prefix = settings.API_ENDPOINT.strip("/")
 API_PREFIX = f"{_api_prefix}/" if _api_prefix else ""
 
 urlpatterns = [
+    # Outside the API prefix, where container health checks expect it.
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     # Outside the API prefix: GitHub's callback URL must not move with it.
     path("auth/", include("maps.auth_urls")),

@@ -1,0 +1,102 @@
+"""Run N daphne workers on consecutive ports and keep them running.
+
+The container's main process (after docker/entrypoint.sh). One port per
+worker rather than one shared socket, so nginx knows each worker: it marks a
+dead one down and resends an idempotent request to another. A worker that
+exits is restarted after a short pause; SIGTERM/SIGINT stop them all, with
+SIGKILL for any that has not ended after the grace period.
+
+    python docker/run_workers.py --workers 4 --base-port 8001 --host 0.0.0.0
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+RESTART_PAUSE_SECONDS = 1.0
+STOP_GRACE_SECONDS = 20.0
+ASGI_APPLICATION = "tilemaker_site.asgi:application"
+
+
+def worker_command(*, host: str, port: int) -> list[str]:
+    # --proxy-headers: the client address in logs is the browser's (from
+    # nginx's X-Forwarded-For), not nginx's.
+    return [
+        sys.executable,
+        "-m",
+        "daphne",
+        "--bind",
+        host,
+        "--port",
+        str(port),
+        "--proxy-headers",
+        ASGI_APPLICATION,
+    ]
+
+
+def log(message: str) -> None:
+    print(f"run_workers: {message}", file=sys.stderr, flush=True)
+
+
+def supervise(*, workers: int, base_port: int, host: str) -> int:
+    stopping = False
+
+    def stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    ports = [base_port + i for i in range(workers)]
+    children = {port: subprocess.Popen(worker_command(host=host, port=port)) for port in ports}
+    log(f"{workers} daphne workers on {host}:{ports[0]}-{ports[-1]}")
+    while not stopping:
+        time.sleep(0.2)
+        for port, child in list(children.items()):
+            code = child.poll()
+            if code is None:
+                continue
+            log(f"worker on port {port} exited with {code}; restarting")
+            # A worker failing at start-up would otherwise spin at full speed.
+            time.sleep(RESTART_PAUSE_SECONDS)
+            if stopping:
+                break
+            children[port] = subprocess.Popen(worker_command(host=host, port=port))
+
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    log("all workers stopped")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--workers", type=int, default=int(os.environ.get("TILEMAKER_WORKERS", "2"))
+    )
+    parser.add_argument(
+        "--base-port",
+        type=int,
+        default=int(os.environ.get("TILEMAKER_WORKER_BASE_PORT", "8001")),
+    )
+    parser.add_argument("--host", default="0.0.0.0")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    return supervise(workers=args.workers, base_port=args.base_port, host=args.host)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
