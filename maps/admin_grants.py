@@ -1,0 +1,166 @@
+"""Admin for grants: who holds which grant, and what each grant restricts.
+
+A grant reaches a user directly, through a Django group, or through GitHub
+membership at login (``maps.auth``); every page here shows all three so an
+administrator can answer "who can see this?" and "what can she see?".
+Imported by ``maps.admin`` so that admin autodiscovery registers it.
+"""
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from django.db.models import Count
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
+
+from catalogs.models import SourceGroup
+from maps.auth import GITHUB_GRANTS_KEY
+from maps.models import Band, Grant, Layer, Map, MapGroup
+from regions.models import Box
+
+User = get_user_model()
+
+# Every kind that carries a grant, in the order the admin lists them.
+RESTRICTED_KINDS = (MapGroup, Map, Band, Layer, SourceGroup, Box)
+
+
+def _admin_link(obj) -> str:
+    meta = obj._meta
+    try:
+        url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+    except NoReverseMatch:
+        return format_html("{}", obj)
+    return format_html('<a href="{}">{}</a>', url, obj)
+
+
+def _html_list(items) -> str:
+    if not items:
+        return "—"
+    return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((i,) for i in items)))
+
+
+def github_grant_names(user) -> set[str]:
+    """Grants the GitHub login pipeline gave ``user`` at their last login."""
+    names: set[str] = set()
+    for social in user.social_auth.filter(provider="github"):
+        names.update(social.extra_data.get(GITHUB_GRANTS_KEY, []))
+    return names
+
+
+def grant_holders(grant: Grant) -> list[tuple[object, str]]:
+    """Every user holding ``grant``, with how they hold it, ordered by username."""
+    via: dict[int, tuple[object, list[str]]] = {}
+    for user in grant.users.all():
+        how = "GitHub membership" if grant.name in github_grant_names(user) else "directly"
+        via.setdefault(user.pk, (user, []))[1].append(how)
+    for group in grant.groups.prefetch_related("user_set"):
+        for user in group.user_set.all():
+            via.setdefault(user.pk, (user, []))[1].append(f"group {group.name}")
+    holders = sorted(via.values(), key=lambda pair: pair[0].get_username())
+    return [(user, ", ".join(hows)) for user, hows in holders]
+
+
+@admin.register(Grant)
+class GrantAdmin(admin.ModelAdmin):
+    list_display = ("name", "description", "user_count", "group_count", "restricted_count")
+    search_fields = ("name", "description", "users__username", "groups__name")
+    filter_horizontal = ("users", "groups")
+    readonly_fields = ("holders", "restricts")
+    fieldsets = (
+        (None, {"fields": ("name", "description")}),
+        ("Given to", {"fields": ("users", "groups")}),
+        ("Who holds it and what it restricts", {"fields": ("holders", "restricts")}),
+    )
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _user_count=Count("users", distinct=True),
+                _group_count=Count("groups", distinct=True),
+            )
+        )
+
+    @admin.display(description="users", ordering="_user_count")
+    def user_count(self, grant):
+        return grant._user_count
+
+    @admin.display(description="groups", ordering="_group_count")
+    def group_count(self, grant):
+        return grant._group_count
+
+    @admin.display(description="objects restricted")
+    def restricted_count(self, grant):
+        return sum(kind.objects.filter(grant=grant).count() for kind in RESTRICTED_KINDS)
+
+    @admin.display(description="holders (directly, via groups, via GitHub)")
+    def holders(self, grant):
+        if grant.pk is None:
+            return "—"
+        return _html_list(
+            [format_html("{} ({})", _admin_link(user), how) for user, how in grant_holders(grant)]
+        )
+
+    @admin.display(description="restricts (and everything below these)")
+    def restricts(self, grant):
+        if grant.pk is None:
+            return "—"
+        return _html_list(
+            [
+                format_html("{}: {}", kind._meta.verbose_name, _admin_link(obj))
+                for kind in RESTRICTED_KINDS
+                for obj in kind.objects.filter(grant=grant)
+            ]
+        )
+
+
+class DirectGrantInline(admin.TabularInline):
+    model = Grant.users.through
+    extra = 0
+    verbose_name = "grant held directly"
+    verbose_name_plural = "grants held directly"
+    autocomplete_fields = ("grant",)
+
+
+class GroupGrantInline(admin.TabularInline):
+    model = Grant.groups.through
+    extra = 0
+    verbose_name = "grant held by this group's members"
+    verbose_name_plural = "grants held by this group's members"
+    autocomplete_fields = ("grant",)
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class TileMakerUserAdmin(UserAdmin):
+    inlines = (*UserAdmin.inlines, DirectGrantInline)
+    readonly_fields = (*UserAdmin.readonly_fields, "all_grants")
+    fieldsets = (*UserAdmin.fieldsets, ("TileMaker grants", {"fields": ("all_grants",)}))
+
+    @admin.display(description="all grants held (directly, via groups, via GitHub)")
+    def all_grants(self, user):
+        if user.pk is None:
+            return "—"
+        from_github = github_grant_names(user)
+        how: dict[str, list[str]] = {}
+        for grant in user.tilemaker_grants.all():
+            source = "GitHub membership" if grant.name in from_github else "directly"
+            how.setdefault(grant.name, []).append(source)
+        for group in user.groups.prefetch_related("tilemaker_grants"):
+            for grant in group.tilemaker_grants.all():
+                how.setdefault(grant.name, []).append(f"group {group.name}")
+        return _html_list(
+            [format_html("{} ({})", name, ", ".join(how[name])) for name in sorted(how)]
+        )
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class TileMakerGroupAdmin(GroupAdmin):
+    inlines = (*GroupAdmin.inlines, GroupGrantInline)
