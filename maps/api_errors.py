@@ -22,6 +22,7 @@ from django.core.exceptions import BadRequest as DjangoBadRequest
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from django.http.multipartparser import MultiPartParserError
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
@@ -39,6 +40,15 @@ _GENERIC_DETAIL = {
     500: "Internal server error.",
     503: "Service unavailable.",
 }
+
+# For ``extend_schema(responses={404: NOT_FOUND, ...})``: documents the error shape.
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"detail": {"type": "string", "description": "What was wrong."}},
+    "required": ["detail"],
+}
+NOT_FOUND = OpenApiResponse(ERROR_SCHEMA, description="Unknown id, or hidden from this user.")
+BAD_REQUEST = OpenApiResponse(ERROR_SCHEMA, description="Malformed request; `detail` says why.")
 
 _CLIENT_ERRORS = (DjangoBadRequest, PermissionDenied, SuspiciousOperation, MultiPartParserError)
 
