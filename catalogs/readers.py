@@ -1,0 +1,272 @@
+"""Source catalogue files -> validated records, with errors naming file, row and field.
+
+Two formats (SPEC section 3): a JSON list of ``{"ra", "dec", "name"?, "extra"?}``
+objects, or CSV with a header row naming ``ra`` and ``dec`` (and optionally
+``name``); every other CSV column goes to ``extra``. No Django here, so
+``maps.scanning`` can check catalogues before anything touches a database.
+"""
+
+import csv
+import json
+import math
+import os
+import re
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FILE_TYPES = ("json", "csv")
+# A broken 100k-row file would otherwise produce 100k lines of errors.
+MAX_PROBLEMS = 20
+RA_RANGE_DEG = (-360.0, 360.0)
+DEC_RANGE_DEG = (-90.0, 90.0)
+_INTEGER = re.compile(r"^[+-]?\d+$")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    ra: float
+    dec: float
+    name: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class CatalogError(ValueError):
+    """A catalogue that cannot be read; ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Problems:
+    """Collects problem lines, stopping the list (not the count) at ``MAX_PROBLEMS``."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.count = 0
+
+    def add(self, line: str) -> None:
+        self.count += 1
+        if self.count <= MAX_PROBLEMS:
+            self.lines.append(line)
+
+    def raise_if_any(self, file: str) -> None:
+        if self.count > MAX_PROBLEMS:
+            self.lines.append(f"{file}: ... and {self.count - MAX_PROBLEMS} more problems")
+        if self.count:
+            raise CatalogError(self.lines)
+
+
+def file_type_for(path: str | os.PathLike) -> str | None:
+    """``"json"`` or ``"csv"`` from the file name's suffix, else ``None``."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    return suffix if suffix in FILE_TYPES else None
+
+
+def read_catalog(path: str | os.PathLike, *, file_type: str) -> list[SourceRecord]:
+    """Read and validate a whole catalogue file.
+
+    Raises ``CatalogError`` listing every problem (up to ``MAX_PROBLEMS``),
+    each starting with the file name and, for row problems, the row and field.
+    """
+    name = str(path)
+    if file_type not in FILE_TYPES:
+        raise CatalogError([f"{name}: file_type {file_type!r} is not one of json, csv"])
+    text = _read_text(path)
+    if file_type == "json":
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise CatalogError(
+                [f"{name}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"]
+            ) from None
+        if not isinstance(items, list):
+            raise CatalogError([f"{name}: expected a JSON list of sources, found {_kind(items)}"])
+        return records_from_list(items, file=name)
+    return _records_from_csv(text, where=name)
+
+
+def records_from_list(items: Iterable, *, file: str, path: str = "") -> list[SourceRecord]:
+    """Validate source objects (from a JSON file or a config's inline ``sources``).
+
+    Problems read ``{file}: {path}[{i}].{field}: ...``: ``path`` is where the
+    list sits inside ``file`` (empty for a catalogue file). Keys other than
+    ``ra``, ``dec``, ``name`` and ``extra`` are kept in ``extra``.
+    """
+    problems = _Problems()
+    records = []
+    for position, item in enumerate(items):
+        here = f"{file}: {path}[{position}]"
+        if not isinstance(item, dict):
+            problems.add(f"{here}: expected an object with ra and dec, found {_kind(item)}")
+            continue
+        ra = _coordinate(item, "ra", RA_RANGE_DEG, here, problems)
+        dec = _coordinate(item, "dec", DEC_RANGE_DEG, here, problems)
+        name = item.get("name")
+        if name is None:
+            name = ""
+        elif not isinstance(name, str):
+            problems.add(f"{here}.name: expected a string, found {_kind(name)}")
+            continue
+        extra = item.get("extra")
+        if extra is None:
+            extra = {}
+        elif not isinstance(extra, dict):
+            problems.add(f"{here}.extra: expected an object, found {_kind(extra)}")
+            continue
+        others = {k: v for k, v in item.items() if k not in ("ra", "dec", "name", "extra")}
+        if ra is not None and dec is not None:
+            records.append(
+                SourceRecord(ra=ra, dec=dec, name=name, extra=_finite({**others, **extra}))
+            )
+    problems.raise_if_any(file)
+    return records
+
+
+def _records_from_csv(text: str, *, where: str) -> list[SourceRecord]:
+    reader = csv.reader(text.splitlines(keepends=True))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise CatalogError([f"{where}: empty CSV file (expected a header row)"]) from None
+    except csv.Error as error:
+        raise CatalogError([f"{where}: line 1: {error}"]) from None
+    columns = [column.strip() for column in header]
+    if columns:
+        columns[0] = columns[0].lstrip("#").strip()
+    lowered = [column.lower() for column in columns]
+    duplicates = sorted({c for c in lowered if c and lowered.count(c) > 1})
+    if duplicates:
+        raise CatalogError([f"{where}: line 1: duplicate column(s) {', '.join(duplicates)}"])
+    missing = [required for required in ("ra", "dec") if required not in lowered]
+    if missing:
+        raise CatalogError(
+            [
+                f"{where}: line 1: the header row must name the columns ra and dec "
+                f"(missing {', '.join(missing)}; found {', '.join(columns) or 'nothing'})"
+            ]
+        )
+    ra_column, dec_column = lowered.index("ra"), lowered.index("dec")
+    name_column = lowered.index("name") if "name" in lowered else None
+    extra_columns = [
+        (i, column)
+        for i, column in enumerate(columns)
+        if i not in (ra_column, dec_column, name_column)
+    ]
+    problems = _Problems()
+    records = []
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            problems.add(f"{where}: line {reader.line_num}: {error}")
+            break
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        here = f"{where}: line {reader.line_num}"
+        if len(row) != len(columns):
+            problems.add(f"{here}: expected {len(columns)} fields, found {len(row)}")
+            continue
+        values = {"ra": row[ra_column].strip(), "dec": row[dec_column].strip()}
+        ra = _coordinate(values, "ra", RA_RANGE_DEG, here, problems, separator=": ")
+        dec = _coordinate(values, "dec", DEC_RANGE_DEG, here, problems, separator=": ")
+        if ra is None or dec is None:
+            continue
+        name = row[name_column].strip() if name_column is not None else ""
+        extra = {column: _cell_value(row[i]) for i, column in extra_columns}
+        records.append(SourceRecord(ra=ra, dec=dec, name=name, extra=extra))
+    problems.raise_if_any(where)
+    return records
+
+
+def _read_text(path: str | os.PathLike) -> str:
+    """The file's text; refuses non-regular files first (a FIFO would block forever)."""
+    name = str(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise CatalogError([f"{name}: no such file"]) from None
+    except OSError as error:
+        raise CatalogError([f"{name}: cannot access the file ({error.strerror})"]) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise CatalogError([f"{name}: is a directory, not a catalogue file"])
+    if not stat.S_ISREG(info.st_mode):
+        raise CatalogError([f"{name}: not a regular file (a device, pipe or socket)"])
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            return handle.read()
+    except UnicodeDecodeError as error:
+        raise CatalogError(
+            [f"{name}: not UTF-8 text (byte {error.start}); is it really a catalogue?"]
+        ) from None
+    except OSError as error:
+        raise CatalogError([f"{name}: cannot read the file ({error.strerror})"]) from None
+
+
+def _coordinate(
+    values: dict,
+    key: str,
+    bounds: tuple[float, float],
+    here: str,
+    problems: _Problems,
+    *,
+    separator: str = ".",
+) -> float | None:
+    where = f"{here}{separator}{key}"
+    if key not in values or values[key] is None or values[key] == "":
+        problems.add(f"{where}: missing (degrees required)")
+        return None
+    raw = values[key]
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        problems.add(f"{where}: expected a number of degrees, found {_kind(raw)}")
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        problems.add(f"{where}: {raw!r} is not a number")
+        return None
+    low, high = bounds
+    if not math.isfinite(value) or not low <= value <= high:
+        problems.add(f"{where}: {raw!r} is outside {low:g}..{high:g} degrees")
+        return None
+    return value
+
+
+def _cell_value(cell: str) -> int | float | str | None:
+    """A CSV cell as a JSON value: numbers where they parse, empty or non-finite as null."""
+    text = cell.strip()
+    if not text:
+        return None
+    if _INTEGER.match(text):
+        return int(text)
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return number if math.isfinite(number) else None
+
+
+def _finite(value):
+    """``value`` with NaN/Infinity replaced by null: PostgreSQL's jsonb refuses them."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _kind(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    return names.get(type(value), type(value).__name__)
