@@ -1,0 +1,364 @@
+// Colour controls: the layer's histogram drawn with the colour map, a
+// two-handle vmin/vmax slider, numeric entry, colour map, log and abs.
+
+import { apiPath, apiUrl, errorFrom } from "./api.js";
+import { formatNumber } from "./sky.js";
+
+// Keyboard steps as fractions of the current vmin..vmax range.
+const SHIFT_FRACTION = 0.1;
+const WIDEN_FACTOR = 1.25;
+const ARROW_FRACTION = 0.01;
+// While a handle is dragged, tiles follow at most this often.
+const DRAG_UPDATE_MS = 300;
+
+export const COMMON_CMAPS = [
+  "RdBu_r", "viridis", "magma", "inferno", "plasma", "cividis", "gray", "Greys_r",
+  "coolwarm", "seismic", "bwr", "Spectral_r", "RdYlBu_r", "PuOr_r", "turbo", "twilight",
+  "hot", "afmhot", "gist_heat", "cubehelix", "YlGnBu_r", "bone", "ocean", "jet",
+];
+
+const colourCache = new Map();
+
+// The API's 256 x 8 colour bar, read back as 256 RGB triples.
+export async function loadColourMap(name) {
+  if (colourCache.has(name)) return colourCache.get(name);
+  const url = apiUrl(apiPath("histograms", `${name}.png`));
+  const response = await fetch(url, { credentials: "same-origin" });
+  if (!response.ok) throw await errorFrom(response, url);
+  const bitmap = await createImageBitmap(await response.blob());
+  const canvas = document.createElement("canvas");
+  canvas.width = 256;
+  canvas.height = 1;
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  context.drawImage(bitmap, 0, 0, bitmap.width, bitmap.height, 0, 0, 256, 1);
+  const data = context.getImageData(0, 0, 256, 1).data;
+  const colours = [];
+  for (let i = 0; i < 256; i += 1) colours.push([data[4 * i], data[4 * i + 1], data[4 * i + 2]]);
+  colourCache.set(name, colours);
+  return colours;
+}
+
+export class ColourPanel extends EventTarget {
+  constructor(root, messages) {
+    super();
+    this.root = root;
+    this.messages = messages;
+    this.canvas = root.querySelector("#histogram-canvas");
+    this.track = root.querySelector("#histogram");
+    this.handles = { vmin: root.querySelector("#handle-vmin"), vmax: root.querySelector("#handle-vmax") };
+    this.inputs = { vmin: root.querySelector("#vmin"), vmax: root.querySelector("#vmax") };
+    this.cmapInput = root.querySelector("#cmap");
+    this.logBox = root.querySelector("#log");
+    this.absBox = root.querySelector("#abs");
+    this.unitsLabel = root.querySelector("#units");
+    this.histogram = null;
+    this.layer = null;
+    this.defaults = null;
+    this.colour = { vmin: 0, vmax: 1, cmap: "RdBu_r", log: false, abs: false };
+    this.colours = null;
+    this.dragTimer = null;
+    const list = root.querySelector("#cmap-list");
+    for (const name of COMMON_CMAPS) {
+      const option = document.createElement("option");
+      option.value = name;
+      list.append(option);
+    }
+    this.bind();
+  }
+
+  bind() {
+    for (const which of ["vmin", "vmax"]) {
+      const input = this.inputs[which];
+      input.addEventListener("change", () => this.typed(which));
+      input.addEventListener("keydown", (event) => {
+        if (event.key === "Enter") input.blur();
+      });
+      const handle = this.handles[which];
+      handle.addEventListener("pointerdown", (event) => this.startDrag(event, which));
+      handle.addEventListener("keydown", (event) => this.handleKey(event, which));
+    }
+    this.track.addEventListener("pointerdown", (event) => {
+      if (event.target !== this.canvas) return;
+      const value = this.valueAtClientX(event.clientX);
+      const which =
+        Math.abs(value - this.colour.vmin) <= Math.abs(value - this.colour.vmax) ? "vmin" : "vmax";
+      this.moveHandle(which, value);
+      this.startDrag(event, which);
+    });
+    this.cmapInput.addEventListener("change", () => this.chooseCmap(this.cmapInput.value.trim()));
+    this.cmapInput.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") this.cmapInput.blur();
+    });
+    this.logBox.addEventListener("change", () => this.setLog(this.logBox.checked));
+    this.absBox.addEventListener("change", () => this.update({ abs: this.absBox.checked }));
+    this.root.querySelector("#reset-colour").addEventListener("click", () => this.reset());
+    new ResizeObserver(() => this.draw()).observe(this.track);
+  }
+
+  // Settings a layer opens with: its own vmin/vmax, or the histogram's
+  // automatic ones when the layer says "auto".
+  defaultsFor(layer, histogram) {
+    const pick = (value, fallback) => (typeof value === "number" ? value : fallback);
+    return {
+      vmin: pick(layer.vmin, histogram ? histogram.vmin : 0),
+      vmax: pick(layer.vmax, histogram ? histogram.vmax : 1),
+      cmap: layer.cmap || "RdBu_r",
+      log: false,
+      abs: false,
+    };
+  }
+
+  async setLayer(layer, histogram, colour) {
+    this.layer = layer;
+    this.histogram = histogram;
+    this.defaults = this.defaultsFor(layer, histogram);
+    this.colour = { ...this.defaults, ...(colour || {}) };
+    this.unitsLabel.textContent = layer.units || "";
+    await this.refreshColours();
+    this.sync();
+  }
+
+  async refreshColours() {
+    try {
+      this.colours = await loadColourMap(this.colour.cmap);
+    } catch {
+      this.colours = null;
+    }
+  }
+
+  getColour() {
+    return { ...this.colour };
+  }
+
+  emit(final = true) {
+    this.dispatchEvent(new CustomEvent("change", { detail: { colour: this.getColour(), final } }));
+  }
+
+  update(partial, { emit = true } = {}) {
+    const next = { ...this.colour, ...partial };
+    if (!(next.vmin < next.vmax)) return false;
+    this.colour = next;
+    this.sync();
+    if (emit) this.emit();
+    return true;
+  }
+
+  reset() {
+    if (!this.defaults) return;
+    const cmapChanged = this.defaults.cmap !== this.colour.cmap;
+    this.colour = { ...this.defaults };
+    (cmapChanged ? this.refreshColours() : Promise.resolve()).then(() => {
+      this.sync();
+      this.emit();
+    });
+  }
+
+  setLog(on) {
+    if (on && this.colour.vmin <= 0) {
+      if (this.colour.vmax <= 0) {
+        this.logBox.checked = false;
+        this.messages.error("A log scale needs vmax > 0: raise vmax first.");
+        return;
+      }
+      const vmin = this.colour.vmax / 1000;
+      this.messages.info(`A log scale needs vmin > 0: vmin set to ${formatNumber(vmin)}.`);
+      this.update({ log: true, vmin });
+      return;
+    }
+    this.update({ log: on });
+  }
+
+  async chooseCmap(name) {
+    if (!name || name === this.colour.cmap) {
+      this.cmapInput.value = this.colour.cmap;
+      return;
+    }
+    try {
+      this.colours = await loadColourMap(name);
+    } catch (error) {
+      this.messages.error(`Colour map \u201c${name}\u201d: ${error.detail || error.message}`);
+      this.cmapInput.value = this.colour.cmap;
+      return;
+    }
+    this.update({ cmap: name });
+  }
+
+  typed(which) {
+    const text = this.inputs[which].value.trim().replace("\u2212", "-");
+    const value = Number(text);
+    if (text === "" || !Number.isFinite(value)) {
+      this.messages.error(`${which}: \u201c${text}\u201d is not a number.`);
+      this.sync();
+      return;
+    }
+    const next = { ...this.colour, [which]: value };
+    if (!(next.vmin < next.vmax)) {
+      this.messages.error("vmin must be less than vmax.");
+      this.sync();
+      return;
+    }
+    if (next.log && next.vmin <= 0) {
+      this.messages.error("With a log scale vmin must be above 0.");
+      this.sync();
+      return;
+    }
+    this.update({ [which]: value });
+  }
+
+  // A/D: move the range down/up by a tenth of its width.
+  shift(direction) {
+    const width = this.colour.vmax - this.colour.vmin;
+    const delta = direction * SHIFT_FRACTION * width;
+    if (this.colour.log && this.colour.vmin + delta <= 0) return;
+    this.update({ vmin: this.colour.vmin + delta, vmax: this.colour.vmax + delta });
+  }
+
+  // W/S: widen or narrow the range about its middle.
+  scale(widen) {
+    const middle = (this.colour.vmin + this.colour.vmax) / 2;
+    const half = ((this.colour.vmax - this.colour.vmin) / 2) * (widen ? WIDEN_FACTOR : 1 / WIDEN_FACTOR);
+    if (this.colour.log && middle - half <= 0) return;
+    this.update({ vmin: middle - half, vmax: middle + half });
+  }
+
+  axis() {
+    if (this.frozenAxis) return this.frozenAxis;
+    const h = this.histogram;
+    let low = h ? h.edges[0] : this.colour.vmin;
+    let high = h ? h.edges[h.edges.length - 1] : this.colour.vmax;
+    const margin = 0.05 * (this.colour.vmax - this.colour.vmin);
+    low = Math.min(low, this.colour.vmin - margin);
+    high = Math.max(high, this.colour.vmax + margin);
+    return [low, high];
+  }
+
+  valueAtClientX(clientX) {
+    const rect = this.canvas.getBoundingClientRect();
+    const [low, high] = this.axis();
+    const t = Math.min(1, Math.max(0, (clientX - rect.left) / rect.width));
+    return low + t * (high - low);
+  }
+
+  moveHandle(which, value) {
+    const other = which === "vmin" ? this.colour.vmax : this.colour.vmin;
+    const [low, high] = this.axis();
+    const gap = (high - low) / 1000;
+    let v = which === "vmin" ? Math.min(value, other - gap) : Math.max(value, other + gap);
+    if (this.colour.log && which === "vmin" && v <= 0) v = Math.min(other / 1000, other - gap);
+    this.colour = { ...this.colour, [which]: v };
+    this.sync();
+  }
+
+  startDrag(event, which) {
+    event.preventDefault();
+    const handle = this.handles[which];
+    handle.focus();
+    // The axis stays put while dragging, so the handle follows the pointer.
+    this.frozenAxis = this.axis();
+    const target = event.currentTarget;
+    target.setPointerCapture(event.pointerId);
+    const move = (e) => {
+      this.moveHandle(which, this.valueAtClientX(e.clientX));
+      if (!this.dragTimer) {
+        this.dragTimer = setTimeout(() => {
+          this.dragTimer = null;
+          this.emit(false);
+        }, DRAG_UPDATE_MS);
+      }
+    };
+    const end = () => {
+      target.removeEventListener("pointermove", move);
+      target.removeEventListener("pointerup", end);
+      target.removeEventListener("pointercancel", end);
+      clearTimeout(this.dragTimer);
+      this.dragTimer = null;
+      this.frozenAxis = null;
+      this.sync();
+      this.emit();
+    };
+    target.addEventListener("pointermove", move);
+    target.addEventListener("pointerup", end);
+    target.addEventListener("pointercancel", end);
+  }
+
+  handleKey(event, which) {
+    const steps = { ArrowLeft: -1, ArrowDown: -1, ArrowRight: 1, ArrowUp: 1 };
+    if (!(event.key in steps)) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const [low, high] = this.axis();
+    const step = (high - low) * ARROW_FRACTION * (event.shiftKey ? 10 : 1);
+    this.moveHandle(which, this.colour[which] + steps[event.key] * step);
+    this.emit();
+  }
+
+  sync() {
+    this.cmapInput.value = this.colour.cmap;
+    this.logBox.checked = this.colour.log;
+    this.absBox.checked = this.colour.abs;
+    for (const which of ["vmin", "vmax"]) {
+      if (document.activeElement !== this.inputs[which]) {
+        this.inputs[which].value = Number(this.colour[which].toPrecision(6)).toString();
+      }
+      this.handles[which].setAttribute("aria-valuenow", String(this.colour[which]));
+    }
+    this.draw();
+  }
+
+  normalised(value) {
+    let v = this.colour.abs ? Math.abs(value) : value;
+    let low = this.colour.vmin;
+    let high = this.colour.vmax;
+    if (this.colour.log) {
+      if (v <= 0) return 0;
+      v = Math.log10(v);
+      low = Math.log10(low);
+      high = Math.log10(high);
+    }
+    return Math.min(1, Math.max(0, (v - low) / (high - low)));
+  }
+
+  colourAt(value) {
+    if (!this.colours) return [128, 128, 128];
+    return this.colours[Math.min(255, Math.floor(this.normalised(value) * 256))];
+  }
+
+  draw() {
+    const canvas = this.canvas;
+    const width = Math.max(1, Math.round(canvas.clientWidth));
+    const height = Math.max(1, Math.round(canvas.clientHeight));
+    const ratio = window.devicePixelRatio || 1;
+    canvas.width = width * ratio;
+    canvas.height = height * ratio;
+    const context = canvas.getContext("2d");
+    context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    context.clearRect(0, 0, width, height);
+    const [low, high] = this.axis();
+    const toX = (v) => ((v - low) / (high - low)) * width;
+    const barHeight = 10;
+    const plotHeight = height - barHeight - 2;
+    for (let px = 0; px < width; px += 1) {
+      const [r, g, b] = this.colourAt(low + ((px + 0.5) / width) * (high - low));
+      context.fillStyle = `rgb(${r},${g},${b})`;
+      context.fillRect(px, height - barHeight, 1, barHeight);
+    }
+    const h = this.histogram;
+    if (h) {
+      const peak = Math.max(1, ...h.histogram);
+      for (let i = 0; i < h.histogram.length; i += 1) {
+        const x0 = toX(h.edges[i]);
+        const x1 = toX(h.edges[i + 1]);
+        const barTop = (Math.log1p(h.histogram[i]) / Math.log1p(peak)) * plotHeight;
+        const [r, g, b] = this.colourAt((h.edges[i] + h.edges[i + 1]) / 2);
+        context.fillStyle = `rgba(${r},${g},${b},0.9)`;
+        context.fillRect(x0, plotHeight - barTop, Math.max(1, x1 - x0 - 0.5), barTop);
+      }
+    }
+    context.fillStyle = "rgba(255,255,255,0.65)";
+    for (const which of ["vmin", "vmax"]) {
+      const x = toX(this.colour[which]);
+      context.fillRect(Math.round(x), 0, 1, height);
+      this.handles[which].style.left = `${(x / width) * 100}%`;
+    }
+  }
+}

@@ -1,0 +1,455 @@
+// The viewer: wires the map, the layer menu, the colour panel, overlays and
+// tools together, keeps the whole view in the page URL, and owns the
+// keyboard shortcuts.
+
+import { apiPath, getJson, setApiBase } from "./api.js";
+import { ColourPanel } from "./colour.js";
+import { LayerHistory, LayerMenu } from "./layers.js";
+import { SkyMap } from "./mapview.js";
+import { Messages } from "./messages.js";
+import { Boxes, Catalogues } from "./overlays.js";
+import { ApertureTool, Readout } from "./tools.js";
+
+const ol = window.ol;
+const config = JSON.parse(document.getElementById("viewer-config").textContent);
+setApiBase(config.api_base);
+
+const $ = (selector) => document.querySelector(selector);
+const URL_DELAY_MS = 200;
+
+class Viewer {
+  constructor() {
+    this.messages = new Messages($("#messages"));
+    this.sky = new SkyMap("map");
+    this.colour = new ColourPanel($("#colour-panel"), this.messages);
+    this.menu = new LayerMenu($("#layer-tree"), $("#search"), this.messages);
+    this.history = new LayerHistory();
+    this.layer = null;
+    this.loadSequence = 0;
+    this.restoring = true;
+    const context = () => ({ layer: this.layer, colour: this.colour.getColour(), flip: this.sky.flip });
+    const changed = () => this.saveUrl();
+    this.catalogues = new Catalogues(this.sky, $("#catalogue-list"), this.messages, changed);
+    this.boxes = new Boxes(this.sky, $("#box-list"), this.messages, context, changed);
+    this.aperture = new ApertureTool(this.sky, $("#aperture-result"), this.messages, context);
+    this.readout = new Readout(
+      this.sky,
+      {
+        button: $("#readout"),
+        ra: $("#readout-ra"),
+        dec: $("#readout-dec"),
+        value: $("#readout-value"),
+        form: $("#goto-form"),
+        input: $("#goto-input"),
+        cancel: $("#goto-cancel"),
+      },
+      this.messages,
+      changed,
+    );
+    this.popup = new ol.Overlay({
+      element: $("#popup"),
+      autoPan: { animation: { duration: 200 } },
+      positioning: "bottom-center",
+      offset: [0, -10],
+      stopEvent: true,
+    });
+    this.sky.map.addOverlay(this.popup);
+    this.bind();
+  }
+
+  bind() {
+    this.menu.addEventListener("select", (event) => this.selectLayer(event.detail.layerId));
+    this.colour.addEventListener("change", (event) => {
+      this.sky.setColour(event.detail.colour);
+      this.saveUrl();
+    });
+    this.sky.addEventListener("viewchange", () => {
+      this.saveUrl();
+      this.checkVisible();
+    });
+    this.sky.addEventListener("rendercomplete", () => this.checkVisible());
+    this.sky.addEventListener("tileerror", (event) => {
+      const error = event.detail;
+      this.messages.error(`Tiles: ${error.detail || error.message}`);
+    });
+    $("#flip").addEventListener("change", (event) => this.setFlip(event.target.checked));
+    $("#graticule").addEventListener("change", (event) => {
+      this.sky.setGraticuleVisible(event.target.checked);
+      this.saveUrl();
+    });
+    $("#back").addEventListener("click", () => this.back());
+    $("#forward").addEventListener("click", () => this.forward());
+    $("#draw-box").addEventListener("click", () => this.toggleBoxDrawing());
+    $("#aperture-tool").addEventListener("click", () => this.toggleAperture());
+    $("#clear-marker").addEventListener("click", () => {
+      this.readout.clearMarker();
+      this.aperture.clear();
+    });
+    $("#help-button").addEventListener("click", () => this.toggleHelp());
+    $("#help-close").addEventListener("click", () => this.toggleHelp(false));
+    $("#popup-close").addEventListener("click", () => this.closePopup());
+    this.sky.map.on("singleclick", (event) => this.clickMap(event));
+    document.addEventListener("keydown", (event) => this.keydown(event));
+  }
+
+  // --- layers ---------------------------------------------------------------
+
+  async start() {
+    const saved = readUrlState();
+    this.sky.setFlip(saved.flip ?? true);
+    $("#flip").checked = this.sky.flip;
+    if (saved.graticule === false) {
+      $("#graticule").checked = false;
+      this.sky.setGraticuleVisible(false);
+    }
+    let defaults = { layer: null, default_layer_menu: [] };
+    try {
+      defaults = await getJson("/layers/default");
+    } catch (error) {
+      this.messages.error(`Could not load the map list: ${error.detail || error.message}`);
+    }
+    this.menu.setTree(defaults.default_layer_menu || []);
+    const layerId = saved.layer || (defaults.layer && defaults.layer.layer_id);
+    const overlaysReady = Promise.all([
+      this.catalogues.load(saved.catalogues),
+      this.boxes.load(saved.boxes),
+    ]);
+    if (saved.marker) this.readout.setMarker(saved.marker);
+    if (layerId) {
+      const view = saved.view || { fit: true };
+      const ok = await this.selectLayer(layerId, { view, colour: saved.colour });
+      if (!ok && saved.layer && defaults.layer) {
+        await this.selectLayer(defaults.layer.layer_id, { view: { fit: true } });
+      }
+    } else {
+      this.messages.state(
+        "layers",
+        config.auth && config.auth.login_url && !config.auth.username
+          ? "No maps are visible to you. Log in to see restricted maps."
+          : "No maps are configured on this server.",
+      );
+    }
+    await overlaysReady;
+    this.restoring = false;
+    this.saveUrl();
+    document.body.classList.add("ready");
+  }
+
+  async selectLayer(layerId, { view = null, colour = null, fromHistory = false } = {}) {
+    const sequence = ++this.loadSequence;
+    let layer;
+    let histogram = null;
+    try {
+      layer = await getJson(apiPath("layers", layerId));
+    } catch (error) {
+      this.messages.error(`Layer \u201c${layerId}\u201d: ${error.detail || error.message}`);
+      return false;
+    }
+    try {
+      histogram = await getJson(apiPath("histograms", "data", layerId));
+    } catch (error) {
+      this.messages.error(`Histogram of ${layer.name}: ${error.detail || error.message}`);
+    }
+    if (sequence !== this.loadSequence) return false;
+    await this.colour.setLayer(layer, histogram, colour);
+    if (sequence !== this.loadSequence) return false;
+    this.layer = layer;
+    this.sky.setLayer(layer, this.colour.getColour(), { view });
+    this.readout.setLayer(layer);
+    if (!fromHistory) this.history.visit(layerId);
+    this.menu.setActive(layerId);
+    this.menu.reveal(layer).then(() => this.showTitle());
+    this.showTitle();
+    this.updateHistoryButtons();
+    this.messages.state("layers", null);
+    this.saveUrl();
+    return true;
+  }
+
+  showTitle() {
+    const layer = this.layer;
+    if (!layer) return;
+    const names = [];
+    let entries = this.menu.tree;
+    const path = [
+      ["map_group_id", "maps", layer.map_group_id],
+      ["map_id", "bands", layer.map_id],
+      ["band_id", "layers", layer.band_id],
+    ];
+    for (const [idKey, childKey, id] of path) {
+      const entry = (entries || []).find((e) => e[idKey] === id);
+      names.push(entry ? entry.name : id);
+      entries = entry ? entry[childKey] : [];
+    }
+    names.push(layer.name);
+    $("#layer-title").textContent = names.join(" \u203a ");
+    $("#layer-title").title = layer.description || "";
+    document.title = `${layer.name} \u2014 TileMaker`;
+  }
+
+  updateHistoryButtons() {
+    $("#back").disabled = !this.history.canGoBack();
+    $("#forward").disabled = !this.history.canGoForward();
+  }
+
+  back() {
+    const id = this.history.back();
+    if (id) this.selectLayer(id, { fromHistory: true });
+    this.updateHistoryButtons();
+  }
+
+  forward() {
+    const id = this.history.forward();
+    if (id) this.selectLayer(id, { fromHistory: true });
+    this.updateHistoryButtons();
+  }
+
+  setFlip(flip) {
+    this.sky.setFlip(flip);
+    $("#flip").checked = flip;
+    this.closePopup();
+    this.saveUrl();
+  }
+
+  // --- messages about what is (not) on screen ------------------------------
+
+  checkVisible() {
+    if (!this.layer) return;
+    const status = this.sky.visibleTileStatus();
+    if (status && status.ok === 0 && status.missing > 0 && status.pending === 0) {
+      this.messages.state("visible", `No data in this view. ${this.layer.name} covers ${this.sky.describeExtent(this.layer)}.`, [
+        { label: "Show the map", run: () => this.sky.fitLayer(this.layer) },
+      ]);
+    } else if (status && status.ok > 0) {
+      this.messages.state("visible", null);
+    }
+  }
+
+  // --- map clicks, popups, tools -------------------------------------------
+
+  clickMap(event) {
+    if (this.boxes.isDrawing() || this.aperture.isActive()) return;
+    const feature = this.sky.map.forEachFeatureAtPixel(event.pixel, (f) => f, {
+      hitTolerance: 4,
+      layerFilter: (layer) => layer.get("catalogue") !== undefined || layer === this.boxes.layer,
+    });
+    if (!feature) {
+      this.closePopup();
+      return;
+    }
+    const body = $("#popup-body");
+    if (feature.get("kind") === "source") {
+      body.innerHTML = this.catalogues.popupHtml(feature);
+      this.popup.setPosition(feature.getGeometry().getCoordinates());
+    } else if (feature.get("kind") === "box") {
+      this.boxes.popupHtml(feature, body);
+      this.popup.setPosition(event.coordinate);
+    }
+    $("#popup").hidden = false;
+  }
+
+  closePopup() {
+    this.popup.setPosition(undefined);
+    $("#popup").hidden = true;
+  }
+
+  toggleBoxDrawing() {
+    if (this.boxes.isDrawing()) {
+      this.boxes.stopDrawing();
+    } else {
+      this.aperture.stop();
+      this.boxes.startDrawing((box) =>
+        this.messages.info(`Box \u201c${box.name}\u201d added: download its cut-out from the Boxes list.`),
+      );
+    }
+    this.syncToolButtons();
+  }
+
+  toggleAperture() {
+    if (this.aperture.isActive()) {
+      this.aperture.stop();
+    } else {
+      this.boxes.stopDrawing();
+      this.aperture.start();
+    }
+    this.syncToolButtons();
+  }
+
+  syncToolButtons() {
+    $("#draw-box").classList.toggle("active", this.boxes.isDrawing());
+    $("#aperture-tool").classList.toggle("active", this.aperture.isActive());
+  }
+
+  toggleHelp(show) {
+    const help = $("#help");
+    help.hidden = show === undefined ? !help.hidden : !show;
+  }
+
+  // --- keyboard ---------------------------------------------------------------
+
+  keydown(event) {
+    const target = event.target;
+    const typing =
+      target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target.isContentEditable;
+    if (event.key === "Escape") {
+      this.boxes.stopDrawing();
+      this.aperture.stop();
+      this.syncToolButtons();
+      this.closePopup();
+      this.toggleHelp(false);
+      return;
+    }
+    if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
+    const actions = {
+      h: () => this.back(),
+      l: () => this.forward(),
+      a: () => this.colour.shift(-1),
+      d: () => this.colour.shift(1),
+      w: () => this.colour.scale(true),
+      s: () => this.colour.scale(false),
+      f: () => this.setFlip(!this.sky.flip),
+      g: () => this.readout.openGoto(),
+      b: () => this.toggleBoxDrawing(),
+      c: () => this.toggleAperture(),
+      "/": () => $("#search").focus(),
+      "?": () => this.toggleHelp(),
+    };
+    const action = actions[event.key.length === 1 ? event.key.toLowerCase() : event.key];
+    if (!action) return;
+    event.preventDefault();
+    action();
+  }
+
+  // --- the URL ------------------------------------------------------------
+
+  saveUrl() {
+    if (this.restoring) return;
+    clearTimeout(this.urlTimer);
+    this.urlTimer = setTimeout(() => {
+      const state = {
+        layer: this.layer ? this.layer.layer_id : null,
+        centre: this.sky.getCentreSky(),
+        zoom: this.sky.getZoomLevel(),
+        flip: this.sky.flip,
+        colour: this.colour.getColour(),
+        catalogues: this.catalogues.visibleIds(),
+        boxes: this.boxes.visibleNames(),
+        graticule: this.sky.graticuleVisible,
+        marker: this.readout.marker,
+      };
+      const query = writeUrlState(state);
+      if (query !== window.location.search.slice(1)) {
+        window.history.replaceState(null, "", `${window.location.pathname}?${query}`);
+      }
+    }, URL_DELAY_MS);
+  }
+}
+
+// --- URL state: every parameter optional, bad ones ignored ------------------
+
+function number(params, name) {
+  const text = params.get(name);
+  if (text === null || text.trim() === "") return undefined;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+function flag(params, name) {
+  const text = params.get(name);
+  if (text === null) return undefined;
+  return ["1", "true", "yes"].includes(text.toLowerCase());
+}
+
+export function readUrlState(search = window.location.search) {
+  const params = new URLSearchParams(search);
+  const state = {
+    layer: params.get("layer") || null,
+    flip: flag(params, "flip"),
+    graticule: flag(params, "grid"),
+    catalogues: params.getAll("cat"),
+    boxes: params.getAll("box"),
+  };
+  const ra = number(params, "ra");
+  const dec = number(params, "dec");
+  const zoom = number(params, "zoom");
+  if (ra !== undefined && dec !== undefined && zoom !== undefined) {
+    state.view = { raDeg: ra, decDeg: dec, zoom };
+  }
+  const colour = {};
+  const vmin = number(params, "vmin");
+  const vmax = number(params, "vmax");
+  if (vmin !== undefined && vmax !== undefined && vmin < vmax) Object.assign(colour, { vmin, vmax });
+  if (params.get("cmap")) colour.cmap = params.get("cmap");
+  if (flag(params, "log") !== undefined) colour.log = flag(params, "log");
+  if (flag(params, "abs") !== undefined) colour.abs = flag(params, "abs");
+  state.colour = Object.keys(colour).length ? colour : null;
+  const mark = (params.get("mark") || "").split(",").map(Number);
+  if (mark.length === 2 && mark.every(Number.isFinite)) state.marker = { raDeg: mark[0], decDeg: mark[1] };
+  return state;
+}
+
+export function writeUrlState(state) {
+  const params = new URLSearchParams();
+  if (state.layer) params.set("layer", state.layer);
+  params.set("ra", state.centre.raDeg.toFixed(7));
+  params.set("dec", state.centre.decDeg.toFixed(7));
+  params.set("zoom", String(state.zoom));
+  params.set("flip", state.flip ? "1" : "0");
+  // String() of a double reads back as the same double.
+  params.set("vmin", String(state.colour.vmin));
+  params.set("vmax", String(state.colour.vmax));
+  params.set("cmap", state.colour.cmap);
+  params.set("log", state.colour.log ? "1" : "0");
+  params.set("abs", state.colour.abs ? "1" : "0");
+  for (const id of state.catalogues) params.append("cat", id);
+  for (const name of state.boxes) params.append("box", name);
+  if (!state.graticule) params.set("grid", "0");
+  if (state.marker) params.set("mark", `${state.marker.raDeg.toFixed(7)},${state.marker.decDeg.toFixed(7)}`);
+  return params.toString();
+}
+
+// --- login ------------------------------------------------------------------
+
+function renderAuth(auth) {
+  const root = $("#auth");
+  if (!auth || auth.type === "mock") {
+    root.hidden = true;
+    return;
+  }
+  root.replaceChildren();
+  if (auth.username) {
+    const who = document.createElement("span");
+    who.className = "user";
+    who.textContent = auth.username;
+    who.title = "Logged in";
+    root.append(who);
+    if (auth.logout_url) {
+      const form = $("#logout-form");
+      form.action = auth.logout_url;
+      form.querySelector("[name=next]").value = window.location.pathname;
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = "Log out";
+      button.addEventListener("click", () => {
+        form.querySelector("[name=next]").value = window.location.pathname + window.location.search;
+        form.submit();
+      });
+      root.append(button);
+    }
+  } else if (auth.login_url) {
+    const link = document.createElement("a");
+    link.className = "button";
+    link.textContent = "Log in";
+    link.title = "Log in to see restricted maps";
+    link.addEventListener("click", () => {
+      link.href = `${auth.login_url}?next=${encodeURIComponent(window.location.pathname + window.location.search)}`;
+    });
+    link.href = auth.login_url;
+    root.append(link);
+  }
+}
+
+renderAuth(config.auth);
+const viewer = new Viewer();
+window.tilemakerViewer = viewer;
+viewer.start();

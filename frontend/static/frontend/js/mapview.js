@@ -1,0 +1,329 @@
+// The OpenLayers map: one tile layer per API layer over the SPEC tile grid,
+// the graticule, and helpers shared by the overlays.
+
+import { apiPath, apiUrl, errorFrom } from "./api.js";
+import { formatDeg, raToX, xToRa } from "./sky.js";
+
+const ol = window.ol;
+
+const SKY_EXTENT = [-180, -90, 180, 90];
+// View zoom k shows tile level k - 1 at one screen pixel per tile pixel;
+// zoom 0 fits the whole sky (two level-0 tiles) into one tile width.
+const ZOOM_OFFSET = 1;
+// Zooming in past native resolution, to see single pixels large.
+const OVERZOOM_LEVELS = 4;
+// Tile state "error" (OpenLayers' TileState.ERROR): no image, nothing drawn.
+const TILE_ERROR = 3;
+const TILE_STATUS_ENTRIES = 5000;
+
+export function colourParams(colour, flip) {
+  return {
+    cmap: colour.cmap,
+    vmin: colour.vmin,
+    vmax: colour.vmax,
+    log_norm: colour.log ? "true" : "false",
+    abs: colour.abs ? "true" : "false",
+    flip: flip ? "true" : "false",
+  };
+}
+
+function tileGridFor(layer) {
+  const resolutions = [];
+  for (let z = 0; z < layer.number_of_levels; z += 1) {
+    resolutions.push(180 / 2 ** z / layer.tile_size);
+  }
+  return new ol.tilegrid.TileGrid({
+    extent: SKY_EXTENT,
+    origin: [-180, 90],
+    resolutions,
+    tileSize: layer.tile_size,
+  });
+}
+
+function viewResolutions(layer) {
+  const coarsest = 360 / layer.tile_size;
+  const out = [];
+  for (let k = 0; k <= layer.number_of_levels - 1 + ZOOM_OFFSET + OVERZOOM_LEVELS; k += 1) {
+    out.push(coarsest / 2 ** k);
+  }
+  return out;
+}
+
+function labelDegrees(value) {
+  const rounded = Math.round(value * 3600) / 3600;
+  const text = Number.isInteger(rounded)
+    ? String(rounded)
+    : rounded.toFixed(Math.abs(rounded * 60 - Math.round(rounded * 60)) < 1e-9 ? 2 : 4);
+  return `${text.replace(/\.?0+$/, (m) => (m.includes(".") ? "" : m)).replace("-", "\u2212")}\u00b0`;
+}
+
+export class SkyMap extends EventTarget {
+  constructor(target) {
+    super();
+    this.flip = true;
+    this.layer = null;
+    this.colour = null;
+    this.tileLayer = null;
+    // What each tile URL answered ("ok", "missing" for 404, "failed"), to
+    // tell "no data in this view" from "still loading".
+    this.tileStatus = new Map();
+    this.graticuleVisible = true;
+    this.map = new ol.Map({
+      target,
+      layers: [],
+      controls: ol.control.defaults.defaults({ attribution: false, rotate: false }),
+      interactions: ol.interaction.defaults.defaults({ altShiftDragRotate: false, pinchRotate: false }),
+      view: new ol.View({ projection: "EPSG:4326", center: [0, 0], zoom: 1 }),
+      keyboardEventTarget: undefined,
+    });
+    this.overlayGroup = new ol.layer.Group({ zIndex: 10 });
+    this.map.addLayer(this.overlayGroup);
+    this.graticule = null;
+    this.rebuildGraticule();
+    this.map.on("rendercomplete", () => this.dispatchEvent(new Event("rendercomplete")));
+    this.map.on("moveend", () => this.dispatchEvent(new Event("viewchange")));
+  }
+
+  get view() {
+    return this.map.getView();
+  }
+
+  addOverlay(layer) {
+    this.overlayGroup.getLayers().push(layer);
+  }
+
+  // Zoom in the URL counts tile levels: zoom z is tile level z at 1:1.
+  getZoomLevel() {
+    return this.view.getZoom() - ZOOM_OFFSET;
+  }
+
+  getCentreSky() {
+    const [x, y] = this.view.getCenter();
+    return { raDeg: xToRa(x, this.flip), decDeg: y };
+  }
+
+  centreOn(raDeg, decDeg, zoomLevel) {
+    this.view.setCenter([raToX(raDeg, this.flip), decDeg]);
+    if (zoomLevel !== undefined && zoomLevel !== null) this.view.setZoom(zoomLevel + ZOOM_OFFSET);
+  }
+
+  skyAtPixel(pixel) {
+    const coordinate = this.map.getCoordinateFromPixel(pixel);
+    if (!coordinate) return null;
+    const [x, y] = coordinate;
+    if (x < -180 || x > 180 || y < -90 || y > 90) return null;
+    return { raDeg: xToRa(x, this.flip), decDeg: y };
+  }
+
+  pixelOfSky(raDeg, decDeg) {
+    return this.map.getPixelFromCoordinate([raToX(raDeg, this.flip), decDeg]);
+  }
+
+  // The x-ranges a layer's bounding box occupies in the current orientation:
+  // with flip the RA 0 seam sits at the view's edges, so a map across RA 0 has two.
+  layerExtent(layer) {
+    const left = layer.bounding_left;
+    const right = layer.bounding_right;
+    const bottom = layer.bounding_bottom;
+    const top = layer.bounding_top;
+    if (right - left >= 359.999) return [-180, bottom, 180, top];
+    const xs = [raToX(left, this.flip), raToX(right, this.flip)];
+    if (this.flip && left < 0 && right > 0) return [-180, bottom, 180, top];
+    return [Math.min(...xs), bottom, Math.max(...xs), top];
+  }
+
+  fitLayer(layer) {
+    this.view.fit(this.layerExtent(layer), { padding: [20, 20, 20, 20] });
+  }
+
+  tileUrl(layer, colour, flip, tileCoord) {
+    const [z, x, yFromTop] = tileCoord;
+    const y = 2 ** z - 1 - yFromTop;
+    return apiUrl(apiPath("layers", layer.layer_id, z, y, x, "tile.png"), colourParams(colour, flip));
+  }
+
+  // Fetch tiles ourselves so a 404 (no data there) is told apart from a
+  // real error, whose JSON detail is shown to the user.
+  loadTile(tile, src) {
+    const image = tile.getImage();
+    fetch(src, { credentials: "same-origin" })
+      .then(async (response) => {
+        if (response.ok) {
+          const blob = await response.blob();
+          const objectUrl = URL.createObjectURL(blob);
+          image.addEventListener("load", () => URL.revokeObjectURL(objectUrl), { once: true });
+          image.src = objectUrl;
+          this.recordTile(src, "ok");
+          return;
+        }
+        if (response.status === 404) {
+          this.recordTile(src, "missing");
+        } else {
+          this.recordTile(src, "failed");
+          const error = await errorFrom(response, src);
+          this.dispatchEvent(new CustomEvent("tileerror", { detail: error }));
+        }
+        tile.setState(TILE_ERROR);
+      })
+      .catch((error) => {
+        this.recordTile(src, "failed");
+        this.dispatchEvent(new CustomEvent("tileerror", { detail: error }));
+        tile.setState(TILE_ERROR);
+      });
+  }
+
+  recordTile(src, status) {
+    this.tileStatus.delete(src);
+    this.tileStatus.set(src, status);
+    if (this.tileStatus.size > TILE_STATUS_ENTRIES) {
+      this.tileStatus.delete(this.tileStatus.keys().next().value);
+    }
+  }
+
+  // How the tiles the current view needs have answered so far.
+  visibleTileStatus() {
+    const size = this.map.getSize();
+    if (!this.tileLayer || !size) return null;
+    const source = this.tileLayer.getSource();
+    const grid = source.getTileGrid();
+    const extent = ol.extent.getIntersection(this.view.calculateExtent(size), SKY_EXTENT);
+    const counts = { ok: 0, missing: 0, failed: 0, pending: 0 };
+    if (ol.extent.isEmpty(extent)) return counts;
+    const z = grid.getZForResolution(this.view.getResolution(), source.zDirection || 0);
+    const urlOf = source.getTileUrlFunction();
+    grid.forEachTileCoord(extent, z, (coord) => {
+      const status = this.tileStatus.get(urlOf(coord));
+      counts[status || "pending"] += 1;
+    });
+    return counts;
+  }
+
+  makeTileLayer(layer, colour, flip) {
+    const source = new ol.source.TileImage({
+      projection: "EPSG:4326",
+      tileGrid: tileGridFor(layer),
+      tileUrlFunction: (coord) => this.tileUrl(layer, colour, flip, coord),
+      tileLoadFunction: (tile, src) => this.loadTile(tile, src),
+      // Astronomers want to see the pixels, not a blur, when zoomed in.
+      interpolate: false,
+      wrapX: false,
+      transition: 0,
+    });
+    source.setKey(JSON.stringify([layer.layer_id, colourParams(colour, flip)]));
+    return new ol.layer.Tile({ source, zIndex: 0, preload: 1, extent: SKY_EXTENT });
+  }
+
+  // Show `layer`. The previous layer's tiles stay on screen until the new
+  // ones have arrived, so switching never flashes an empty map.
+  setLayer(layer, colour, { view } = {}) {
+    const previous = this.tileLayer;
+    const sameGrid =
+      this.layer &&
+      this.layer.tile_size === layer.tile_size &&
+      this.layer.number_of_levels === layer.number_of_levels;
+    this.layer = layer;
+    this.colour = { ...colour };
+    if (!sameGrid || view) {
+      const old = this.view;
+      const resolution = old.getResolution();
+      const newView = new ol.View({
+        projection: "EPSG:4326",
+        resolutions: viewResolutions(layer),
+        center: old.getCenter() || [0, 0],
+        constrainResolution: true,
+        extent: SKY_EXTENT,
+        constrainOnlyCenter: true,
+        enableRotation: false,
+        smoothExtentConstraint: true,
+      });
+      this.map.setView(newView);
+      if (view && view.zoom !== undefined) {
+        newView.setCenter([raToX(view.raDeg, this.flip), view.decDeg]);
+        newView.setZoom(view.zoom + ZOOM_OFFSET);
+      } else if (view && view.fit) {
+        this.fitLayer(layer);
+      } else if (resolution) {
+        newView.setResolution(newView.getConstrainedResolution(resolution));
+      }
+      newView.on("change:resolution", () => this.dispatchEvent(new Event("zoomchange")));
+    }
+    this.tileLayer = this.makeTileLayer(layer, this.colour, this.flip);
+    this.map.getLayers().insertAt(0, this.tileLayer);
+    if (previous) {
+      previous.setZIndex(-1);
+      this.map.once("rendercomplete", () => this.map.removeLayer(previous));
+    }
+  }
+
+  // New colour settings: the same source under a new key, which makes
+  // OpenLayers keep drawing the old tiles until their replacements load.
+  setColour(colour) {
+    this.colour = { ...colour };
+    if (!this.tileLayer) return;
+    const layer = this.layer;
+    const flip = this.flip;
+    const snapshot = this.colour;
+    this.tileLayer
+      .getSource()
+      .setTileUrlFunction(
+        (coord) => this.tileUrl(layer, snapshot, flip, coord),
+        JSON.stringify([layer.layer_id, colourParams(snapshot, flip)]),
+      );
+  }
+
+  // Mirror the sky: the same RA/Dec stays in the centre of the screen.
+  setFlip(flip) {
+    if (flip === this.flip) return;
+    const centre = this.view.getCenter();
+    const ra = centre ? xToRa(centre[0], this.flip) : 0;
+    this.flip = flip;
+    if (centre) this.view.setCenter([raToX(ra, flip), centre[1]]);
+    if (this.tileLayer) {
+      // Old tiles would sit at mirrored positions: replace them outright.
+      this.map.removeLayer(this.tileLayer);
+        this.tileLayer = this.makeTileLayer(this.layer, this.colour, flip);
+      this.map.getLayers().insertAt(0, this.tileLayer);
+    }
+    this.rebuildGraticule();
+    this.dispatchEvent(new Event("flipchange"));
+  }
+
+  setGraticuleVisible(visible) {
+    this.graticuleVisible = visible;
+    this.graticule.setVisible(visible);
+  }
+
+  rebuildGraticule() {
+    if (this.graticule) this.map.removeLayer(this.graticule);
+    const flip = this.flip;
+    const labelText = (text) =>
+      new ol.style.Text({
+        font: "11px system-ui, sans-serif",
+        fill: new ol.style.Fill({ color: "rgba(230, 236, 242, 0.95)" }),
+        stroke: new ol.style.Stroke({ color: "rgba(10, 12, 16, 0.9)", width: 3 }),
+        ...text,
+      });
+    this.graticule = new ol.layer.Graticule({
+      zIndex: 5,
+      visible: this.graticuleVisible,
+      strokeStyle: new ol.style.Stroke({ color: "rgba(200, 215, 235, 0.28)", width: 1, lineDash: [3, 4] }),
+      showLabels: true,
+      wrapX: false,
+      targetSize: 110,
+      lonLabelPosition: 0.015,
+      latLabelPosition: 0.985,
+      // Lines sit at multiples of the interval in x; every interval divides
+      // 180, so with flip (RA = 180 - x) they are at round RAs too.
+      lonLabelFormatter: (x) => `RA ${labelDegrees(xToRa(x, flip))}`,
+      latLabelFormatter: (dec) => labelDegrees(dec),
+      lonLabelStyle: labelText({ textBaseline: "bottom" }),
+      latLabelStyle: labelText({ textAlign: "end" }),
+    });
+    this.map.addLayer(this.graticule);
+  }
+
+  describeExtent(layer) {
+    const ra = [layer.bounding_left, layer.bounding_right].map((v) => formatDeg(((v % 360) + 360) % 360, 1));
+    return `RA ${ra[0]}\u00b0\u2026${ra[1]}\u00b0, Dec ${formatDeg(layer.bounding_bottom, 1)}\u00b0\u2026${formatDeg(layer.bounding_top, 1)}\u00b0`;
+  }
+}

@@ -1,0 +1,405 @@
+// Catalogue and box overlays, box drawing, and cut-out downloads.
+
+import { apiFetch, apiPath, getJson } from "./api.js";
+import { colourParams } from "./mapview.js";
+import { formatDecDms, formatDeg, formatRaHms, raToX, raToXNear, wrap360, xToRa } from "./sky.js";
+
+const ol = window.ol;
+
+const CATALOGUE_COLOURS = [
+  "#ffd166", "#06d6a0", "#ff5d8f", "#4cc9f0", "#f78c6b", "#c3a6ff", "#b5e853", "#ffffff",
+];
+const BOX_COLOUR = "#7fd1ff";
+const DRAWN_BOX_COLOUR = "#ffb86b";
+export const CUTOUT_FORMATS = ["fits", "png", "jpg", "webp"];
+
+function escapeHtml(text) {
+  const span = document.createElement("span");
+  span.textContent = String(text);
+  return span.innerHTML;
+}
+
+export function positionRows(raDeg, decDeg) {
+  return (
+    `<tr><th>RA</th><td>${formatDeg(wrap360(raDeg), 5)}\u00b0 <span class="dim">${formatRaHms(raDeg)}</span></td></tr>` +
+    `<tr><th>Dec</th><td>${formatDeg(decDeg, 5)}\u00b0 <span class="dim">${formatDecDms(decDeg)}</span></td></tr>`
+  );
+}
+
+export class Catalogues {
+  constructor(skyMap, listRoot, messages, onChange) {
+    this.sky = skyMap;
+    this.root = listRoot;
+    this.messages = messages;
+    this.onChange = onChange;
+    this.groups = [];
+    this.layers = new Map();
+    this.visible = new Set();
+    skyMap.addEventListener("flipchange", () => this.reposition());
+  }
+
+  async load(initiallyVisible = []) {
+    try {
+      this.groups = await getJson("/sources");
+    } catch (error) {
+      this.messages.error(`Catalogues: ${error.detail || error.message}`);
+      this.groups = [];
+    }
+    this.groups.forEach((group, i) => {
+      group.colour = CATALOGUE_COLOURS[i % CATALOGUE_COLOURS.length];
+    });
+    this.render();
+    await Promise.all(
+      initiallyVisible
+        .filter((id) => this.groups.some((g) => g.source_group_id === id))
+        .map((id) => this.setVisible(id, true, { notify: false })),
+    );
+  }
+
+  render() {
+    this.root.replaceChildren();
+    if (!this.groups.length) {
+      const none = document.createElement("p");
+      none.className = "empty";
+      none.textContent = "No catalogues.";
+      this.root.append(none);
+      return;
+    }
+    for (const group of this.groups) {
+      const label = document.createElement("label");
+      label.className = "legend-entry";
+      label.title = group.description || group.name;
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.dataset.catalogue = group.source_group_id;
+      box.checked = this.visible.has(group.source_group_id);
+      box.addEventListener("change", () => this.setVisible(group.source_group_id, box.checked));
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.borderColor = group.colour;
+      const name = document.createElement("span");
+      name.textContent = group.name;
+      const count = document.createElement("span");
+      count.className = "count";
+      count.textContent = group.sources ? String(group.sources.length) : "";
+      label.append(box, swatch, name, count);
+      this.root.append(label);
+    }
+  }
+
+  style(colour) {
+    return new ol.style.Style({
+      image: new ol.style.Circle({
+        radius: 6,
+        stroke: new ol.style.Stroke({ color: colour, width: 1.8 }),
+        fill: new ol.style.Fill({ color: "rgba(0,0,0,0.01)" }),
+      }),
+    });
+  }
+
+  async setVisible(id, visible, { notify = true } = {}) {
+    const group = this.groups.find((g) => g.source_group_id === id);
+    if (!group) return;
+    if (visible) {
+      if (!group.sources) {
+        try {
+          const full = await getJson(apiPath("sources", id));
+          group.sources = full.sources;
+        } catch (error) {
+          this.messages.error(`Catalogue ${group.name}: ${error.detail || error.message}`);
+          this.render();
+          return;
+        }
+      }
+      if (!this.layers.has(id)) {
+        const source = new ol.source.Vector();
+        const layer = new ol.layer.Vector({ source, style: this.style(group.colour), zIndex: 20 });
+        layer.set("catalogue", id);
+        this.layers.set(id, layer);
+        this.sky.addOverlay(layer);
+        this.fill(id);
+      }
+      this.layers.get(id).setVisible(true);
+      this.visible.add(id);
+    } else {
+      if (this.layers.has(id)) this.layers.get(id).setVisible(false);
+      this.visible.delete(id);
+    }
+    this.render();
+    if (notify) this.onChange();
+  }
+
+  fill(id) {
+    const group = this.groups.find((g) => g.source_group_id === id);
+    const source = this.layers.get(id).getSource();
+    source.clear();
+    source.addFeatures(
+      group.sources.map((item) => {
+        const feature = new ol.Feature(new ol.geom.Point([raToX(item.ra, this.sky.flip), item.dec]));
+        feature.setProperties({ kind: "source", group: group.name, colour: group.colour, item });
+        return feature;
+      }),
+    );
+  }
+
+  reposition() {
+    for (const id of this.layers.keys()) this.fill(id);
+  }
+
+  visibleIds() {
+    return [...this.visible];
+  }
+
+  popupHtml(feature) {
+    const { item, group, colour } = feature.getProperties();
+    const extra = Object.entries(item.extra || {})
+      .map(([key, value]) => {
+        const shown = typeof value === "object" && value !== null ? JSON.stringify(value) : value;
+        return `<tr><th>${escapeHtml(key)}</th><td>${escapeHtml(shown)}</td></tr>`;
+      })
+      .join("");
+    return (
+      `<h3><span class="swatch" style="border-color:${colour}"></span>${escapeHtml(item.name || "(unnamed)")}</h3>` +
+      `<p class="dim">${escapeHtml(group)}</p>` +
+      `<table>${positionRows(item.ra, item.dec)}${extra}</table>`
+    );
+  }
+}
+
+// Boxes are stored as the API gives them: "top left" is the corner at the
+// higher RA (east, left in the astronomical orientation) and higher Dec.
+export function boxFromViewExtent(extent, flip, name) {
+  const [minX, minY, maxX, maxY] = extent;
+  const east = flip ? xToRa(minX, flip) : xToRa(maxX, flip);
+  const west = flip ? xToRa(maxX, flip) : xToRa(minX, flip);
+  return {
+    name,
+    description: "Drawn in this session",
+    top_left_ra: east,
+    top_left_dec: maxY,
+    bottom_right_ra: west,
+    bottom_right_dec: minY,
+    drawn: true,
+  };
+}
+
+// Cut-out edges: left is the east edge; right is given so that
+// left - right is the box's width in RA (it may go below 0 across RA 0).
+export function cutoutEdges(box) {
+  const left = wrap360(box.top_left_ra);
+  const width = wrap360(box.top_left_ra - box.bottom_right_ra) || 360;
+  return { left, right: left - width, top: box.top_left_dec, bottom: box.bottom_right_dec };
+}
+
+export class Boxes {
+  constructor(skyMap, listRoot, messages, context, onChange) {
+    this.sky = skyMap;
+    this.root = listRoot;
+    this.messages = messages;
+    this.context = context;
+    this.onChange = onChange;
+    this.boxes = [];
+    this.visible = new Set();
+    this.drawnCount = 0;
+    this.source = new ol.source.Vector();
+    this.layer = new ol.layer.Vector({ source: this.source, style: (f) => this.style(f), zIndex: 15 });
+    skyMap.addOverlay(this.layer);
+    this.draw = null;
+    skyMap.addEventListener("flipchange", () => this.fill());
+  }
+
+  async load(initiallyVisible = []) {
+    try {
+      this.boxes = await getJson("/highlights/boxes");
+    } catch (error) {
+      this.messages.error(`Boxes: ${error.detail || error.message}`);
+      this.boxes = [];
+    }
+    for (const name of initiallyVisible) {
+      if (this.boxes.some((b) => b.name === name)) this.visible.add(name);
+    }
+    this.fill();
+    this.render();
+  }
+
+  style(feature) {
+    const box = feature.get("box");
+    const colour = box.drawn ? DRAWN_BOX_COLOUR : BOX_COLOUR;
+    return new ol.style.Style({
+      stroke: new ol.style.Stroke({ color: colour, width: 1.6 }),
+      fill: new ol.style.Fill({ color: "rgba(127, 209, 255, 0.06)" }),
+      text: new ol.style.Text({
+        text: box.name,
+        font: "12px system-ui, sans-serif",
+        textAlign: "left",
+        textBaseline: "bottom",
+        offsetY: -3,
+        fill: new ol.style.Fill({ color: colour }),
+        stroke: new ol.style.Stroke({ color: "rgba(10,12,16,0.9)", width: 3 }),
+        placement: "point",
+      }),
+      geometry: (f) => f.getGeometry(),
+    });
+  }
+
+  polygon(box) {
+    const flip = this.sky.flip;
+    const xEast = raToX(box.top_left_ra, flip);
+    const xWest = raToXNear(box.bottom_right_ra, flip, xEast);
+    const [x1, x2] = [Math.min(xEast, xWest), Math.max(xEast, xWest)];
+    const [y1, y2] = [box.bottom_right_dec, box.top_left_dec];
+    return new ol.geom.Polygon([[[x1, y2], [x2, y2], [x2, y1], [x1, y1], [x1, y2]]]);
+  }
+
+  fill() {
+    this.source.clear();
+    for (const box of this.boxes) {
+      if (!this.visible.has(box.name)) continue;
+      const feature = new ol.Feature(this.polygon(box));
+      feature.setProperties({ kind: "box", box });
+      this.source.addFeature(feature);
+    }
+  }
+
+  setVisible(name, visible) {
+    if (visible) this.visible.add(name);
+    else this.visible.delete(name);
+    this.fill();
+    this.render();
+    this.onChange();
+  }
+
+  visibleNames() {
+    return this.boxes.filter((b) => !b.drawn && this.visible.has(b.name)).map((b) => b.name);
+  }
+
+  downloadButtons(box) {
+    const group = document.createElement("span");
+    group.className = "downloads";
+    for (const format of CUTOUT_FORMATS) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "small";
+      button.dataset.format = format;
+      button.textContent = format.toUpperCase();
+      button.title = `Download the cut-out of ${box.name} as ${format.toUpperCase()}`;
+      button.addEventListener("click", () => this.download(box, format));
+      group.append(button);
+    }
+    return group;
+  }
+
+  render() {
+    this.root.replaceChildren();
+    if (!this.boxes.length) {
+      const none = document.createElement("p");
+      none.className = "empty";
+      none.textContent = "No boxes. Draw one with B.";
+      this.root.append(none);
+      return;
+    }
+    for (const box of this.boxes) {
+      const row = document.createElement("div");
+      row.className = "box-entry";
+      const label = document.createElement("label");
+      label.title = box.description || box.name;
+      const check = document.createElement("input");
+      check.type = "checkbox";
+      check.dataset.box = box.name;
+      check.checked = this.visible.has(box.name);
+      check.addEventListener("change", () => this.setVisible(box.name, check.checked));
+      const name = document.createElement("span");
+      name.textContent = box.name;
+      if (box.drawn) name.className = "drawn";
+      label.append(check, name);
+      row.append(label, this.downloadButtons(box));
+      this.root.append(row);
+    }
+  }
+
+  cutoutUrl(box, format) {
+    const { layer, colour, flip } = this.context();
+    const edges = cutoutEdges(box);
+    const path = apiPath(
+      "layers", layer.layer_id, "submap",
+      edges.left, edges.right, edges.top, edges.bottom, `image.${format}`,
+    );
+    return { path, params: format === "fits" ? {} : colourParams(colour, flip), layer };
+  }
+
+  // Fetched rather than linked, so an error (too large, no data) is shown
+  // as a message instead of being saved as a file.
+  async download(box, format) {
+    const { layer } = this.context();
+    if (!layer) return;
+    const { path, params } = this.cutoutUrl(box, format);
+    const note = this.messages.info(`Preparing ${format.toUpperCase()} cut-out of ${box.name}\u2026`);
+    try {
+      const response = await apiFetch(path, params, { accept: "*/*" });
+      const blob = await response.blob();
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(blob);
+      const safeName = box.name.replace(/[^A-Za-z0-9._-]+/g, "_");
+      link.download = `${layer.layer_id}_${safeName}.${format}`;
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    } catch (error) {
+      this.messages.error(`Cut-out of ${box.name}: ${error.detail || error.message}`);
+    } finally {
+      note.remove();
+    }
+  }
+
+  popupHtml(feature, holder) {
+    const box = feature.get("box");
+    holder.innerHTML =
+      `<h3>${escapeHtml(box.name)}</h3>` +
+      (box.description ? `<p class="dim">${escapeHtml(box.description)}</p>` : "") +
+      `<table><tr><th>top left</th><td>${formatDeg(wrap360(box.top_left_ra), 4)}\u00b0, ${formatDeg(box.top_left_dec, 4)}\u00b0</td></tr>` +
+      `<tr><th>bottom right</th><td>${formatDeg(wrap360(box.bottom_right_ra), 4)}\u00b0, ${formatDeg(box.bottom_right_dec, 4)}\u00b0</td></tr></table>`;
+    const line = document.createElement("p");
+    line.append("Cut-out: ", this.downloadButtons(box));
+    holder.append(line);
+  }
+
+  isDrawing() {
+    return this.draw !== null;
+  }
+
+  stopDrawing() {
+    if (!this.draw) return;
+    this.sky.map.removeInteraction(this.draw);
+    this.draw = null;
+    document.body.classList.remove("drawing-box");
+  }
+
+  startDrawing(onDone) {
+    if (this.draw) return;
+    this.draw = new ol.interaction.Draw({
+      type: "Circle",
+      geometryFunction: ol.interaction.Draw.createBox(),
+      style: new ol.style.Style({
+        stroke: new ol.style.Stroke({ color: DRAWN_BOX_COLOUR, width: 1.5, lineDash: [4, 3] }),
+        fill: new ol.style.Fill({ color: "rgba(255,184,107,0.08)" }),
+      }),
+    });
+    this.draw.on("drawend", (event) => {
+      const extent = event.feature.getGeometry().getExtent();
+      this.drawnCount += 1;
+      const box = boxFromViewExtent(extent, this.sky.flip, `drawn ${this.drawnCount}`);
+      this.boxes.push(box);
+      this.visible.add(box.name);
+      // Leave the drawing interaction after this event has been handled.
+      setTimeout(() => {
+        this.stopDrawing();
+        this.fill();
+        this.render();
+        if (onDone) onDone(box);
+      }, 0);
+    });
+    this.sky.map.addInteraction(this.draw);
+    document.body.classList.add("drawing-box");
+  }
+}

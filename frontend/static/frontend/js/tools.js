@@ -1,0 +1,298 @@
+// The cursor readout (position and data value), go-to-position with a
+// marker, and the aperture tool.
+
+import { apiFetch, apiPath, getJson } from "./api.js";
+import { readFitsImage } from "./fits.js";
+import {
+  angularDistanceDeg,
+  formatDecDms,
+  formatDeg,
+  formatNumber,
+  formatRaHms,
+  parsePosition,
+  raToX,
+  skyCircleRing,
+  wrap360,
+  xToRa,
+} from "./sky.js";
+
+const ol = window.ol;
+
+// The value under the cursor comes from a FITS cut-out a few native pixels
+// wide, fetched once the pointer rests this long.
+const VALUE_DELAY_MS = 120;
+const VALUE_HALF_WIDTH_PIXELS = 1.5;
+const MARKER_COLOUR = "#ff4fd8";
+const APERTURE_COLOUR = "#9dff6a";
+
+export function nativePixelDeg(layer) {
+  return 180 / (layer.tile_size * 2 ** (layer.number_of_levels - 1));
+}
+
+export class Readout {
+  constructor(skyMap, elements, messages, onMarker) {
+    this.sky = skyMap;
+    this.el = elements;
+    this.messages = messages;
+    this.onMarker = onMarker;
+    this.layer = null;
+    this.timer = null;
+    this.controller = null;
+    this.pixelKey = null;
+    this.valueText = "";
+    this.marker = null;
+    this.markerSource = new ol.source.Vector();
+    this.markerLayer = new ol.layer.Vector({
+      source: this.markerSource,
+      zIndex: 30,
+      style: new ol.style.Style({
+        image: new ol.style.RegularShape({
+          points: 4,
+          radius: 11,
+          radius2: 0,
+          angle: 0,
+          stroke: new ol.style.Stroke({ color: MARKER_COLOUR, width: 2 }),
+        }),
+      }),
+    });
+    skyMap.addOverlay(this.markerLayer);
+    skyMap.addEventListener("flipchange", () => this.drawMarker());
+    skyMap.map.on("pointermove", (event) => {
+      if (event.dragging) return;
+      this.show(skyMap.skyAtPixel(event.pixel));
+    });
+    skyMap.map.getViewport().addEventListener("pointerleave", () => this.show(null));
+    elements.button.addEventListener("click", () => this.openGoto());
+    elements.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.goto(elements.input.value);
+    });
+    elements.input.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") this.closeGoto();
+    });
+    elements.cancel.addEventListener("click", () => this.closeGoto());
+    this.show(null);
+  }
+
+  setLayer(layer) {
+    this.layer = layer;
+    this.pixelKey = null;
+    this.valueText = "";
+  }
+
+  show(position) {
+    const { ra, dec, value } = this.el;
+    if (!position) {
+      ra.textContent = "RA \u2014";
+      dec.textContent = "Dec \u2014";
+      value.textContent = "";
+      this.position = null;
+      clearTimeout(this.timer);
+      return;
+    }
+    this.position = position;
+    ra.innerHTML = `RA <b>${formatDeg(position.raDeg, 4)}\u00b0</b> <span class="dim">${formatRaHms(position.raDeg)}</span>`;
+    dec.innerHTML = `Dec <b>${formatDeg(position.decDeg, 4)}\u00b0</b> <span class="dim">${formatDecDms(position.decDeg)}</span>`;
+    this.requestValue(position);
+  }
+
+  requestValue(position) {
+    if (!this.layer) return;
+    const step = nativePixelDeg(this.layer);
+    // Pixels of the tile grid's native level: same key, same value.
+    const key = `${Math.floor(wrap360(position.raDeg) / step)},${Math.floor((position.decDeg + 90) / step)}`;
+    if (key === this.pixelKey) {
+      this.el.value.textContent = this.valueText;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.fetchValue(position, key), VALUE_DELAY_MS);
+  }
+
+  async fetchValue(position, key) {
+    const layer = this.layer;
+    if (this.controller) this.controller.abort();
+    this.controller = new AbortController();
+    const half = VALUE_HALF_WIDTH_PIXELS * nativePixelDeg(layer);
+    const ra = wrap360(position.raDeg);
+    const top = Math.min(90, position.decDeg + half);
+    const bottom = Math.max(-90, position.decDeg - half);
+    const path = apiPath("layers", layer.layer_id, "submap", ra + half, ra - half, top, bottom, "image.fits");
+    let text;
+    try {
+      const response = await apiFetch(path, {}, { signal: this.controller.signal, accept: "*/*" });
+      const image = readFitsImage(await response.arrayBuffer());
+      const value = image.valueAt(position.raDeg, position.decDeg);
+      const units = layer.units || image.header.BUNIT || "";
+      text = value === null || Number.isNaN(value) ? "no data" : `${formatNumber(value, 5)} ${units}`.trim();
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      text = error.status === 404 ? "no data" : "";
+      if (error.status && error.status !== 404) this.messages.error(`Value under cursor: ${error.detail}`);
+    }
+    if (layer !== this.layer) return;
+    this.pixelKey = key;
+    this.valueText = text;
+    if (this.position === position) this.el.value.textContent = text;
+  }
+
+  openGoto() {
+    this.el.form.hidden = false;
+    this.el.button.hidden = true;
+    const centre = this.sky.getCentreSky();
+    if (!this.el.input.value) {
+      this.el.input.value = `${formatDeg(centre.raDeg, 4)} ${formatDeg(centre.decDeg, 4)}`.replaceAll("\u2212", "-");
+    }
+    this.el.input.focus();
+    this.el.input.select();
+  }
+
+  closeGoto() {
+    this.el.form.hidden = true;
+    this.el.button.hidden = false;
+  }
+
+  goto(text) {
+    let position;
+    try {
+      position = parsePosition(text);
+    } catch (error) {
+      this.messages.error(`Position \u201c${text}\u201d: ${error.message}.`);
+      return;
+    }
+    this.closeGoto();
+    this.setMarker(position);
+    this.sky.view.animate({ center: [raToX(position.raDeg, this.sky.flip), position.decDeg], duration: 250 });
+    this.onMarker();
+  }
+
+  setMarker(position) {
+    this.marker = position;
+    this.drawMarker();
+  }
+
+  clearMarker() {
+    this.marker = null;
+    this.drawMarker();
+    this.onMarker();
+  }
+
+  drawMarker() {
+    this.markerSource.clear();
+    if (!this.marker) return;
+    const feature = new ol.Feature(new ol.geom.Point([raToX(this.marker.raDeg, this.sky.flip), this.marker.decDeg]));
+    feature.set("kind", "marker");
+    this.markerSource.addFeature(feature);
+  }
+}
+
+// Drag a circle on the sky; its radius is a true angle, so it is drawn as
+// the sky circle it is (wider in RA away from the equator).
+export class ApertureTool {
+  constructor(skyMap, resultRoot, messages, context) {
+    this.sky = skyMap;
+    this.root = resultRoot;
+    this.messages = messages;
+    this.context = context;
+    this.draw = null;
+    this.current = null;
+    this.result = null;
+    this.source = new ol.source.Vector();
+    this.layer = new ol.layer.Vector({
+      source: this.source,
+      zIndex: 25,
+      style: new ol.style.Style({
+        stroke: new ol.style.Stroke({ color: APERTURE_COLOUR, width: 1.6 }),
+        fill: new ol.style.Fill({ color: "rgba(157,255,106,0.07)" }),
+      }),
+    });
+    skyMap.addOverlay(this.layer);
+    skyMap.addEventListener("flipchange", () => this.redraw());
+  }
+
+  isActive() {
+    return this.draw !== null;
+  }
+
+  stop() {
+    if (!this.draw) return;
+    this.sky.map.removeInteraction(this.draw);
+    this.draw = null;
+    document.body.classList.remove("drawing-aperture");
+  }
+
+  start() {
+    if (this.draw) return;
+    const flip = () => this.sky.flip;
+    this.draw = new ol.interaction.Draw({
+      type: "Circle",
+      geometryFunction: (coordinates, geometry) => {
+        const [centre, edge] = coordinates;
+        const raDeg = xToRa(centre[0], flip());
+        const radiusDeg = angularDistanceDeg(raDeg, centre[1], xToRa(edge[0], flip()), edge[1]);
+        this.current = { raDeg, decDeg: centre[1], radiusDeg };
+        const ring = skyCircleRing(raDeg, centre[1], Math.max(radiusDeg, 1e-9), flip());
+        const polygon = geometry || new ol.geom.Polygon([ring]);
+        polygon.setCoordinates([ring]);
+        return polygon;
+      },
+      style: new ol.style.Style({
+        stroke: new ol.style.Stroke({ color: APERTURE_COLOUR, width: 1.5, lineDash: [4, 3] }),
+        image: new ol.style.Circle({ radius: 3, fill: new ol.style.Fill({ color: APERTURE_COLOUR }) }),
+      }),
+    });
+    this.draw.on("drawend", () => {
+      const circle = this.current;
+      setTimeout(() => {
+        this.stop();
+        if (circle) this.measure(circle);
+      }, 0);
+    });
+    this.sky.map.addInteraction(this.draw);
+    document.body.classList.add("drawing-aperture");
+  }
+
+  redraw() {
+    this.source.clear();
+    if (!this.result) return;
+    const { raDeg, decDeg, radiusDeg } = this.result.circle;
+    this.source.addFeature(new ol.Feature(new ol.geom.Polygon([skyCircleRing(raDeg, decDeg, radiusDeg, this.sky.flip)])));
+  }
+
+  async measure(circle) {
+    const { layer } = this.context();
+    if (!layer) return;
+    const radiusArcmin = circle.radiusDeg * 60;
+    this.result = { circle, stats: null };
+    this.redraw();
+    this.root.innerHTML = '<p class="dim">Measuring\u2026</p>';
+    let stats;
+    try {
+      stats = await getJson(apiPath("analysis", "aperture", layer.layer_id), {
+        ra: wrap360(circle.raDeg).toFixed(7),
+        dec: circle.decDeg.toFixed(7),
+        radius: radiusArcmin.toFixed(5),
+      });
+    } catch (error) {
+      this.root.replaceChildren();
+      this.messages.error(`Aperture: ${error.detail || error.message}`);
+      return;
+    }
+    this.result.stats = stats;
+    const units = layer.units ? ` ${layer.units}` : "";
+    const row = (name, value) =>
+      `<tr><th>${name}</th><td data-stat="${name}" data-value="${value}">${formatNumber(value, 6)}${units}</td></tr>`;
+    this.root.innerHTML =
+      `<table class="stats">` +
+      `<tr><th>centre</th><td>${formatDeg(wrap360(stats.ra), 4)}\u00b0, ${formatDeg(stats.dec, 4)}\u00b0</td></tr>` +
+      `<tr><th>radius</th><td>${formatNumber(stats.radius, 5)}\u2032</td></tr>` +
+      row("mean", stats.mean) + row("std", stats.std) + row("min", stats.min) + row("max", stats.max) +
+      `</table>`;
+  }
+
+  clear() {
+    this.result = null;
+    this.redraw();
+    this.root.replaceChildren();
+  }
+}
