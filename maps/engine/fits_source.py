@@ -247,7 +247,7 @@ def _normalised_header(header: fits.Header, grid: PixelGrid) -> fits.Header:
     return result
 
 
-def _image_axes(header: fits.Header, hdu_number: int, path: str) -> list[int]:
+def _axis_lengths(header: fits.Header, hdu_number: int, path: str) -> list[int]:
     naxis = header.get("NAXIS", 0)
     if not isinstance(naxis, int) or naxis < 0 or naxis > 999:
         raise _fail(f"HDU {hdu_number}: NAXIS = {naxis!r} is not valid", path)
@@ -259,6 +259,12 @@ def _image_axes(header: fits.Header, hdu_number: int, path: str) -> list[int]:
         if length > MAX_AXIS_LENGTH:
             raise _fail(f"HDU {hdu_number}: NAXIS{axis} = {length} is implausibly large", path)
         axes.append(length)
+    return axes
+
+
+def _image_axes(header: fits.Header, hdu_number: int, path: str) -> list[int]:
+    axes = _axis_lengths(header, hdu_number, path)
+    naxis = len(axes)
     if naxis == 0 or 0 in axes:
         raise _fail(f"HDU {hdu_number} has no image data", path)
     if naxis == 1:
@@ -369,6 +375,14 @@ def _inspect_hdu(
 
 
 def _open_hdus(path: str) -> fits.HDUList:
+    # astropy seeks past the primary data while opening; absurd sizes there
+    # would surface as an opaque OS error, so the primary axes are checked first.
+    try:
+        with open(path, "rb") as handle:
+            primary = fits.Header.fromfile(handle)
+    except Exception as error:
+        raise _fail(f"not a readable FITS file ({_one_line(error)})", path) from None
+    _axis_lengths(primary, 0, path)
     try:
         return fits.open(
             path, mode="readonly", memmap=False, lazy_load_hdus=True, do_not_scale_image_data=True
