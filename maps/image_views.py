@@ -31,7 +31,8 @@ from maps.api_errors import BAD_REQUEST, NOT_FOUND, BadRequest
 from maps.engine import NoDataError, OutOfRangeError, resolve_tile
 from maps.engine.colormap import UnknownColourMapError, lookup_table
 from maps.engine.encode import FITS_RENDERER, IMAGE_RENDERERS, colour_bar_png
-from maps.grants import is_visible
+from maps.grants import visibility_filter
+from maps.models import Layer
 
 TILE_MAX_AGE_SECONDS = 3600
 COLOUR_BAR_MAX_AGE_SECONDS = 86400
@@ -120,10 +121,10 @@ def _etag_matches(request, etag: str) -> bool:
 
 
 def _cache_control(layer) -> str:
-    # Restricted tiles must not sit in shared caches (a proxy would hand them
-    # to anyone); public ones may.
-    scope = "public" if is_visible(layer, None) else "private"
-    return f"{scope}, max-age={TILE_MAX_AGE_SECONDS}"
+    # Tiles of a layer restricted at any level must not sit in shared caches
+    # (a proxy would hand them to anyone); those of public layers may.
+    public = Layer.objects.filter(visibility_filter(Layer, frozenset()), pk=layer.pk).exists()
+    return f"{'public' if public else 'private'}, max-age={TILE_MAX_AGE_SECONDS}"
 
 
 class _AlwaysJSON(BaseContentNegotiation):

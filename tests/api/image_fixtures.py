@@ -7,7 +7,6 @@ is avoided: name them explicitly) rather than editing the shared conftest.
 import numpy as np
 import pytest
 from django.core.cache import cache
-from django.test import Client
 
 from maps.models import Band, Grant, Layer, Map, MapGroup
 
@@ -67,11 +66,6 @@ def image_layer(db, image_map):
 def restricted_layer(db, image_map):
     grant = Grant.objects.create(name="img-secret")
     return make_layer("img-secret-layer", image_map, grant=grant)
-
-
-@pytest.fixture
-def client():
-    return Client()
 
 
 def map_pixel_centre(column, row):
