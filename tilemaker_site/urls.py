@@ -5,7 +5,6 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import (
     SpectacularJSONAPIView,
-    SpectacularRedocView,
     SpectacularSwaggerView,
 )
 
@@ -26,9 +25,6 @@ urlpatterns = [
     path(f"{API_PREFIX}openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
     path(
         f"{API_PREFIX}docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="docs"
-    ),
-    path(
-        f"{API_PREFIX}redoc", SpectacularRedocView.as_view(url_name="openapi-schema"), name="redoc"
     ),
 ]
 
