@@ -24,7 +24,7 @@ def _summary_serializer(id_field: str) -> type[serializers.Serializer]:
         "name": serializers.CharField(),
         "description": serializers.CharField(),
         "grant": serializers.CharField(
-            source="grant.name", allow_null=True, default=None, help_text="Grant name or null."
+            source="grant.name", allow_null=True, help_text="Grant name or null."
         ),
     }
     name = "".join(part.title() for part in id_field.removesuffix("_id").split("_"))

@@ -10,4 +10,4 @@ class BoxSerializer(serializers.Serializer):
     top_left_dec = serializers.FloatField()
     bottom_right_ra = serializers.FloatField()
     bottom_right_dec = serializers.FloatField()
-    grant = serializers.CharField(source="grant.name", allow_null=True, default=None)
+    grant = serializers.CharField(source="grant.name", allow_null=True)
