@@ -66,8 +66,6 @@ def aperture_stats(
     )
     half_width = _ra_half_width_deg(dec_deg, radius_deg)
     columns = columns_between(pixel_grid, low_ra_deg=ra_deg - half_width, width_deg=2 * half_width)
-    if len(columns) == 0:
-        raise NoDataError("the aperture does not overlap the map")
     limit = math.sin(math.radians(radius_deg) / 2) ** 2
     dec0 = math.radians(dec_deg)
     half_dra = np.radians(pixel_grid.ra_of_column(columns) - ra_deg) / 2

@@ -22,6 +22,8 @@ from maps.engine.geometry import PixelGrid
 # degree -> pixel conversions of edges that sit exactly on centres).
 EDGE_TOLERANCE_PIXELS = 1e-6
 _COPIED_KEYS = ("RADESYS", "EQUINOX", "BUNIT")
+OFF_THE_MAP = "the region does not overlap the map"
+NO_PIXEL_CENTRE = "no pixel centre lies in the region"
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,12 @@ def columns_between(grid: PixelGrid, *, low_ra_deg: float, width_deg: float) -> 
     """Unwrapped columns (in the map's own column order) whose centres lie in the RA arc.
 
     Use ``grid.wrap_columns`` for the array columns. Columns off the map at
-    either end are trimmed; the result may be empty.
+    either end are trimmed.
+
+    Raises
+    ------
+    NoDataError
+        When no column of the map lies in the arc.
     """
     centre_deg = low_ra_deg + width_deg / 2
     # Pick the 360-degree alias of the arc that lands on the array.
@@ -81,10 +88,14 @@ def columns_between(grid: PixelGrid, *, low_ra_deg: float, width_deg: float) -> 
     period = grid.whole_period
     if width_deg >= 360.0 and period is not None:
         last = min(last, first + period - 1)
+    if grid.nx < grid.period_columns and (ends.max() < -0.5 or ends.min() > grid.nx - 0.5):
+        raise NoDataError(OFF_THE_MAP)
+    if first > last:
+        raise NoDataError(NO_PIXEL_CENTRE)
     columns = np.arange(first, last + 1, dtype=np.int64)
     on_map = np.flatnonzero(grid.wrap_columns(columns) >= 0)
     if len(on_map) == 0:
-        return columns[:0]
+        raise NoDataError(OFF_THE_MAP)
     return columns[on_map[0] : on_map[-1] + 1]
 
 
@@ -97,10 +108,12 @@ def rows_between(grid: PixelGrid, *, low_dec_deg: float, high_dec_deg: float) ->
         When no row of the map lies in the band.
     """
     ends = grid.row_coordinate(np.array([max(low_dec_deg, -90.0), min(high_dec_deg, 90.0)]))
+    if ends.max() < -0.5 or ends.min() > grid.ny - 0.5:
+        raise NoDataError(OFF_THE_MAP)
     first = max(math.ceil(ends.min() - EDGE_TOLERANCE_PIXELS), 0)
     last = min(math.floor(ends.max() + EDGE_TOLERANCE_PIXELS), grid.ny - 1)
     if first > last:
-        raise NoDataError("the region does not overlap the map")
+        raise NoDataError(NO_PIXEL_CENTRE)
     rows = np.arange(first, last + 1, dtype=np.int64)
     return rows if grid.cdelt2 > 0 else rows[::-1]
 
@@ -166,8 +179,6 @@ def make_cutout(
     low_ra, width = ra_interval(left, right)
     rows = rows_between(grid, low_dec_deg=min(top, bottom), high_dec_deg=max(top, bottom))
     columns = columns_between(grid, low_ra_deg=low_ra, width_deg=width)
-    if len(columns) == 0:
-        raise NoDataError("the region does not overlap the map")
     pixels = len(rows) * len(columns)
     if pixels > max_pixels:
         raise OutOfRangeError(

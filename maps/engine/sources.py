@@ -194,8 +194,12 @@ class PixelSource:
         At most ``max_values`` pixels are read (every n-th row and column),
         so percentiles and histograms describe the whole map cheaply.
         """
+        if max_values < 1:
+            raise OutOfRangeError(f"max_values must be at least 1, got {max_values}")
         ny, nx = self.info.shape
         step = max(1, math.ceil(math.sqrt(ny * nx / max_values)))
+        while len(range(step // 2, ny, step)) * len(range(step // 2, nx, step)) > max_values:
+            step += 1
         values = self.take(
             rows=np.arange(step // 2, ny, step), cols=np.arange(step // 2, nx, step)
         ).ravel()
