@@ -66,16 +66,18 @@ def entitled_grant_names(backend, *, username: str, access_token: str) -> set[st
 
 
 def sync_github_grants(backend, user=None, social=None, response=None, *args, **kwargs):
-    """Social-auth pipeline step: bring the user's mapped grants in line with GitHub."""
+    """Social-auth pipeline step: bring the user's mapped grants in line with GitHub.
+
+    The GitHub token is used here and then dropped from ``extra_data``:
+    nothing after login needs it, and a stored token would let anyone who
+    reads the database act on GitHub as the user.
+    """
     if backend.name != "github" or user is None or social is None:
         return
     response = response or {}
-    previous = set(social.extra_data.get(GITHUB_GRANTS_KEY, []))
-    rules = settings.GITHUB_ORG_GRANTS
-    if not rules and not previous:
-        return
     access_token = response.get("access_token") or social.extra_data.get("access_token")
     username = response.get("login") or social.extra_data.get("login") or ""
+    previous = set(social.extra_data.get(GITHUB_GRANTS_KEY, []))
     entitled = (
         entitled_grant_names(backend, username=username, access_token=access_token)
         if access_token and username
@@ -100,5 +102,7 @@ def sync_github_grants(backend, user=None, social=None, response=None, *args, **
             grant.users.remove(user)
         if lost:
             logger.info("user %s lost grants %s at login", user.get_username(), sorted(lost))
+        for secret in ("access_token", "refresh_token"):
+            social.extra_data.pop(secret, None)
         social.extra_data[GITHUB_GRANTS_KEY] = sorted(given_now)
         social.save(update_fields=["extra_data"])

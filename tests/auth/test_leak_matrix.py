@@ -20,6 +20,7 @@ import json
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.test import Client, override_settings
 
@@ -353,6 +354,22 @@ def test_nothing_leaks_with_warm_caches(sky, cache_backend, order):
         assert check_unauthorised(client, etags) > 100
     # The holder still gets everything after the others warmed the caches.
     check_holder(client=holder)
+
+
+def test_grant_through_a_group_shows_everything_and_leaving_hides_it(sky):
+    cache.clear()
+    group = Group.objects.create(name="SENTINEL-group-of-people-q7x")
+    sky.groups.add(group)
+    user = get_user_model().objects.create_user("member")
+    user.groups.add(group)
+    member = Client()
+    member.force_login(user)
+
+    etags = check_holder(member)
+    user.groups.remove(group)
+
+    assert check_unauthorised(member, etags) > 100
+    cache.clear()
 
 
 def test_restricted_tiles_stay_out_of_shared_caches(sky, memcached_server):

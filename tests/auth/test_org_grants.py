@@ -5,7 +5,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
+from social_django.models import UserSocialAuth
 
+from maps.auth import GITHUB_GRANTS_KEY
 from maps.models import Grant
 from tests.auth.flow import github_login, me
 from tilemaker_site.auth import GithubGrantRule, parse_github_org_grants
@@ -96,6 +98,15 @@ def test_mapping_removed_from_settings_revokes_at_next_login(github, settings):
 
     settings.GITHUB_ORG_GRANTS = ()
     assert login_grants(github, "alice") == []
+
+
+def test_github_token_is_not_kept_after_login(github):
+    github.org_members["act"] = {"alice": "active"}
+    login_grants(github, "alice")
+    (social,) = UserSocialAuth.objects.filter(user__username="alice")
+    assert "access_token" not in social.extra_data
+    assert social.extra_data[GITHUB_GRANTS_KEY] == ["act-private"]
+    assert not any(value.startswith("gho_") for value in map(str, social.extra_data.values()))
 
 
 def test_grant_named_in_mapping_is_created_once(github):
