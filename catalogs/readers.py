@@ -22,6 +22,7 @@ MAX_PROBLEMS = 20
 RA_RANGE_DEG = (-360.0, 360.0)
 DEC_RANGE_DEG = (-90.0, 90.0)
 _INTEGER = re.compile(r"^[+-]?\d+$")
+_JSON_KEYS = frozenset({"ra", "dec", "name", "extra"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,31 +99,41 @@ def records_from_list(items: Iterable, *, file: str, path: str = "") -> list[Sou
     problems = _Problems()
     records = []
     for position, item in enumerate(items):
-        here = f"{file}: {path}[{position}]"
-        if not isinstance(item, dict):
-            problems.add(f"{here}: expected an object with ra and dec, found {_kind(item)}")
-            continue
-        ra = _coordinate(item, "ra", RA_RANGE_DEG, here, problems)
-        dec = _coordinate(item, "dec", DEC_RANGE_DEG, here, problems)
-        name = item.get("name")
-        if name is None:
-            name = ""
-        elif not isinstance(name, str):
-            problems.add(f"{here}.name: expected a string, found {_kind(name)}")
-            continue
-        extra = item.get("extra")
-        if extra is None:
-            extra = {}
-        elif not isinstance(extra, dict):
-            problems.add(f"{here}.extra: expected an object, found {_kind(extra)}")
-            continue
-        others = {k: v for k, v in item.items() if k not in ("ra", "dec", "name", "extra")}
-        if ra is not None and dec is not None:
-            records.append(
-                SourceRecord(ra=ra, dec=dec, name=name, extra=_finite({**others, **extra}))
-            )
+        if isinstance(item, dict):
+            ra = _degrees(item.get("ra"), RA_RANGE_DEG)
+            dec = _degrees(item.get("dec"), DEC_RANGE_DEG)
+            name = item.get("name")
+            extra = item.get("extra")
+            if (
+                ra is not None
+                and dec is not None
+                and (name is None or isinstance(name, str))
+                and (extra is None or isinstance(extra, dict))
+            ):
+                if len(item) > 2 + ("name" in item) + ("extra" in item):
+                    others = {k: v for k, v in item.items() if k not in _JSON_KEYS}
+                    extra = {**others, **(extra or {})}
+                records.append(
+                    SourceRecord(ra=ra, dec=dec, name=name or "", extra=_finite(extra or {}))
+                )
+                continue
+        _explain_item(item, f"{file}: {path}[{position}]", problems)
     problems.raise_if_any(file)
     return records
+
+
+def _explain_item(item: object, here: str, problems: _Problems) -> None:
+    """Report what is wrong with a source object that failed the quick checks."""
+    if not isinstance(item, dict):
+        problems.add(f"{here}: expected an object with ra and dec, found {_kind(item)}")
+        return
+    _coordinate(item, "ra", RA_RANGE_DEG, here, problems)
+    _coordinate(item, "dec", DEC_RANGE_DEG, here, problems)
+    name, extra = item.get("name"), item.get("extra")
+    if name is not None and not isinstance(name, str):
+        problems.add(f"{here}.name: expected a string, found {_kind(name)}")
+    if extra is not None and not isinstance(extra, dict):
+        problems.add(f"{here}.extra: expected an object, found {_kind(extra)}")
 
 
 def _records_from_csv(text: str, *, where: str) -> list[SourceRecord]:
@@ -165,16 +176,20 @@ def _records_from_csv(text: str, *, where: str) -> list[SourceRecord]:
         except csv.Error as error:
             problems.add(f"{where}: line {reader.line_num}: {error}")
             break
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        here = f"{where}: line {reader.line_num}"
         if len(row) != len(columns):
-            problems.add(f"{here}: expected {len(columns)} fields, found {len(row)}")
+            if row and any(cell.strip() for cell in row):
+                problems.add(
+                    f"{where}: line {reader.line_num}: expected {len(columns)} fields, "
+                    f"found {len(row)}"
+                )
             continue
-        values = {"ra": row[ra_column].strip(), "dec": row[dec_column].strip()}
-        ra = _coordinate(values, "ra", RA_RANGE_DEG, here, problems, separator=": ")
-        dec = _coordinate(values, "dec", DEC_RANGE_DEG, here, problems, separator=": ")
+        ra = _degrees(row[ra_column], RA_RANGE_DEG)
+        dec = _degrees(row[dec_column], DEC_RANGE_DEG)
         if ra is None or dec is None:
+            here = f"{where}: line {reader.line_num}"
+            values = {"ra": row[ra_column].strip(), "dec": row[dec_column].strip()}
+            _coordinate(values, "ra", RA_RANGE_DEG, here, problems, separator=": ")
+            _coordinate(values, "dec", DEC_RANGE_DEG, here, problems, separator=": ")
             continue
         name = row[name_column].strip() if name_column is not None else ""
         extra = {column: _cell_value(row[i]) for i, column in extra_columns}
@@ -205,6 +220,18 @@ def _read_text(path: str | os.PathLike) -> str:
         ) from None
     except OSError as error:
         raise CatalogError([f"{name}: cannot read the file ({error.strerror})"]) from None
+
+
+def _degrees(raw: object, bounds: tuple[float, float]) -> float | None:
+    """``raw`` as degrees when it is a number (or numeric text) within ``bounds``, else None."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    # NaN fails both comparisons, so it is refused here too.
+    return value if bounds[0] <= value <= bounds[1] else None
 
 
 def _coordinate(

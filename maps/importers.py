@@ -24,7 +24,7 @@ from pathlib import Path
 
 import matplotlib
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
 
 from catalogs.models import Source, SourceGroup
 from catalogs.readers import FILE_TYPES, CatalogError, SourceRecord, read_catalog, records_from_list
@@ -807,18 +807,35 @@ def _differs(instance: models.Model, name: str, value: object) -> bool:
 
 
 def _replace_sources(group: SourceGroup, records: list[SourceRecord]) -> int:
+    """Swap a group's sources for ``records``.
+
+    Rows go in through ``executemany`` rather than ``bulk_create``: building
+    100k model instances and their SQL costs the ORM ~10 s, the insert itself
+    well under one. ``extra`` is still prepared by its field, so each backend
+    gets its own JSON adaptation.
+    """
     group.sources.all().delete()
-    Source.objects.bulk_create(
-        (
-            Source(
-                source_group=group,
-                name=record.name,
-                ra=record.ra,
-                dec=record.dec,
-                extra=record.extra,
-            )
-            for record in records
-        ),
-        batch_size=SOURCE_BATCH_SIZE,
+    connection = connections[router.db_for_write(Source)]
+    extra_field = Source._meta.get_field("extra")
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        quote(Source._meta.get_field(name).column)
+        for name in ("source_group", "name", "ra", "dec", "extra")
     )
+    sql = f"INSERT INTO {quote(Source._meta.db_table)} ({columns}) VALUES (%s, %s, %s, %s, %s)"
+    with connection.cursor() as cursor:
+        for start in range(0, len(records), SOURCE_BATCH_SIZE):
+            cursor.executemany(
+                sql,
+                [
+                    (
+                        group.pk,
+                        record.name,
+                        record.ra,
+                        record.dec,
+                        extra_field.get_db_prep_save(record.extra, connection),
+                    )
+                    for record in records[start : start + SOURCE_BATCH_SIZE]
+                ],
+            )
     return len(records)

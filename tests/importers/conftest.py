@@ -93,7 +93,7 @@ def deadline(seconds: float):
 
 @pytest.fixture
 def small_map(make_car_map):
-    """A 2-D 1-degree map of the region RA 10..-10, Dec -5..5 (tile grid 360 / 1 level)."""
+    """A 2-D 1-degree map of the region RA 10..-10, Dec -5..5 (tile grid: 180 px, 1 level)."""
     return make_car_map(
         "small.fits", nx=20, ny=10, pixel_scale_deg=1.0, ra_left_deg=10.0, dec_bottom_deg=-5.0
     )
