@@ -129,7 +129,9 @@ def block_sums(data: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
 def add_blocks(values: np.ndarray, factor: int, *, dtype=None) -> np.ndarray:
     """Sum each ``factor`` x ``factor`` block of an array without missing values."""
     rows, cols = values.shape[0] // factor, values.shape[1] // factor
-    return values.reshape(rows, factor, cols, factor).sum(axis=(1, 3), dtype=dtype)
+    # Rows first, as in block_sums: a reduction over both axes at once is ~3x slower.
+    by_rows = values.reshape(rows, factor, cols * factor).sum(axis=1, dtype=dtype)
+    return by_rows.reshape(rows, cols, factor).sum(axis=2, dtype=dtype)
 
 
 def mean_from_sums(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:

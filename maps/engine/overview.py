@@ -4,8 +4,10 @@ A level-0 tile of an ACT map summarises half the plane; computing it from
 the file takes seconds. The overview keeps, for every ``FACTOR`` x
 ``FACTOR`` block of the global deepest-level grid that touches the map,
 the sum and count of its finite pixels (about 35 MB for an ACT plane),
-built in one streaming pass over the file. Any level whose block factor is
-a multiple of ``FACTOR`` is then assembled from it exactly: sums and counts
+built in one streaming pass over the file, then halves that in memory
+level by level (2x2 blocks) up to level 0's block size, a third more
+memory. A tile of any level whose block factor is ``FACTOR`` or more is
+then one small gather from the matching level, and exact: sums and counts
 add, where means of means would not.
 """
 
@@ -23,12 +25,12 @@ CHUNK_PIXELS = 4_000_000
 
 
 @dataclass(frozen=True, kw_only=True)
-class Overview:
-    """Block sums and counts over a band of overview rows and a cyclic range of columns.
+class OverviewLevel:
+    """Block sums and counts over a band of rows and a cyclic range of columns.
 
-    Overview row ``first_row + i`` and column ``(first_col + j) % sky_cols``
-    of the global grid are stored at ``sums[i, j]`` (rows south to north,
-    columns west to east).
+    Block row ``first_row + i`` and column ``(first_col + j) % sky_cols`` of
+    the global grid (in blocks of ``factor`` deepest-level pixels) are
+    stored at ``sums[i, j]``, rows south to north, columns west to east.
     """
 
     factor: int
@@ -50,19 +52,77 @@ class Overview:
         stored = np.mod(cols - self.first_col, self.sky_cols)
         return np.where(stored < self.sums.shape[1], stored, -1)
 
-    def tile(self, *, grid: TileGrid, level: int, x: int, y: int, flip: bool) -> np.ndarray:
-        """A tile (north up, mirrored when ``flip``) of NaN-aware block means."""
-        per_pixel = grid.block_factor(level) // self.factor
-        span = grid.tile_size * per_pixel
-        rows = self.stored_rows(y * span + np.arange(span))[::-1]
-        cols = self.stored_cols(x * span + np.arange(span))
-        if flip:
-            cols = cols[::-1]
+    def gather(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sums and counts of the global blocks ``rows`` x ``cols`` (zero off the map)."""
+        rows, cols = self.stored_rows(rows), self.stored_cols(cols)
         sums = gather(_window(self.sums), rows, cols, fill=0, dtype=np.float32)
         counts = gather(_window(self.counts), rows, cols, fill=0, dtype=self.counts.dtype)
-        return mean_from_sums(
-            add_blocks(sums, per_pixel), add_blocks(counts, per_pixel, dtype=np.int32)
+        return sums, counts
+
+    def halved(self) -> "OverviewLevel":
+        """The next level, with blocks twice as large on each side."""
+        first_row = self.first_row // 2
+        row_count = (self.first_row + self.sums.shape[0] - 1) // 2 + 1 - first_row
+        sky_cols = self.sky_cols // 2
+        if self.sums.shape[1] == self.sky_cols:
+            first_col, col_count = 0, sky_cols
+        else:
+            first_col = self.first_col // 2
+            col_count = min(
+                (self.first_col + self.sums.shape[1] - 1) // 2 + 1 - first_col, sky_cols
+            )
+        sums, counts = self.gather(
+            2 * first_row + np.arange(2 * row_count),
+            (2 * first_col + np.arange(2 * col_count)) % self.sky_cols,
         )
+        factor = 2 * self.factor
+        return OverviewLevel(
+            factor=factor,
+            first_row=first_row,
+            first_col=first_col,
+            sky_cols=sky_cols,
+            sums=add_blocks(sums, 2),
+            counts=add_blocks(counts, 2, dtype=_count_dtype(factor)),
+        )
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Overview levels with block factors ``FACTOR``, ``2 * FACTOR``, ... up to level 0's."""
+
+    levels: tuple[OverviewLevel, ...]
+
+    @property
+    def factor(self) -> int:
+        return self.levels[0].factor
+
+    @property
+    def nbytes(self) -> int:
+        return sum(level.nbytes for level in self.levels)
+
+    def tile(self, *, grid: TileGrid, level: int, x: int, y: int, flip: bool) -> np.ndarray:
+        """A tile (north up, mirrored when ``flip``) of NaN-aware block means."""
+        factor = grid.block_factor(level)
+        stored = max(
+            (candidate for candidate in self.levels if factor % candidate.factor == 0),
+            key=lambda candidate: candidate.factor,
+        )
+        per_pixel = factor // stored.factor
+        span = grid.tile_size * per_pixel
+        cols = x * span + np.arange(span)
+        sums, counts = stored.gather(
+            (y * span + np.arange(span))[::-1], cols[::-1] if flip else cols
+        )
+        if per_pixel > 1:
+            sums, counts = (
+                add_blocks(sums, per_pixel),
+                add_blocks(counts, per_pixel, dtype=np.int64),
+            )
+        return mean_from_sums(sums, counts)
+
+
+def _count_dtype(factor: int):
+    return np.min_scalar_type(factor * factor)
 
 
 def _window(array: np.ndarray) -> ReadWindow:
@@ -110,7 +170,7 @@ def build_overview(*, read: ReadWindow, pixel_grid: PixelGrid, grid: TileGrid) -
     first_col, col_count = _cyclic_cover((map_cols >= 0).reshape(overview_cols, FACTOR).any(1))
     cols = map_cols[(first_col * FACTOR + np.arange(col_count * FACTOR)) % sky_cols]
     sums = np.zeros((row_count, col_count), dtype=np.float32)
-    counts = np.zeros((row_count, col_count), dtype=np.uint8)
+    counts = np.zeros((row_count, col_count), dtype=_count_dtype(FACTOR))
     step = max(1, CHUNK_PIXELS // (len(cols) * FACTOR))
     for start in range(0, row_count, step):
         stop = min(start + step, row_count)
@@ -120,11 +180,16 @@ def build_overview(*, read: ReadWindow, pixel_grid: PixelGrid, grid: TileGrid) -
         chunk_sums, chunk_counts = block_sums(gather(read, rows, cols), FACTOR)
         sums[start:stop] = chunk_sums
         counts[start:stop] = chunk_counts
-    return Overview(
-        factor=FACTOR,
-        first_row=first_row,
-        first_col=first_col,
-        sky_cols=overview_cols,
-        sums=sums,
-        counts=counts,
-    )
+    levels = [
+        OverviewLevel(
+            factor=FACTOR,
+            first_row=first_row,
+            first_col=first_col,
+            sky_cols=overview_cols,
+            sums=sums,
+            counts=counts,
+        )
+    ]
+    while levels[-1].factor < grid.block_factor(0):
+        levels.append(levels[-1].halved())
+    return Overview(tuple(levels))

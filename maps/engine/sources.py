@@ -67,6 +67,12 @@ class PixelSource:
         """Whether coarse tiles come from memory (always, when the grid has no coarse levels)."""
         return self._overview is not None or not needs_overview(self.info.grid)
 
+    @property
+    def overview_nbytes(self) -> int:
+        """Memory held by the overview (0 until it is built)."""
+        overview = self._overview
+        return overview.nbytes if overview is not None else 0
+
     def start_overview(self) -> None:
         """Queue the overview build on the background worker; returns at once."""
         if self.overview_ready:
