@@ -10,6 +10,7 @@ const WIDEN_FACTOR = 1.25;
 const ARROW_FRACTION = 0.01;
 // While a handle is dragged, tiles follow at most this often.
 const DRAG_UPDATE_MS = 300;
+const AXIS_MARGIN = 0.08;
 
 export const COMMON_CMAPS = [
   "RdBu_r", "viridis", "magma", "inferno", "plasma", "cividis", "gray", "Greys_r",
@@ -221,15 +222,22 @@ export class ColourPanel extends EventTarget {
     this.update({ vmin: middle - half, vmax: middle + half });
   }
 
+  // The slider's value axis: the populated part of the histogram and the
+  // current range, with a margin, so neither is squeezed into a corner.
   axis() {
     if (this.frozenAxis) return this.frozenAxis;
+    let low = this.colour.vmin;
+    let high = this.colour.vmax;
     const h = this.histogram;
-    let low = h ? h.edges[0] : this.colour.vmin;
-    let high = h ? h.edges[h.edges.length - 1] : this.colour.vmax;
-    const margin = 0.05 * (this.colour.vmax - this.colour.vmin);
-    low = Math.min(low, this.colour.vmin - margin);
-    high = Math.max(high, this.colour.vmax + margin);
-    return [low, high];
+    if (h) {
+      const filled = h.histogram.map((count, i) => (count > 0 ? i : -1)).filter((i) => i >= 0);
+      if (filled.length) {
+        low = Math.min(low, h.edges[filled[0]]);
+        high = Math.max(high, h.edges[filled[filled.length - 1] + 1]);
+      }
+    }
+    const margin = AXIS_MARGIN * (high - low);
+    return [low - margin, high + margin];
   }
 
   valueAtClientX(clientX) {

@@ -66,6 +66,7 @@ class Viewer {
     this.sky.addEventListener("viewchange", () => {
       this.saveUrl();
       this.checkVisible();
+      this.showScale();
     });
     this.sky.addEventListener("rendercomplete", () => this.checkVisible());
     this.sky.addEventListener("tileerror", (event) => {
@@ -187,6 +188,14 @@ class Viewer {
     document.title = `${layer.name} \u2014 TileMaker`;
   }
 
+  showScale() {
+    const resolution = this.sky.view.getResolution();
+    if (!resolution) return;
+    const arcmin = resolution * 60;
+    const scale = arcmin >= 1 ? `${Number(arcmin.toPrecision(3))}\u2032` : `${Number((arcmin * 60).toPrecision(3))}\u2033`;
+    $("#scale").textContent = `zoom ${this.sky.getZoomLevel()} \u00b7 ${scale}/px`;
+  }
+
   updateHistoryButtons() {
     $("#back").disabled = !this.history.canGoBack();
     $("#forward").disabled = !this.history.canGoForward();
@@ -258,9 +267,10 @@ class Viewer {
       this.boxes.stopDrawing();
     } else {
       this.aperture.stop();
-      this.boxes.startDrawing((box) =>
-        this.messages.info(`Box \u201c${box.name}\u201d added: download its cut-out from the Boxes list.`),
-      );
+      this.boxes.startDrawing((box) => {
+        this.syncToolButtons();
+        this.messages.info(`Box \u201c${box.name}\u201d added: download its cut-out from the Boxes list.`);
+      });
     }
     this.syncToolButtons();
   }
@@ -270,7 +280,7 @@ class Viewer {
       this.aperture.stop();
     } else {
       this.boxes.stopDrawing();
-      this.aperture.start();
+      this.aperture.start(() => this.syncToolButtons());
     }
     this.syncToolButtons();
   }

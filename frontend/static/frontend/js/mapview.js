@@ -314,7 +314,8 @@ export class SkyMap extends EventTarget {
       latLabelPosition: 0.985,
       // Lines sit at multiples of the interval in x; every interval divides
       // 180, so with flip (RA = 180 - x) they are at round RAs too.
-      lonLabelFormatter: (x) => `RA ${labelDegrees(xToRa(x, flip))}`,
+      // The left edge of the flipped sky is RA 360, not 0.
+      lonLabelFormatter: (x) => `RA ${labelDegrees(flip && x <= -180 ? 360 : xToRa(x, flip))}`,
       latLabelFormatter: (dec) => labelDegrees(dec),
       lonLabelStyle: labelText({ textBaseline: "bottom" }),
       latLabelStyle: labelText({ textAlign: "end" }),

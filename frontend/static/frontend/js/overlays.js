@@ -225,21 +225,28 @@ export class Boxes {
   style(feature) {
     const box = feature.get("box");
     const colour = box.drawn ? DRAWN_BOX_COLOUR : BOX_COLOUR;
-    return new ol.style.Style({
-      stroke: new ol.style.Stroke({ color: colour, width: 1.6 }),
-      fill: new ol.style.Fill({ color: "rgba(127, 209, 255, 0.06)" }),
-      text: new ol.style.Text({
-        text: box.name,
-        font: "12px system-ui, sans-serif",
-        textAlign: "left",
-        textBaseline: "bottom",
-        offsetY: -3,
-        fill: new ol.style.Fill({ color: colour }),
-        stroke: new ol.style.Stroke({ color: "rgba(10,12,16,0.9)", width: 3 }),
-        placement: "point",
+    return [
+      new ol.style.Style({
+        stroke: new ol.style.Stroke({ color: colour, width: 1.6 }),
+        fill: new ol.style.Fill({ color: "rgba(127, 209, 255, 0.06)" }),
       }),
-      geometry: (f) => f.getGeometry(),
-    });
+      // The name sits on the box's top-left corner, outside it.
+      new ol.style.Style({
+        geometry: (f) => {
+          const [minX, , , maxY] = f.getGeometry().getExtent();
+          return new ol.geom.Point([minX, maxY]);
+        },
+        text: new ol.style.Text({
+          text: box.name,
+          font: "12px system-ui, sans-serif",
+          textAlign: "left",
+          textBaseline: "bottom",
+          offsetY: -3,
+          fill: new ol.style.Fill({ color: colour }),
+          stroke: new ol.style.Stroke({ color: "rgba(10,12,16,0.9)", width: 3 }),
+        }),
+      }),
+    ];
   }
 
   polygon(box) {
@@ -379,6 +386,8 @@ export class Boxes {
     if (this.draw) return;
     this.draw = new ol.interaction.Draw({
       type: "Circle",
+      // Drag to draw: press at one corner, release at the other.
+      freehand: true,
       geometryFunction: ol.interaction.Draw.createBox(),
       style: new ol.style.Style({
         stroke: new ol.style.Stroke({ color: DRAWN_BOX_COLOUR, width: 1.5, lineDash: [4, 3] }),

@@ -221,11 +221,13 @@ export class ApertureTool {
     document.body.classList.remove("drawing-aperture");
   }
 
-  start() {
+  start(onDone) {
     if (this.draw) return;
     const flip = () => this.sky.flip;
     this.draw = new ol.interaction.Draw({
       type: "Circle",
+      // Drag from the centre out to the radius.
+      freehand: true,
       geometryFunction: (coordinates, geometry) => {
         const [centre, edge] = coordinates;
         const raDeg = xToRa(centre[0], flip());
@@ -245,6 +247,7 @@ export class ApertureTool {
       const circle = this.current;
       setTimeout(() => {
         this.stop();
+        if (onDone) onDone();
         if (circle) this.measure(circle);
       }, 0);
     });
