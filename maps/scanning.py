@@ -453,7 +453,7 @@ def config_for_files(
                 path, planes, band["band_id"], ids, several_hdus, auto_contrast=auto_contrast
             )
         )
-    source_groups = [_source_group(path, ids, problems) for path in catalog_paths]
+    source_groups = [_source_group(path, group_id, ids, problems) for path in catalog_paths]
     config = {
         "map_groups": [
             {
@@ -537,7 +537,7 @@ def _unknown_layer(path: Path, info: PlaneInfo) -> PlaneLayer:
     )
 
 
-def _source_group(path: Path, ids: _Ids, problems: list[str]) -> dict | None:
+def _source_group(path: Path, group_id: str, ids: _Ids, problems: list[str]) -> dict | None:
     file_type = file_type_for(path)
     if file_type is None:
         problems.append(f"{path}: not a catalogue (expected a .json or .csv file)")
@@ -548,9 +548,9 @@ def _source_group(path: Path, ids: _Ids, problems: list[str]) -> dict | None:
         problems.append(error.problems[0])
         return None
     return {
-        "source_group_id": ids.take(slug(Path(path).stem, fallback="catalogue")),
+        "source_group_id": ids.take(slug(f"{group_id}-{path.stem}")),
         "name": path.name,
-        "description": f"{len(records)} sources from {path}",
+        "description": f"Catalogue {path} ({len(records)} sources)",
         "provider": {"file_type": file_type, "filename": str(path)},
     }
 
