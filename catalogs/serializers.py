@@ -7,6 +7,7 @@ per row; the serializers here describe the shape and serve the small list.
 
 import json
 import math
+from json.encoder import encode_basestring_ascii
 
 from rest_framework import serializers
 
@@ -30,28 +31,25 @@ class SourceGroupSerializer(SourceGroupSummarySerializer):
 
 def _number(value: float) -> str:
     # repr() of a finite float is a valid JSON number; JSON has no NaN/inf.
-    return repr(float(value)) if math.isfinite(value) else "null"
+    return repr(value) if math.isfinite(value) else "null"
+
+
+_SOURCE_TEMPLATE = '{"name":%s,"ra":%s,"dec":%s,"extra":%s}'
 
 
 def source_group_json(summary: dict, rows) -> bytes:
     """The ``/sources/{id}`` body from ``summary`` and ``(name, ra, dec, extra_json)`` rows.
 
     ``extra_json`` is the stored JSON text of ``extra``, copied as is:
-    decoding and re-encoding every source's extras is most of the cost of a
-    large catalogue.
+    decoding and re-encoding every source's extras would be most of the
+    cost of a large catalogue. Names go through the C string encoder that
+    ``json.dumps`` itself uses.
     """
-    dumps = json.dumps
-    parts = [
-        '{"name":'
-        + dumps(name)
-        + ',"ra":'
-        + _number(ra)
-        + ',"dec":'
-        + _number(dec)
-        + ',"extra":'
-        + (extra or "{}")
-        + "}"
-        for name, ra, dec, extra in rows
-    ]
-    head = dumps(summary)[:-1]
-    return (head + ',"sources":[' + ",".join(parts) + "]}").encode()
+    quote = encode_basestring_ascii
+    sources = ",".join(
+        [
+            _SOURCE_TEMPLATE % (quote(name), _number(ra), _number(dec), extra or "{}")
+            for name, ra, dec, extra in rows
+        ]
+    )
+    return (json.dumps(summary)[:-1] + ',"sources":[' + sources + "]}").encode()

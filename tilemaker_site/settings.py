@@ -286,6 +286,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 CACHALOT_ENABLED = True
+# A big catalogue's rows (100k sources: several MB pickled) cost more to
+# store in the cache than to read from the database, and exceed memcached's
+# 1 MB item limit, so every request would pay for a failed store.
+CACHALOT_UNCACHABLE_TABLES = frozenset({"django_migrations", "catalogs_source"})
 
 # On in production; `open` and `dev` keep the console for their own messages.
 LOG_REQUESTS = env_bool("LOG_REQUESTS", not DEBUG)
