@@ -27,7 +27,11 @@ What is cached, through Django's cache (``LocMemCache`` or memcached):
 
 When memcached is down or hung, the client is configured with
 ``ignore_exc`` and sub-second timeouts (settings.py): reads miss, writes
-are dropped, and the engine answers from disk.
+are dropped, and the engine answers from disk. A hung (stopped) server
+costs each request one timeout (``TILEMAKER_MEMCACHED_TIMEOUT_SECONDS``,
+0.5 s by default): Django builds a new client per request thread, its first
+cache call (usually django-cachalot's, for the layer lookup) waits out the
+timeout, and pymemcache then skips the server for the rest of the request.
 """
 
 import hashlib
