@@ -26,25 +26,40 @@ FITS files (``maps.engine.fits_source``)
 
 Pixel sources (``maps.engine.sources``)
     ``source_from_provider(provider, *, path_resolver=None) -> PixelSource``
-    for SPEC section 3 provider dicts (``fits`` and ``fits_combination``),
-    cached per process and per file version. A ``PixelSource`` has
-    ``.info`` (PlaneInfo of the result), ``.version`` (a string that changes
-    when any input file changes: put it in cache keys), and
+    for SPEC section 3 provider dicts (``fits`` and ``fits_combination``;
+    ``COMBINATION_FUNCTIONS``), cached per process and per file version;
+    a malformed provider or unusable file raises ``FitsError``. A
+    ``PixelSource`` (thread-safe) has ``.info`` (PlaneInfo of the result),
+    ``.version`` (a string that changes when any input file changes: put it
+    in cache keys), and
 
     - ``.tile(*, index, flip=False, method="mean") -> ndarray`` float32
       ``(tile_size, tile_size)``, row 0 the north edge, RA increasing to the
-      right (mirrored when ``flip``), NaN where no data; ``method`` is
-      ``"mean"`` (NaN-aware block mean) or ``"stride"``.
-    - ``.start_overview()`` (returns at once) and ``.overview_ready``.
+      right (mirrored when ``flip``; pass the x remapped by ``resolve_tile``),
+      NaN where no data; ``method`` in ``TILE_METHODS``: ``"mean"``
+      (NaN-aware block mean) or ``"stride"`` (middle pixel of each block).
+      ``NoDataError`` off the map or without a finite pixel.
+    - ``.start_overview()`` (queues the background build, returns at once),
+      ``.overview_ready``, ``.overview_nbytes``; ``.build_overview()`` builds
+      in the calling thread. Until ready, coarse tiles are computed from the
+      file (correct, slower).
     - ``.cutout(*, left_ra_deg, right_ra_deg, top_dec_deg, bottom_dec_deg,
       max_pixels) -> Cutout`` with ``.data`` (float32, FITS row order: row 0
       is the south edge, Dec increasing with row), ``.header`` (CAR WCS,
-      BUNIT) and ``.image`` (the same pixels with row 0 the north edge, for
-      PNG/JPEG/WebP). RA runs the way the source map's CDELT1 says.
+      BUNIT, RADESYS/EQUINOX when known) and ``.image`` (the same pixels with
+      row 0 the north edge, for PNG/JPEG/WebP). RA runs the way the source
+      map's CDELT1 says (ACT: increasing to the left). The RA range is the
+      shorter arc between left and right, whichever order they come in
+      (170 to -170 is 20 degrees across RA 180); -180 to 180 is the whole
+      circle. ``OutOfRangeError`` for bad bounds or over ``max_pixels``
+      (checked before reading), ``NoDataError`` off the map.
     - ``.aperture(*, ra_deg, dec_deg, radius_arcmin, max_radius_arcmin)
-      -> dict(mean, std, min, max, n_pixels)``
+      -> dict(mean, std, min, max, n_pixels)`` over pixels whose centres lie
+      within the great-circle radius.
     - ``.histogram_sample(*, max_values=4_000_000) -> ndarray`` 1-D float32
-      finite values sampled evenly over the whole plane.
+      finite native values on an even grid over the whole plane.
+    - ``.read_window(*, y0, y1, x0, x1)`` and ``.take(*, rows, cols)``: the
+      raw float32 pixels (combined, for a combination).
 """
 
 from maps.engine.combine import COMBINATION_FUNCTIONS

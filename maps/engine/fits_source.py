@@ -566,7 +566,9 @@ class PlaneReader:
 
     def _to_float32(self, raw: np.ndarray) -> np.ndarray:
         storage = self._storage
-        out = raw.astype(np.float32)
+        # float64 values beyond float32's range become inf (no data), silently.
+        with np.errstate(over="ignore"):
+            out = raw.astype(np.float32)
         if raw.dtype.kind in "iu" and self._array is not None:
             blank = raw == storage.blank if storage.blank is not None else None
             if storage.scale != 1.0:
@@ -620,6 +622,18 @@ def _file_map(path: str, storage: _Storage) -> mmap.mmap:
         return mapping
 
 
+def _forget_other_versions(path: str, storage: _Storage) -> None:
+    """Drop cached readers and mappings of older versions of a file.
+
+    A mapping keeps a replaced file's blocks allocated on disk, and 5 GB
+    maps get regenerated in place; callers hold the lock.
+    """
+    version = (storage.mtime_ns, storage.size)
+    for cache in (_readers, _maps):
+        for key in [k for k in cache if k[0] == path and (k[1], k[2]) != version]:
+            del cache[key]
+
+
 def open_plane(path, *, hdu: int = 0, index: int | None = None) -> PlaneReader:
     """The process-wide reader of one plane, reopened when the file changes.
 
@@ -644,6 +658,7 @@ def open_plane(path, *, hdu: int = 0, index: int | None = None) -> PlaneReader:
     info, storage = _inspect(path, hdu=hdu, index=index)
     reader = PlaneReader(info, storage)
     with _cache_lock:
+        _forget_other_versions(path, storage)
         reader = _readers.setdefault(key, reader)
         _readers.move_to_end(key)
         while len(_readers) > READER_CACHE_SIZE:

@@ -97,7 +97,7 @@ class PixelSource:
 
         Row 0 is the north edge; RA increases to the right, or to the left
         when ``flip`` (the caller has already remapped ``index.x`` with
-        ``resolve_tile``). Coarse levels are the NaN-aware mean of each block
+        ``resolve_tile``). Pixels without finite data are NaN. Coarse levels are the NaN-aware mean of each block
         of deepest-level pixels (``method="mean"``) or its middle pixel
         (``"stride"``).
 
@@ -134,8 +134,11 @@ class PixelSource:
             data = overview.tile(grid=grid, level=level, x=x, y=y, flip=flip)
         else:
             data = self._block_mean(rows[::-1], cols[:: -1 if flip else 1], factor)
-        if not np.isfinite(data).any():
+        finite = np.isfinite(data)
+        if not finite.any():
             raise NoDataError("no data in this tile")
+        # inf (in the file, or float64 beyond float32) is no data, like NaN.
+        np.copyto(data, np.nan, where=~finite)
         return data
 
     def _take_grid(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -353,11 +356,20 @@ def source_from_provider(
     else:
         source = CombinedSource(readers, function, version)
     with _sources_lock:
+        _forget_replaced_files(readers)
         source = _sources.setdefault(key, source)
         _sources.move_to_end(key)
         while len(_sources) > SOURCE_CACHE_SIZE:
             _sources.popitem(last=False)
     return source
+
+
+def _forget_replaced_files(readers: list[PlaneReader]) -> None:
+    """Drop cached sources that read an older version of any of these files."""
+    current = {version[0]: version for version in (reader.version for reader in readers)}
+    for key in list(_sources):
+        if any(v[0] in current and v[:3] != current[v[0]][:3] for v in key[1]):
+            del _sources[key]
 
 
 _queue: queue.Queue | None = None

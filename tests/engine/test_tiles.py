@@ -251,3 +251,18 @@ def test_concurrent_tiles_equal_serial_tiles(make_car_map):
         thread.join()
     for index in indexes:
         np.testing.assert_array_equal(results[index], serial[index])
+
+
+def test_huge_and_infinite_values_are_no_data_without_warnings(make_car_map):
+    path = make_car_map(**MAPS["act_like"], dtype="float64")
+    with fits.open(path, mode="update") as hdus:
+        hdus[0].data[20:40, 20:60] = 1e300
+        hdus[0].data[60:64, 20:60] = np.inf
+    source = source_from_provider({"provider_type": "fits", "filename": str(path)})
+    values = plane_values(path)
+    with np.errstate(over="ignore"):
+        values[~np.isfinite(values.astype(np.float32))] = np.nan
+    wcs = plane_wcs(path)
+    for level in (4, 2, 0):
+        for x, y in tiles_touching_map(source.info, level):
+            _assert_tile_matches(source, values, wcs, level=level, x=x, y=y)
