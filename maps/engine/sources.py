@@ -97,9 +97,9 @@ class PixelSource:
 
         Row 0 is the north edge; RA increases to the right, or to the left
         when ``flip`` (the caller has already remapped ``index.x`` with
-        ``resolve_tile``). Pixels without finite data are NaN. Coarse levels are the NaN-aware mean of each block
-        of deepest-level pixels (``method="mean"``) or its middle pixel
-        (``"stride"``).
+        ``resolve_tile``). Pixels without finite data are NaN. Coarse levels
+        are the NaN-aware mean of each block of deepest-level pixels
+        (``method="mean"``) or its middle pixel (``"stride"``).
 
         Raises
         ------
