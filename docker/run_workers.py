@@ -22,8 +22,9 @@ ASGI_APPLICATION = "tilemaker_site.asgi:application"
 
 
 def worker_command(*, host: str, port: int) -> list[str]:
-    # --proxy-headers: the client address in logs is the browser's (from
-    # nginx's X-Forwarded-For), not nginx's.
+    # --proxy-headers: the client address is the browser's (from nginx's
+    # X-Forwarded-For), not nginx's. --verbosity 0: no daphne access log, as
+    # tilemaker_site.middleware already writes one line per request.
     return [
         sys.executable,
         "-m",
@@ -33,6 +34,8 @@ def worker_command(*, host: str, port: int) -> list[str]:
         "--port",
         str(port),
         "--proxy-headers",
+        "--verbosity",
+        "0",
         ASGI_APPLICATION,
     ]
 

@@ -155,7 +155,7 @@ def check_deploy_settings(app_configs=None, **kwargs):
                 id="tilemaker.W016",
             )
         )
-    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    if settings.DATABASE_URL.startswith("sqlite"):
         messages.append(
             Warning(
                 "SQLite database in production: several workers writing at once lock it.",
