@@ -101,6 +101,12 @@ def _answers_json(request) -> bool:
     return True
 
 
+def _has_nul(request) -> bool:
+    return "\x00" in request.path_info or any(
+        "\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values
+    )
+
+
 class JsonErrorMiddleware:
     """Turn non-JSON error answers and uncaught exceptions under the API into JSON.
 
@@ -113,6 +119,10 @@ class JsonErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if _answers_json(request) and _has_nul(request):
+            # No id or parameter can contain NUL, and PostgreSQL refuses it in
+            # a query with an exception (a 500) instead of finding nothing.
+            return error_response("The URL contains a NUL character.", 400)
         response = self.get_response(request)
         if response.status_code < 400 or not _answers_json(request):
             return response
