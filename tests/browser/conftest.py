@@ -62,7 +62,9 @@ BOX = {
 
 def pixel_centre_deg(column, row):
     """RA/Dec of the centre of map pixel (column, row); CDELT1 < 0."""
-    return RA_LEFT_DEG - (column + 0.5) * PIXEL_SCALE_DEG, DEC_BOTTOM_DEG + (row + 0.5) * PIXEL_SCALE_DEG
+    return RA_LEFT_DEG - (column + 0.5) * PIXEL_SCALE_DEG, DEC_BOTTOM_DEG + (
+        row + 0.5
+    ) * PIXEL_SCALE_DEG
 
 
 @pytest.fixture(scope="session")
@@ -149,4 +151,3 @@ def sky(transactional_db, sky_file):
     Box.objects.create(**BOX)
     yield
     cache.clear()
-

@@ -33,7 +33,8 @@ def settle(page):
     page.evaluate(
         """(timeout) => new Promise((resolve, reject) => {
             const map = window.tilemakerViewer.sky.map;
-            const timer = setTimeout(() => reject(new Error('map never finished rendering')), timeout);
+            const fail = () => reject(new Error('map never finished rendering'));
+            const timer = setTimeout(fail, timeout);
             map.once('rendercomplete', () => { clearTimeout(timer); resolve(true); });
             map.render();
         })""",

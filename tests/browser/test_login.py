@@ -37,9 +37,7 @@ def test_visitor_logs_in_and_user_logs_out(page, live_server, sky, settings):
     client = Client()
     client.force_login(User.objects.get(username="ada"))
     cookie = client.cookies["sessionid"]
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": cookie.value, "url": live_server.url}]
-    )
+    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
     open_viewer(page, live_server, VIEW)
     assert page.locator("#auth .user").inner_text() == "ada"
     page.locator("#auth button", has_text="Log out").click()

@@ -74,7 +74,6 @@ export class SkyMap extends EventTarget {
       controls: ol.control.defaults.defaults({ attribution: false, rotate: false }),
       interactions: ol.interaction.defaults.defaults({ altShiftDragRotate: false, pinchRotate: false }),
       view: new ol.View({ projection: "EPSG:4326", center: [0, 0], zoom: 1 }),
-      keyboardEventTarget: undefined,
     });
     this.overlayGroup = new ol.layer.Group({ zIndex: 10 });
     this.map.addLayer(this.overlayGroup);
@@ -245,7 +244,6 @@ export class SkyMap extends EventTarget {
       } else if (resolution) {
         newView.setResolution(newView.getConstrainedResolution(resolution));
       }
-      newView.on("change:resolution", () => this.dispatchEvent(new Event("zoomchange")));
     }
     this.tileLayer = this.makeTileLayer(layer, this.colour, this.flip);
     this.map.getLayers().insertAt(0, this.tileLayer);
