@@ -338,7 +338,7 @@ def _memcached_settings(server):
     }
 
 
-@pytest.fixture(params=["locmem", "memcached"])
+@pytest.fixture(params=["locmem", pytest.param("memcached", marks=pytest.mark.services)])
 def cache_backend(request):
     if request.param == "locmem":
         cache.clear()
@@ -388,6 +388,7 @@ def test_grant_through_a_group_shows_everything_and_leaving_hides_it(sky):
     cache.clear()
 
 
+@pytest.mark.services
 def test_restricted_tiles_stay_out_of_shared_caches(sky, memcached_server):
     with override_settings(CACHES=_memcached_settings(memcached_server)):
         cache.clear()
