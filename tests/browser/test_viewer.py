@@ -359,10 +359,17 @@ def test_configured_box_overlay_and_png_cutout(page, live_server, sky):
     near = [pixel(image, mid_top[0], mid_top[1] + dy) for dy in (-1, 0, 1)]
     assert min(np.abs(colour - outline).max() for colour in near) <= 40
 
+    page.mouse.click(mid_top[0], mid_top[1] + 20)
+    popup = page.locator("#popup")
+    popup.wait_for(state="visible")
+    assert BOX["name"] in popup.inner_text()
+    assert popup.locator("button[data-format='fits']").is_visible()
+    page.keyboard.press("Escape")
+    popup.wait_for(state="hidden")
+
+    entry = page.locator(".box-entry", has_text=BOX["name"])
     with page.expect_download() as download_info:
-        page.locator(".box-entry", has_text=BOX["name"]).locator(
-            "button[data-format='png']"
-        ).click()
+        entry.locator("button[data-format='png']").click()
     from PIL import Image
 
     with Image.open(download_info.value.path()) as png:
