@@ -1,0 +1,22 @@
+"""Admin for highlight boxes."""
+
+from django.contrib import admin
+
+from maps.admin import RestrictedFilter
+from regions.models import Box
+
+
+@admin.register(Box)
+class BoxAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "grant",
+        "top_left_ra",
+        "top_left_dec",
+        "bottom_right_ra",
+        "bottom_right_dec",
+        "position",
+    )
+    list_filter = (RestrictedFilter, ("grant", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("name", "description")
+    autocomplete_fields = ("grant",)
