@@ -31,7 +31,7 @@ from maps.api_errors import BAD_REQUEST, NOT_FOUND, BadRequest
 from maps.engine import NoDataError, OutOfRangeError, resolve_tile
 from maps.engine.colormap import UnknownColourMapError, lookup_table
 from maps.engine.encode import FITS_RENDERER, IMAGE_RENDERERS, colour_bar_png
-from maps.grants import visibility_filter
+from maps.grants import user_grants, visibility_filter
 from maps.models import Layer
 
 TILE_MAX_AGE_SECONDS = 3600
@@ -120,10 +120,14 @@ def _etag_matches(request, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
-def _cache_control(layer) -> str:
+def _cache_control(layer, user) -> str:
     # Tiles of a layer restricted at any level must not sit in shared caches
-    # (a proxy would hand them to anyone); those of public layers may.
-    public = Layer.objects.filter(visibility_filter(Layer, frozenset()), pk=layer.pk).exists()
+    # (a proxy would hand them to anyone); those of public layers may. A
+    # caller holding no grant can only have found a public layer, which
+    # spares the common anonymous request a second query.
+    public = not user_grants(user) or (
+        Layer.objects.filter(visibility_filter(Layer, frozenset()), pk=layer.pk).exists()
+    )
     return f"{'public' if public else 'private'}, max-age={TILE_MAX_AGE_SECONDS}"
 
 
@@ -234,7 +238,7 @@ class TileView(ImageAPIView):
                 layer, index, options=options, method=method, fmt=renderer.format
             )
         )
-        headers = {"ETag": tile.etag, "Cache-Control": _cache_control(layer)}
+        headers = {"ETag": tile.etag, "Cache-Control": _cache_control(layer, request.user)}
         if _etag_matches(request, tile.etag):
             return HttpResponse(status=304, headers=headers)
         body = _engine_errors(lambda: tiles.tile_image(tile))

@@ -7,11 +7,15 @@ image-oriented array of LUT indices (row 0 is the top of the picture, see
 
 PNG is an 8-bit palette image with a ``tRNS`` chunk making
 ``TRANSPARENT_INDEX`` transparent: one byte per pixel instead of four.
-Measured on a noisy 675 x 675 tile (one core): RGBA PNG at zlib level 1
-takes ~53 ms (1.0 MB), the palette PNG at level 1 ~10 ms (392 kB), and with
-zlib's run-length strategy ~5 ms (395 kB; on smooth coarse-level tiles
-~4 ms and 40% larger than the default strategy). Noise dominates real maps,
-so tiles use level 1 with ``Z_RLE``.
+Whether to compress depends on the pixels. Measured on 675 x 675 tiles of
+an ACT-like map (one core, the box busy with other work): noise-dominated
+native tiles hardly compress (zlib level 1 with the run-length strategy:
+18 ms for 419 kB; stored: 0.5 ms for 458 kB; an RGBA PNG: 250 ms, 1.1 MB),
+while smooth coarse-level tiles and tiles mostly without data shrink 20x
+(458 kB -> 26 kB in 1.3 ms). So a tile is stored uncompressed unless at
+least ``PNG_COMPRESS_MIN_REPEATS`` of its pixels repeat their left-hand
+neighbour (2.6 % for native ACT tiles, 97 % for smooth ones), which costs
+a fraction of a millisecond to count.
 WebP is lossy RGBA (NaN stays transparent); JPEG has no alpha, so pixels
 without data are drawn in ``JPEG_BACKGROUND`` (black).
 """
@@ -27,6 +31,7 @@ from maps.engine.colormap import LUT_SIZE, N_COLOURS, TRANSPARENT_INDEX, lookup_
 
 PNG_ZLIB_LEVEL = 1
 PNG_ZLIB_STRATEGY = zlib.Z_RLE
+PNG_COMPRESS_MIN_REPEATS = 0.25
 WEBP_QUALITY = 80
 # libwebp's effort/speed trade-off, 0 (fastest) .. 6; tiles are made on demand.
 WEBP_METHOD = 0
@@ -65,13 +70,15 @@ class PNGRenderer(ImageRenderer):
 
     def render(self, indices: np.ndarray, lut: np.ndarray) -> bytes:
         indices = _check_indices(indices, lut)
+        repeats = np.count_nonzero(indices[:, 1:] == indices[:, :-1])
+        compress = repeats >= PNG_COMPRESS_MIN_REPEATS * indices.size
         image = Image.fromarray(indices)
         image.putpalette(lut[:, :3].tobytes(), rawmode="RGB")
         out = io.BytesIO()
         image.save(
             out,
             format="PNG",
-            compress_level=PNG_ZLIB_LEVEL,
+            compress_level=PNG_ZLIB_LEVEL if compress else 0,
             compress_type=PNG_ZLIB_STRATEGY,
             transparency=TRANSPARENT_INDEX,
         )

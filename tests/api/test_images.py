@@ -523,11 +523,15 @@ def test_restricted_layer_cached_for_a_grant_holder_stays_hidden(
         assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 404
 
 
-def test_grant_holder_via_user(client, restricted_layer, django_user_model):
+def test_grant_holder_via_user(client, restricted_layer, image_layer, django_user_model):
     user = django_user_model.objects.create_user("holder")
     restricted_layer.grant.users.add(user)
     client.force_login(user)
-    assert client.get("/layers/img-secret-layer/1/0/2/tile.png").status_code == 200
+    response = client.get("/layers/img-secret-layer/1/0/2/tile.png")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, max-age=3600"
+    public = client.get("/layers/img-layer/1/0/2/tile.png")
+    assert public["Cache-Control"] == "public, max-age=3600"
 
 
 # --- Bad input ------------------------------------------------------------------------

@@ -61,6 +61,23 @@ def test_png_is_a_lossless_palette_image_with_transparency():
     assert (rgba[indices != TRANSPARENT_INDEX, 3] == 255).all()
 
 
+@pytest.mark.parametrize("kind", ["noise", "smooth", "mostly_missing"])
+def test_png_compresses_only_what_compresses(kind):
+    rng = np.random.default_rng(5)
+    if kind == "noise":
+        indices = rng.integers(0, N_COLOURS, (300, 300), dtype=np.uint8)
+    else:
+        indices = np.repeat(np.arange(300, dtype=np.uint8)[:, None] % N_COLOURS, 300, axis=1)
+        if kind == "mostly_missing":
+            indices[:250] = TRANSPARENT_INDEX
+    data = IMAGE_RENDERERS["png"].render(indices, lookup_table("viridis"))
+    assert np.array_equal(np.array(Image.open(io.BytesIO(data))), indices)
+    if kind == "noise":
+        assert len(data) > indices.size
+    else:
+        assert len(data) < indices.size / 20
+
+
 def test_webp_keeps_transparency_and_approximate_colours():
     indices = block_image()
     lut = lookup_table("viridis")

@@ -1,0 +1,375 @@
+"""Tile server benchmark on an ACT-scale map, through the real server.
+
+Starts ``manage.py serve`` (daphne) on 127.0.0.1 with a throwaway SQLite
+database holding the I/Q/U planes of ``bench/act_map.py``'s map, then
+prints, for tiles of 675 px:
+
+- cold native-level tiles (file -> float -> palette PNG), p50 / p99
+- warm tiles (same colours again), p50
+- re-coloured tiles (float data cached, new vmin/vmax), p50
+- coarse tiles computed from the file (no overview) and from the overview
+- throughput of 8 concurrent keep-alive clients, and the server's CPU use
+- a 10 x 10 degree FITS cut-out
+- the server's resident memory
+
+Usage: ``python3 bench/bench_tiles.py [--workers N] [--memcached]``.
+Numbers depend on the machine and on what else runs on it; the map file
+should be in the page cache (run twice) for stable cold-tile numbers.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+
+from act_map import ensure_act_map  # noqa: E402
+
+LAYERS = {"act-i": (0, -300.0, 300.0), "act-q": (1, -30.0, 30.0), "act-u": (2, -30.0, 30.0)}
+DEEPEST = 5  # 0.5 arcmin: 675-pixel tiles, levels 0..5
+# Tile rows fully inside the map's Dec -63..+23 at the deepest level.
+DATA_ROWS = range(5, 20)
+TILES_ACROSS = 64
+COLD_SAMPLES = 100
+WARM_SAMPLES = 200
+THROUGHPUT_CLIENTS = 8
+THROUGHPUT_SECONDS = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def write_config(folder: Path, fits_path: Path) -> Path:
+    layers = [
+        {
+            "layer_id": layer_id,
+            "name": layer_id[-1].upper(),
+            "quantity": "T" if index == 0 else "Q/U",
+            "units": "uK",
+            "vmin": vmin,
+            "vmax": vmax,
+            "cmap": "RdBu_r",
+            "provider": {"provider_type": "fits", "filename": str(fits_path), "index": index},
+        }
+        for layer_id, (index, vmin, vmax) in LAYERS.items()
+    ]
+    config = {
+        "map_groups": [
+            {
+                "map_group_id": "bench",
+                "name": "Bench",
+                "description": "ACT-scale synthetic map",
+                "maps": [
+                    {
+                        "map_id": "act",
+                        "name": "ACT-like",
+                        "description": "",
+                        "bands": [
+                            {"band_id": "f090", "name": "f090", "description": "", "layers": layers}
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    path = folder / "config.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+class Server:
+    """``manage.py serve`` in a subprocess, with its log collected in a thread."""
+
+    def __init__(self, folder: Path, config: Path, *, workers: int, memcached_port: int | None):
+        self.port = free_port()
+        env = {
+            **os.environ,
+            "TILEMAKER_DEBUG": "no",
+            "TILEMAKER_SECRET_KEY": secrets.token_urlsafe(48),
+            "TILEMAKER_ALLOWED_HOSTS": "127.0.0.1",
+            "TILEMAKER_DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
+            "TILEMAKER_CONFIG_PATH": str(config),
+            "TILEMAKER_SERVE_FRONTEND": "no",
+            "TILEMAKER_PRECACHE": "no",
+            "TILEMAKER_HTTPS": "no",
+            "TILEMAKER_LOG_REQUESTS": "no",
+        }
+        if memcached_port is not None:
+            env["TILEMAKER_CACHE_TYPE"] = "memcached"
+            env["TILEMAKER_MEMCACHED_HOST"] = "127.0.0.1"
+            env["TILEMAKER_MEMCACHED_PORT"] = str(memcached_port)
+        command = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1"]
+        command += ["--port", str(self.port), "--workers", str(workers)]
+        self.process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.log: list[str] = []
+        threading.Thread(target=self._collect, daemon=True).start()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit("server exited:\n" + "".join(self.log))
+            try:
+                status, _ = get(self.connect(), "/map-groups")
+            except OSError:
+                status = None
+            if status == 200:
+                return
+            time.sleep(0.2)
+        self.stop()
+        raise SystemExit("server did not answer 200 on /map-groups:\n" + "".join(self.log[-20:]))
+
+    def _collect(self):
+        for line in self.process.stdout:
+            self.log.append(line)
+
+    def connect(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+
+    def pids(self) -> list[int]:
+        """The server process and its children (daphne workers)."""
+        found = [self.process.pid]
+        for status in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = status.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:
+                found.append(int(status.parent.name))
+        return found
+
+    def cpu_seconds(self) -> float:
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        return total
+
+    def memory_mb(self) -> dict[str, float]:
+        totals = {"VmRSS": 0.0, "RssAnon": 0.0, "RssFile": 0.0}
+        for pid in self.pids():
+            try:
+                lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+            except OSError:
+                continue
+            for line in lines:
+                key, _, value = line.partition(":")
+                if key in totals:
+                    totals[key] += int(value.split()[0]) / 1024
+        return totals
+
+    def stop(self):
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def get(connection: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:
+    connection.request("GET", path)
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def timed(connection, path) -> float:
+    started = time.perf_counter()
+    status, body = get(connection, path)
+    elapsed = time.perf_counter() - started
+    if status != 200:
+        raise SystemExit(f"{path}: HTTP {status}: {body[:200]!r}")
+    return elapsed * 1000
+
+
+def percentile(values, p) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def tile_path(layer_id, x, y, *, level=DEEPEST, query="") -> str:
+    return f"/layers/{layer_id}/{level}/{y}/{x}/tile.png{query}"
+
+
+def throughput(server: Server, paths: list[str]) -> tuple[float, float, int]:
+    """Tiles per second and server CPU (percent of one core) with concurrent clients."""
+    stop = time.monotonic() + THROUGHPUT_SECONDS
+    counts = [0] * THROUGHPUT_CLIENTS
+    failures = []
+
+    def client(number):
+        connection = server.connect()
+        rng = random.Random(number)
+        while time.monotonic() < stop:
+            status, _ = get(connection, rng.choice(paths))
+            if status != 200:
+                failures.append(status)
+            counts[number] += 1
+        connection.close()
+
+    cpu_before = server.cpu_seconds()
+    started = time.monotonic()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(THROUGHPUT_CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.monotonic() - started
+    cpu = (server.cpu_seconds() - cpu_before) / wall * 100
+    return sum(counts) / wall, cpu, len(failures)
+
+
+def start_memcached() -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    process = subprocess.Popen(
+        ["/usr/bin/memcached", "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "1024"]
+        + (["-u", "nobody"] if os.getuid() == 0 else []),
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process, port
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("memcached did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=1, help="daphne processes (default 1)")
+    parser.add_argument("--memcached", action="store_true", help="share a memcached cache")
+    args = parser.parse_args()
+
+    fits_path = ensure_act_map()
+    folder = Path(tempfile.mkdtemp(prefix="tilemaker-bench-"))
+    memcached = None
+    server = None
+    try:
+        memcached_port = None
+        if args.memcached or args.workers > 1:
+            memcached, memcached_port = start_memcached()
+        config = write_config(folder, fits_path)
+        started = time.perf_counter()
+        server = Server(folder, config, workers=args.workers, memcached_port=memcached_port)
+        print(
+            f"server up in {time.perf_counter() - started:.1f} s on port {server.port} "
+            f"(workers={args.workers}, cache={'memcached' if memcached_port else 'in-process'}, "
+            f"cores={os.cpu_count()})"
+        )
+        connection = server.connect()
+        rng = random.Random(2026)
+        pool = [(x, y) for x in range(TILES_ACROSS) for y in DATA_ROWS]
+        rng.shuffle(pool)
+        cold_tiles, pool = pool[:COLD_SAMPLES], pool[COLD_SAMPLES:]
+
+        timed(connection, tile_path("act-i", *pool.pop()))  # first request: imports, DB, mmap
+        cold = [timed(connection, tile_path("act-i", x, y)) for x, y in cold_tiles]
+        print(
+            f"cold native tile (675 px PNG): p50 {percentile(cold, 50):.1f} ms, "
+            f"p99 {percentile(cold, 99):.1f} ms  (n={len(cold)})"
+        )
+
+        warm_path = tile_path("act-i", *cold_tiles[0])
+        warm = [timed(connection, warm_path) for _ in range(WARM_SAMPLES)]
+        print(
+            f"warm tile (same colours):      p50 {percentile(warm, 50):.1f} ms, "
+            f"p99 {percentile(warm, 99):.1f} ms  (n={len(warm)})"
+        )
+
+        recoloured = [
+            timed(connection, tile_path("act-i", x, y, query=f"?vmin=-{200 + i}&vmax={250 + i}"))
+            for i, (x, y) in enumerate(cold_tiles)
+        ]
+        print(
+            f"re-coloured tile (data cached): p50 {percentile(recoloured, 50):.1f} ms, "
+            f"p99 {percentile(recoloured, 99):.1f} ms  (n={len(recoloured)})"
+        )
+
+        webp = [
+            timed(connection, tile_path("act-i", x, y).replace(".png", ".webp"))
+            for x, y in cold_tiles[:30]
+        ]
+        print(f"re-coloured tile as WebP:     p50 {percentile(webp, 50):.1f} ms")
+
+        coarse_file = timed(connection, tile_path("act-q", 1, 0, level=0))
+        coarse_mid = timed(connection, tile_path("act-q", 10, 4, level=3))
+        print(
+            f"level-0 tile cold, from the file (no overview): {coarse_file:.0f} ms; "
+            f"level-3 tile cold: {coarse_mid:.0f} ms"
+        )
+
+        paths_warm = [tile_path("act-i", x, y) for x, y in cold_tiles]
+        rate, cpu, failed = throughput(server, paths_warm)
+        print(
+            f"throughput, {THROUGHPUT_CLIENTS} keep-alive clients, warm tiles: "
+            f"{rate:.0f} tiles/s, server CPU {cpu:.0f}% (200% = both cores), failures {failed}"
+        )
+        paths_recolour = [
+            tile_path("act-i", x, y, query=f"?vmin=-{v}&vmax={v}")
+            for x, y in cold_tiles
+            for v in range(300, 340)
+        ]
+        rate, cpu, failed = throughput(server, paths_recolour)
+        print(
+            f"throughput, {THROUGHPUT_CLIENTS} clients, re-coloured tiles: "
+            f"{rate:.0f} tiles/s, server CPU {cpu:.0f}%, failures {failed}"
+        )
+        paths_cold = [tile_path("act-u", x, y) for x, y in pool]
+        rate, cpu, failed = throughput(server, paths_cold)
+        print(
+            f"throughput, {THROUGHPUT_CLIENTS} clients, cold native tiles: "
+            f"{rate:.0f} tiles/s, server CPU {cpu:.0f}%, failures {failed}"
+        )
+
+        cutouts = [
+            timed(connection, f"/layers/act-i/submap/{ra + 10}/{ra}/5/-5/image.fits")
+            for ra in range(0, 100, 20)
+        ]
+        print(
+            f"10 x 10 deg FITS cut-out (1200 x 1200 px, 5.8 MB): "
+            f"p50 {percentile(cutouts, 50):.0f} ms  (n={len(cutouts)})"
+        )
+
+        memory = server.memory_mb()
+        print(
+            f"server RSS {memory['VmRSS']:.0f} MB (anonymous {memory['RssAnon']:.0f} MB, "
+            f"mapped file pages {memory['RssFile']:.0f} MB)"
+        )
+        connection.close()
+    finally:
+        if server is not None:
+            server.stop()
+        if memcached is not None:
+            memcached.terminate()
+            memcached.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
