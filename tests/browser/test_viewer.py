@@ -518,3 +518,26 @@ def test_errors_and_empty_views_are_reported(page, live_server, sky):
     open_viewer(page, live_server, view_query(layer="no-such-layer", **VIEW))
     messages.get_by_text("no-such-layer").first.wait_for()
     wait_for_url(page, layer="sky-i")
+
+
+def test_viewer_talks_to_the_api_under_its_prefix(page, live_server, sky, settings):
+    settings.API_ENDPOINT = "/api"
+    settings.ROOT_URLCONF = "tests.browser.urls_api_prefix"
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    tiles = TileLog(page)
+    open_viewer(page, live_server, view_query(layer="sky-i", cat=CATALOGUE_ID, **VIEW))
+    page.mouse.move(*screen_xy(page, VIEW, 60.0, 5.0))
+    page.wait_for_function(
+        "document.querySelector('#readout-value').textContent.includes('uK')", timeout=10_000
+    )
+
+    # blob: URLs are the tile images handed from fetch() to OpenLayers.
+    paths = [urllib.parse.urlsplit(url).path for url in requests if url.startswith("http")]
+    api_calls = [p for p in paths if p != "/" and not p.startswith("/static/")]
+    assert api_calls
+    assert [p for p in api_calls if not p.startswith("/api/")] == []
+    for expected in ("/api/layers/default", "/api/layers/sky-i", "/api/sources/test-cat"):
+        assert expected in api_calls
+    assert any("/submap/" in p and p.endswith("image.fits") for p in api_calls)
+    assert {e["status"] for e in tiles.entries} == {200}
