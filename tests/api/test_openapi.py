@@ -110,4 +110,6 @@ def test_docs_page_loads_everything_from_this_server(client):
     assert assets, "the page must reference Swagger UI's files"
     assert not re.search(r"https?://", html), "the docs must work without the internet"
     for asset in assets:
-        assert client.get(asset).status_code == 200, asset
+        served = client.get(asset)
+        served.close()  # a file response holds its file open until closed
+        assert served.status_code == 200, asset
