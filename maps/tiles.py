@@ -200,6 +200,10 @@ def tile_data(layer: Layer, source, index: TileIndex, method: str) -> np.ndarray
         raise NoDataError("the tile holds no finite pixel")
     if blob is not None and len(blob) == nbytes:
         return np.frombuffer(blob, dtype=np.float32).reshape(shape)
+    if index.level < layer.number_of_levels - 1:
+        # Coarse tiles come from the in-memory overview once it exists; its
+        # build runs in the engine's background thread and returns at once.
+        source.start_overview()
     with render_slot():
         try:
             data = np.ascontiguousarray(
@@ -419,7 +423,7 @@ def aperture(layer: Layer, *, ra_deg: float, dec_deg: float, radius_arcmin: floa
 
 
 def precache_all(log: Callable[[str], None] = print, *, force: bool = False) -> None:
-    """Warm the cache: every layer's histogram and level-0 tiles (SPEC section 7).
+    """Warm the cache: every layer's overview, histogram and level-0 tiles (SPEC section 7).
 
     Does nothing unless ``settings.PRECACHE`` (or ``force``). Runs without a
     request, so without grants: the cache holds them for everyone, and each
@@ -431,13 +435,15 @@ def precache_all(log: Callable[[str], None] = print, *, force: bool = False) -> 
         return
     started = time.perf_counter()
     layers = list(Layer.objects.order_by("id"))
-    log(f"precache: {len(layers)} layer(s): histograms and level-0 tiles")
+    log(f"precache: {len(layers)} layer(s): overviews, histograms and level-0 tiles")
     tiles_done = 0
     for layer in layers:
         layer_started = time.perf_counter()
         try:
             source = pixel_source(layer)
-            source.start_overview()
+            # Built here, before the level-0 tiles that then cost nothing;
+            # computing those from the file would take seconds each.
+            source.build_overview()
             layer_histogram_cached(layer, source)
             for x in range(2):
                 try:

@@ -304,7 +304,7 @@ def test_precache_warms_histograms_and_level_zero_tiles(client, big_layer, engin
     lines = []
     with override_settings(PRECACHE=True):
         tiles.precache_all(log=lines.append)
-    assert lines[0] == "precache: 1 layer(s): histograms and level-0 tiles"
+    assert lines[0] == "precache: 1 layer(s): overviews, histograms and level-0 tiles"
     assert re.fullmatch(r"precache: big in \d+\.\d\d s", lines[1])
     assert re.fullmatch(r"precache: done, 1 layer\(s\), 2 tile\(s\) in \d+\.\d\d s", lines[2])
     engine_off()
