@@ -270,6 +270,12 @@ class Memcached:
         stats = self.stats()
         return {name: int(stats[name]) for name in names}
 
+    def flush(self) -> None:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2.0) as sock:
+            sock.sendall(b"flush_all\r\n")
+            if sock.recv(64) != b"OK\r\n":
+                raise StackError("memcached did not flush")
+
     def kill(self) -> None:
         self.process.kill()
         self.process.wait()

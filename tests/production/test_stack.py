@@ -185,6 +185,8 @@ def test_tile_rendered_by_one_worker_is_served_from_memcached_by_the_other(stack
     first, second = stack.workers
     tile_bytes = 360 * 360 * 4
     path = "/layers/synth-q/2/2/5/tile.png?cmap=viridis"
+    # Earlier tests may have cached this tile: start from an empty cache.
+    stack.memcached.flush()
 
     before = stack.memcached.counters()
     rendered = first.get(path)
