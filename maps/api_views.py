@@ -4,11 +4,11 @@ Every query goes through ``maps.grants``: hidden objects, and everything
 under them, are absent from lists and answer the same 404 as unknown ids.
 """
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from maps.api_errors import BAD_REQUEST, NOT_FOUND, BadRequest
+from maps.api_errors import BAD_REQUEST, NOT_FOUND
 from maps.grants import get_visible_or_404, visible
 from maps.models import Band, Layer, Map, MapGroup
 from maps.serializers import (
@@ -18,13 +18,12 @@ from maps.serializers import (
     LayerSummarySerializer,
     MapGroupSummarySerializer,
     MapSummarySerializer,
+    SearchQuerySerializer,
     SearchResultSerializer,
     default_layer_menu,
     filter_menu,
     layer_menu_tree,
 )
-
-MAX_QUERY_CHARS = 200
 
 # Menu order: the default layer is the first one a walk down the menu meets.
 _MENU_ORDER = (
@@ -140,19 +139,13 @@ class Search(APIView):
             "is kept with only its matching descendants. `matched_ids` lists the ids of "
             "the entries that matched, in menu order."
         ),
-        parameters=[
-            OpenApiParameter(
-                "q", str, required=True, description=f"1 to {MAX_QUERY_CHARS} characters."
-            )
-        ],
+        parameters=[SearchQuerySerializer],
         responses={200: SearchResultSerializer, 400: BAD_REQUEST},
         tags=["Catalogue"],
     )
     def get(self, request):
-        query = request.query_params.get("q", "").strip()
-        if not query:
-            raise BadRequest("q: give the text to search for, e.g. ?q=f090")
-        if len(query) > MAX_QUERY_CHARS:
-            raise BadRequest(f"q: at most {MAX_QUERY_CHARS} characters")
+        params = SearchQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        query = params.validated_data["q"]
         filtered, matched_ids = filter_menu(layer_menu_tree(request.user), query)
         return Response({"filtered_layer_menu": filtered, "matched_ids": matched_ids})

@@ -87,6 +87,12 @@ class DefaultLayerSerializer(serializers.Serializer):
     default_layer_menu = MapGroupMenuSerializer(many=True)
 
 
+class SearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(
+        max_length=200, help_text="Text to look for in names (surrounding spaces ignored)."
+    )
+
+
 class SearchResultSerializer(serializers.Serializer):
     filtered_layer_menu = MapGroupMenuSerializer(many=True)
     matched_ids = serializers.ListField(child=serializers.CharField())

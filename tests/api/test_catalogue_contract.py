@@ -235,10 +235,10 @@ def test_unknown_id_is_a_json_404_never_200_null(catalogue, anonymous_client, ur
 
 
 MALFORMED = [
-    ("get", "/search", 400, "q: give the text to search for, e.g. ?q=f090"),
-    ("get", "/search?q=", 400, "q: give the text to search for, e.g. ?q=f090"),
-    ("get", "/search?q=%20%20", 400, "q: give the text to search for, e.g. ?q=f090"),
-    ("get", "/search?q=" + "x" * 201, 400, "q: at most 200 characters"),
+    ("get", "/search", 400, "q: This field is required."),
+    ("get", "/search?q=", 400, "q: This field may not be blank."),
+    ("get", "/search?q=%20%20", 400, "q: This field may not be blank."),
+    ("get", "/search?q=" + "x" * 201, 400, "q: Ensure this field has no more than 200 characters."),
     ("get", "/layers/coadd-f090-i%00", 400, "The URL contains a NUL character."),
     ("get", "/sources/%00", 400, "The URL contains a NUL character."),
     ("get", "/search?q=%00", 400, "The URL contains a NUL character."),

@@ -91,6 +91,7 @@ def test_colour_limits_are_documented_as_number_or_auto(schema):
 def test_search_query_is_required(schema):
     (q,) = schema["paths"]["/search"]["get"]["parameters"]
     assert (q["name"], q["in"], q["required"]) == ("q", "query", True)
+    assert (q["schema"]["minLength"], q["schema"]["maxLength"]) == (1, 200)
 
 
 def test_schema_generates_without_warnings_and_validates():
