@@ -6,6 +6,11 @@ dead one down and resends an idempotent request to another. A worker that
 exits is restarted after a short pause; SIGTERM/SIGINT stop them all, with
 SIGKILL for any that has not ended after the grace period.
 
+Once the workers are starting, one separate process warms the shared cache
+(``maps.tiles.precache_all``: histograms and level-0 tiles, unless
+TILEMAKER_PRECACHE=no), so the work is done once for all workers and no
+worker delays its first answer for it.
+
     python docker/run_workers.py --workers 4 --base-port 8001 --host 0.0.0.0
 """
 
@@ -40,6 +45,13 @@ def worker_command(*, host: str, port: int) -> list[str]:
     ]
 
 
+PRECACHE_CODE = (
+    "import os, django; "
+    "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'tilemaker_site.settings'); "
+    "django.setup(); from maps.tiles import precache_all; precache_all()"
+)
+
+
 def log(message: str) -> None:
     print(f"run_workers: {message}", file=sys.stderr, flush=True)
 
@@ -57,6 +69,7 @@ def supervise(*, workers: int, base_port: int, host: str) -> int:
     ports = [base_port + i for i in range(workers)]
     children = {port: subprocess.Popen(worker_command(host=host, port=port)) for port in ports}
     log(f"{workers} daphne workers on {host}:{ports[0]}-{ports[-1]}")
+    warmer = subprocess.Popen([sys.executable, "-c", PRECACHE_CODE])
     while not stopping:
         time.sleep(0.2)
         for port, child in list(children.items()):
@@ -70,11 +83,12 @@ def supervise(*, workers: int, base_port: int, host: str) -> int:
                 break
             children[port] = subprocess.Popen(worker_command(host=host, port=port))
 
-    for child in children.values():
+    everyone = [warmer, *children.values()]
+    for child in everyone:
         if child.poll() is None:
             child.terminate()
     deadline = time.monotonic() + STOP_GRACE_SECONDS
-    for child in children.values():
+    for child in everyone:
         try:
             child.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
