@@ -296,3 +296,28 @@ def test_unexpected_failure_is_a_json_500_not_an_html_page(
 def test_admin_errors_stay_html(db, anonymous_client):
     response = anonymous_client.get("/admin/no-such-page/")
     assert not response["Content-Type"].startswith("application/json")
+
+
+def test_groups_without_any_layer_give_a_null_default_and_a_closed_menu(db, anonymous_client):
+    from maps.models import Map, MapGroup
+
+    group = MapGroup.objects.create(map_group_id="empty", name="Empty", description="No data")
+    Map.objects.create(map_id="bandless", name="Bandless", map_group=group)
+    assert anonymous_client.get("/layers/default").json() == {
+        "layer": None,
+        "default_layer_menu": [
+            {
+                "map_group_id": "empty",
+                "name": "Empty",
+                "description": "No data",
+                "grant": None,
+                "maps": [],
+            }
+        ],
+    }
+
+
+def test_head_answers_like_get_without_a_body(catalogue, anonymous_client):
+    response = anonymous_client.head("/layers/coadd-f090-i")
+    assert response.status_code == 200
+    assert response.content == b""

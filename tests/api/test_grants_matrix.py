@@ -216,3 +216,11 @@ def test_inactive_user_holds_no_grant(catalogue, grant, client):
     User.objects.filter(pk=user.pk).update(is_active=False)
     # An inactive account's session no longer authenticates at all.
     assert client.get("/layers/coadd-f090-q").status_code == 404
+
+
+def test_mock_grants_count_only_in_mock_mode(catalogue, anonymous_client, settings):
+    settings.MOCK_GRANTS = frozenset({SECRET})
+    settings.AUTH_TYPE = "mock"
+    assert anonymous_client.get("/layers/coadd-f090-q").status_code == 200
+    settings.AUTH_TYPE = "github"
+    assert anonymous_client.get("/layers/coadd-f090-q").status_code == 404
