@@ -443,6 +443,7 @@ def test_permalink_reload_restores_the_view(page, live_server, sky):
     assert page.locator("#log").is_checked()
     assert not page.locator("#flip").is_checked()
     assert not page.locator("#graticule").is_checked()
+    wait_for_url(page, ra="62.5000000")
     params = url_params(page)
     assert {key: params[key] for key in ("ra", "dec", "zoom", "cat", "box")} == {
         "ra": ["62.5000000"],
