@@ -127,20 +127,26 @@ def layer_menu_tree(user) -> list[dict]:
     """Every map group ``user`` may see, with its visible maps, bands and layers nested.
 
     One query per level; ``visible`` already drops every row under a hidden
-    parent, so each row's parent is in the level above.
+    parent. A row whose parent is missing was written between two of these
+    queries: it is left out, as it would have been a moment earlier.
     """
-    groups, maps, bands = {}, {}, {}
-    for row in _menu_rows(MapGroup, user, "map_group_id"):
-        groups[row["pk"]] = {**_summary(row, "map_group_id"), "maps": []}
-    for row in _menu_rows(Map, user, "map_id", "map_group"):
-        maps[row["pk"]] = {**_summary(row, "map_id"), "bands": []}
-        groups[row["map_group"]]["maps"].append(maps[row["pk"]])
-    for row in _menu_rows(Band, user, "band_id", "map"):
-        bands[row["pk"]] = {**_summary(row, "band_id"), "layers": []}
-        maps[row["map"]]["bands"].append(bands[row["pk"]])
-    for row in _menu_rows(Layer, user, "layer_id", "band"):
-        bands[row["band"]]["layers"].append(_summary(row, "layer_id"))
-    return list(groups.values())
+    levels = ((MapGroup, None), (Map, "map_group"), (Band, "map"), (Layer, "band"))
+    roots: list[dict] = []
+    parents: dict[int, list] = {}
+    for depth, (model, parent_column) in enumerate(levels):
+        id_field, children_key = _MENU_LEVELS[depth]
+        columns = (parent_column,) if parent_column else ()
+        current: dict[int, list] = {}
+        for row in _menu_rows(model, user, id_field, *columns):
+            siblings = parents.get(row[parent_column]) if parent_column else roots
+            if siblings is None:
+                continue
+            entry = _summary(row, id_field)
+            if children_key:
+                entry[children_key] = current[row["pk"]] = []
+            siblings.append(entry)
+        parents = current
+    return roots
 
 
 def default_layer_menu(user, layer: Layer | None) -> list[dict]:

@@ -110,3 +110,21 @@ def test_search_matches_non_ascii_names_case_insensitively(catalogue, anonymous_
     Layer.objects.filter(layer_id="coadd-f090-u").update(name="Straße ÜBER")
     body = anonymous_client.get("/search", {"q": "über"}).json()
     assert body["matched_ids"] == ["coadd-f090-u"]
+
+
+def test_rows_written_between_the_menu_queries_are_left_out(
+    catalogue, anonymous_client, monkeypatch
+):
+    from maps import serializers
+    from maps.models import MapGroup
+
+    real_rows = serializers._menu_rows
+
+    def planck_group_not_there_yet(model, user, id_field, *columns, **filters):
+        rows = real_rows(model, user, id_field, *columns, **filters)
+        return rows.exclude(map_group_id="planck") if model is MapGroup else rows
+
+    monkeypatch.setattr(serializers, "_menu_rows", planck_group_not_there_yet)
+    response = anonymous_client.get("/search", {"q": "f"})
+    assert response.status_code == 200
+    assert id_tree(response.json()["filtered_layer_menu"]) == ACT
