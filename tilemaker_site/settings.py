@@ -252,7 +252,10 @@ if HTTPS:
 # --- Static files, i18n, logging --------------------------------------------
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# Only collectstatic needs a folder (the Docker image sets one); without it
+# WhiteNoise serves straight from the apps' static folders.
+_static_root = env_optional_str("STATIC_ROOT")
+STATIC_ROOT = Path(_static_root) if _static_root else None
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

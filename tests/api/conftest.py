@@ -39,15 +39,6 @@ from maps.models import Band, Grant, Layer, Map, MapGroup
 from regions.models import Box
 
 SECRET = "act-internal"
-API_DIR = Path(__file__).resolve().parent
-
-
-def pytest_collection_modifyitems(items):
-    # WhiteNoise warns once per test client while STATIC_ROOT has not been
-    # collected yet (tests never run collectstatic); nothing to do with the API.
-    for item in items:
-        if Path(str(item.path)).is_relative_to(API_DIR):
-            item.add_marker(pytest.mark.filterwarnings("ignore:No directory at:UserWarning"))
 
 
 @dataclass

@@ -13,7 +13,6 @@ from regions.models import Box
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
 ]
 
 User = get_user_model()

@@ -10,8 +10,6 @@ from tests.auth.flow import finish_login, github_login, me, start_login
 
 pytestmark = [
     pytest.mark.django_db,
-    # WhiteNoise warns when collectstatic has not run, as in a fresh checkout.
-    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
 ]
 
 

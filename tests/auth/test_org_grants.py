@@ -14,7 +14,6 @@ from tilemaker_site.auth import GithubGrantRule, parse_github_org_grants
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
 ]
 
 
