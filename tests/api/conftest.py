@@ -28,7 +28,6 @@ work out by brute force what each caller must see.
 """
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
