@@ -103,10 +103,23 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{Path.cwd() / 'tilemaker.sqlite3'}")
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 8, minimum=1)
+# No persistent connections: under ASGI each request runs in a thread of its
+# own, so a connection kept for the next request of "its" thread is never
+# reused, only leaked until the thread is collected (with memcached down,
+# PostgreSQL ran out of connections within seconds). PostgreSQL gets a pool
+# per process instead, shared by those threads.
 try:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 except ValueError as error:
     raise ImproperlyConfigured(f"TILEMAKER_DATABASE_URL: {error}") from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL_SIZE,
+        # A request waits this long for a free connection before failing.
+        "timeout": 10,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ------------------------------------------------------------------

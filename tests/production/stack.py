@@ -191,7 +191,7 @@ class Postgres:
         if result.returncode != 0:
             raise StackError(f"pg_ctl {args[0]}: {result.stderr}\n{_tail(self.log)}")
 
-    def _psql(self, sql: str) -> None:
+    def _psql(self, sql: str):
         import psycopg
 
         with psycopg.connect(
@@ -203,7 +203,15 @@ class Postgres:
             autocommit=True,
             connect_timeout=10,
         ) as connection:
-            connection.execute(sql)
+            cursor = connection.execute(sql)
+            return cursor.fetchall() if cursor.description else None
+
+    def connection_count(self) -> int:
+        """Open client connections to the application database."""
+        rows = self._psql(
+            f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{self.database}'"
+        )
+        return rows[0][0]
 
     def stop(self) -> None:
         if (self.data_dir / "postmaster.pid").exists():

@@ -25,6 +25,7 @@ FAULT_RUN_S = 12.0
 HUNG_CACHE_P99_LIMIT_MS = 8000.0
 RECOVERY_TIMEOUT_S = 30.0
 TILE_FLOAT_BYTES = 360 * 360 * 4
+DATABASE_POOL_SIZE = 8  # settings.DATABASE_POOL_SIZE's default
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +102,11 @@ def test_memcached_killed_mid_load_then_restarted(stack, paths, capsys):
     report(capsys, result.summary("memcached killed at 3 s"))
     assert_no_failures(result)
     assert health(stack) == {"database": "ok", "cache": "error"}
+    # Without the cache every request queries PostgreSQL: connections must
+    # come from each worker's pool, not pile up one per request thread.
+    connections = stack.postgres.connection_count()
+    report(capsys, f"PostgreSQL connections after the uncached load: {connections}")
+    assert connections <= len(stack.workers) * DATABASE_POOL_SIZE
 
     stack.memcached.start()
     recovered_s = wait_until_caching_again(stack)
