@@ -542,3 +542,18 @@ def test_viewer_talks_to_the_api_under_its_prefix(page, live_server, sky, settin
         assert expected in api_calls
     assert any("/submap/" in p and p.endswith("image.fits") for p in api_calls)
     assert {e["status"] for e in tiles.entries} == {200}
+
+
+def test_unusable_colour_settings_in_a_link_fall_back_to_the_layer(page, live_server, sky):
+    tiles = TileLog(page)
+    query = view_query(layer="sky-i", cmap="bogus_cmap", log=1, vmin=-5, vmax=5, **VIEW)
+    open_viewer(page, live_server, query)
+    messages = page.locator("#messages").inner_text()
+    assert "bogus_cmap" in messages
+    assert "log scale needs vmin > 0" in messages
+    assert page.locator("#cmap").input_value() == "viridis"
+    assert {e["status"] for e in tiles.entries} == {200}
+    assert {(e["query"]["cmap"], e["query"]["log_norm"]) for e in tiles.entries} == {
+        ("viridis", "false")
+    }
+    wait_for_url(page, cmap="viridis", log="0", vmin="-5", vmax="5")

@@ -12,7 +12,7 @@ const ARROW_FRACTION = 0.01;
 const DRAG_UPDATE_MS = 300;
 const AXIS_MARGIN = 0.08;
 
-export const COMMON_CMAPS = [
+const COMMON_CMAPS = [
   "RdBu_r", "viridis", "magma", "inferno", "plasma", "cividis", "gray", "Greys_r",
   "coolwarm", "seismic", "bwr", "Spectral_r", "RdYlBu_r", "PuOr_r", "turbo", "twilight",
   "hot", "afmhot", "gist_heat", "cubehelix", "YlGnBu_r", "bone", "ocean", "jet",
@@ -109,13 +109,27 @@ export class ColourPanel extends EventTarget {
     };
   }
 
+  // `colour` (from a link, say) overrides the layer's defaults where it is
+  // usable; what is not is reported and replaced by the default.
   async setLayer(layer, histogram, colour) {
     this.layer = layer;
     this.histogram = histogram;
     this.defaults = this.defaultsFor(layer, histogram);
     this.colour = { ...this.defaults, ...(colour || {}) };
+    if (this.colour.log && this.colour.vmin <= 0) {
+      this.messages.error("A log scale needs vmin > 0: showing a linear scale.");
+      this.colour.log = false;
+    }
     this.unitsLabel.textContent = layer.units || "";
-    await this.refreshColours();
+    try {
+      this.colours = await loadColourMap(this.colour.cmap);
+    } catch (error) {
+      if (this.colour.cmap !== this.defaults.cmap) {
+        this.messages.error(`Colour map \u201c${this.colour.cmap}\u201d: ${error.detail || error.message}`);
+        this.colour.cmap = this.defaults.cmap;
+      }
+      await this.refreshColours();
+    }
     this.sync();
   }
 

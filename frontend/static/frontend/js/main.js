@@ -370,7 +370,7 @@ function flag(params, name) {
   return ["1", "true", "yes"].includes(text.toLowerCase());
 }
 
-export function readUrlState(search = window.location.search) {
+function readUrlState(search = window.location.search) {
   const params = new URLSearchParams(search);
   const state = {
     layer: params.get("layer") || null,
@@ -398,7 +398,7 @@ export function readUrlState(search = window.location.search) {
   return state;
 }
 
-export function writeUrlState(state) {
+function writeUrlState(state) {
   const params = new URLSearchParams();
   if (state.layer) params.set("layer", state.layer);
   params.set("ra", state.centre.raDeg.toFixed(7));

@@ -2,7 +2,7 @@
 // the graticule, and helpers shared by the overlays.
 
 import { apiPath, apiUrl, errorFrom } from "./api.js";
-import { formatDeg, raToX, xToRa } from "./sky.js";
+import { formatDeg, raToX, wrap360, xToRa } from "./sky.js";
 
 const ol = window.ol;
 
@@ -49,12 +49,10 @@ function viewResolutions(layer) {
   return out;
 }
 
+// Grid lines sit on round values; four decimals show them all without
+// float noise such as 149.99999999.
 function labelDegrees(value) {
-  const rounded = Math.round(value * 3600) / 3600;
-  const text = Number.isInteger(rounded)
-    ? String(rounded)
-    : rounded.toFixed(Math.abs(rounded * 60 - Math.round(rounded * 60)) < 1e-9 ? 2 : 4);
-  return `${text.replace(/\.?0+$/, (m) => (m.includes(".") ? "" : m)).replace("-", "\u2212")}\u00b0`;
+  return `${Number(value.toFixed(4)).toString().replace("-", "\u2212")}\u00b0`;
 }
 
 export class SkyMap extends EventTarget {
@@ -101,21 +99,12 @@ export class SkyMap extends EventTarget {
     return { raDeg: xToRa(x, this.flip), decDeg: y };
   }
 
-  centreOn(raDeg, decDeg, zoomLevel) {
-    this.view.setCenter([raToX(raDeg, this.flip), decDeg]);
-    if (zoomLevel !== undefined && zoomLevel !== null) this.view.setZoom(zoomLevel + ZOOM_OFFSET);
-  }
-
   skyAtPixel(pixel) {
     const coordinate = this.map.getCoordinateFromPixel(pixel);
     if (!coordinate) return null;
     const [x, y] = coordinate;
     if (x < -180 || x > 180 || y < -90 || y > 90) return null;
     return { raDeg: xToRa(x, this.flip), decDeg: y };
-  }
-
-  pixelOfSky(raDeg, decDeg) {
-    return this.map.getPixelFromCoordinate([raToX(raDeg, this.flip), decDeg]);
   }
 
   // The x-ranges a layer's bounding box occupies in the current orientation:
@@ -279,7 +268,7 @@ export class SkyMap extends EventTarget {
     if (this.tileLayer) {
       // Old tiles would sit at mirrored positions: replace them outright.
       this.map.removeLayer(this.tileLayer);
-        this.tileLayer = this.makeTileLayer(this.layer, this.colour, flip);
+      this.tileLayer = this.makeTileLayer(this.layer, this.colour, flip);
       this.map.getLayers().insertAt(0, this.tileLayer);
     }
     this.rebuildGraticule();
@@ -322,7 +311,9 @@ export class SkyMap extends EventTarget {
   }
 
   describeExtent(layer) {
-    const ra = [layer.bounding_left, layer.bounding_right].map((v) => formatDeg(((v % 360) + 360) % 360, 1));
-    return `RA ${ra[0]}\u00b0\u2026${ra[1]}\u00b0, Dec ${formatDeg(layer.bounding_bottom, 1)}\u00b0\u2026${formatDeg(layer.bounding_top, 1)}\u00b0`;
+    const dec = `Dec ${formatDeg(layer.bounding_bottom, 1)}\u00b0\u2026${formatDeg(layer.bounding_top, 1)}\u00b0`;
+    if (layer.bounding_right - layer.bounding_left >= 359.999) return `all RA, ${dec}`;
+    const [left, right] = [layer.bounding_left, layer.bounding_right].map((v) => formatDeg(wrap360(v), 1));
+    return `RA ${left}\u00b0\u2026${right}\u00b0, ${dec}`;
   }
 }

@@ -11,7 +11,7 @@ const CATALOGUE_COLOURS = [
 ];
 const BOX_COLOUR = "#7fd1ff";
 const DRAWN_BOX_COLOUR = "#ffb86b";
-export const CUTOUT_FORMATS = ["fits", "png", "jpg", "webp"];
+const CUTOUT_FORMATS = ["fits", "png", "jpg", "webp"];
 
 function escapeHtml(text) {
   const span = document.createElement("span");
@@ -19,7 +19,7 @@ function escapeHtml(text) {
   return span.innerHTML;
 }
 
-export function positionRows(raDeg, decDeg) {
+function positionRows(raDeg, decDeg) {
   return (
     `<tr><th>RA</th><td>${formatDeg(wrap360(raDeg), 5)}\u00b0 <span class="dim">${formatRaHms(raDeg)}</span></td></tr>` +
     `<tr><th>Dec</th><td>${formatDeg(decDeg, 5)}\u00b0 <span class="dim">${formatDecDms(decDeg)}</span></td></tr>`
@@ -168,7 +168,7 @@ export class Catalogues {
 
 // Boxes are stored as the API gives them: "top left" is the corner at the
 // higher RA (east, left in the astronomical orientation) and higher Dec.
-export function boxFromViewExtent(extent, flip, name) {
+function boxFromViewExtent(extent, flip, name) {
   const [minX, minY, maxX, maxY] = extent;
   const east = flip ? xToRa(minX, flip) : xToRa(maxX, flip);
   const west = flip ? xToRa(maxX, flip) : xToRa(minX, flip);
@@ -185,7 +185,7 @@ export function boxFromViewExtent(extent, flip, name) {
 
 // Cut-out edges: left is the east edge; right is given so that
 // left - right is the box's width in RA (it may go below 0 across RA 0).
-export function cutoutEdges(box) {
+function cutoutEdges(box) {
   const left = wrap360(box.top_left_ra);
   const width = wrap360(box.top_left_ra - box.bottom_right_ra) || 360;
   return { left, right: left - width, top: box.top_left_dec, bottom: box.bottom_right_dec };

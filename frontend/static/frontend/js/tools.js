@@ -25,7 +25,7 @@ const VALUE_HALF_WIDTH_PIXELS = 1.5;
 const MARKER_COLOUR = "#ff4fd8";
 const APERTURE_COLOUR = "#9dff6a";
 
-export function nativePixelDeg(layer) {
+function nativePixelDeg(layer) {
   return 180 / (layer.tile_size * 2 ** (layer.number_of_levels - 1));
 }
 
