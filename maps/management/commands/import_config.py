@@ -1,8 +1,10 @@
 """``import_config PATH``: load a JSON data configuration into the database."""
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from maps.importers import ConfigError, import_config
+from maps.management.commands.serve import pending_migrations
 
 
 class Command(BaseCommand):
@@ -16,6 +18,12 @@ class Command(BaseCommand):
         parser.add_argument("path", metavar="PATH", help="the JSON configuration file")
 
     def handle(self, *args, path, **options):
+        # "import_config, then serve" is the documented way to fill a new
+        # database, so a fresh SQLite file gets its tables here as serve would.
+        count = pending_migrations()
+        if count:
+            self.stdout.write(f"Applying {count} database migration(s) ...")
+            call_command("migrate", verbosity=0, interactive=False)
         try:
             report = import_config(path)
         except ConfigError as error:
