@@ -488,3 +488,34 @@ def test_a_combination_layer_stores_absolute_inputs(tmp_path, iqu_map):
         ],
     }
     assert (stored.tile_size, stored.bounding_left, stored.bounding_right) == (180, -10.0, 10.0)
+
+
+@pytest.mark.django_db
+def test_layer_model_derives_geometry_on_create_and_on_provider_change(tmp_path):
+    fine = write_car_map(tmp_path / "fine.fits", nx=40, ny=20, pixel_scale_deg=0.5 * ARCMIN)
+    coarse = write_car_map(tmp_path / "coarse.fits", nx=10, ny=5, pixel_scale_deg=2 * ARCMIN)
+    group = MapGroup.objects.create(map_group_id="g", name="G")
+    band = Band.objects.create(
+        band_id="b", name="B", map=Map.objects.create(map_id="m", name="M", map_group=group)
+    )
+    layer = Layer.objects.create(
+        layer_id="l", name="L", band=band, provider={"provider_type": "fits", "filename": str(fine)}
+    )
+    assert (layer.tile_size, layer.number_of_levels) == (675, 6)
+
+    layer = Layer.objects.get(pk=layer.pk)
+    layer.provider = {"provider_type": "fits", "filename": str(coarse)}
+    layer.save()
+    layer.refresh_from_db()
+    assert (layer.tile_size, layer.number_of_levels) == (675, 4)
+
+    # Saving other fields does not touch the file: it may even be gone.
+    coarse.unlink()
+    layer = Layer.objects.get(pk=layer.pk)
+    layer.name = "renamed"
+    layer.save()
+
+    layer.provider = {"provider_type": "fits", "filename": str(tmp_path / "missing.fits")}
+    with pytest.raises(ValidationError) as caught:
+        layer.save()
+    assert caught.value.message_dict == {"provider": [f"{tmp_path / 'missing.fits'}: no such file"]}
