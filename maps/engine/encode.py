@@ -152,7 +152,10 @@ class FITSRenderer:
             out_header.remove(key, ignore_missing=True, remove_all=True)
         if bunit:
             out_header["BUNIT"] = bunit
-        out_header[LAYER_KEYWORD] = (layer_id, "TileMaker layer this cut-out was taken from")
+        # No inline comment: beside an id of 23-68 characters it would not fit
+        # on the card and astropy would truncate it with a warning.
+        out_header[LAYER_KEYWORD] = layer_id
+        out_header.add_comment(f"{LAYER_KEYWORD}: the TileMaker layer this cut-out was taken from")
         # A FITS string value holds at most 68 characters; TM_LAYER keeps the
         # whole id (astropy continues long strings), EXTNAME a prefix.
         out_header["EXTNAME"] = layer_id[:FITS_STRING_MAX]

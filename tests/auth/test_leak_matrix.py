@@ -34,9 +34,6 @@ from tilemaker_site.auth import parse_github_org_grants
 
 pytestmark = [
     pytest.mark.django_db,
-    # maps/engine/encode.py: a FITS cut-out of a layer whose id has 23+
-    # characters overflows the TM_LAYER card's comment (reported to the lead).
-    pytest.mark.filterwarnings("ignore:Card is too long, comment will be truncated"),
 ]
 
 # Random tokens (CSRF, session) are letters and digits and, compared without

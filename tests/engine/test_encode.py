@@ -142,7 +142,7 @@ def test_colour_bar_unknown_map():
         colour_bar_png("no_such_map")
 
 
-@pytest.mark.parametrize("layer_id", ["act-f090-i", "x" * 120])
+@pytest.mark.parametrize("layer_id", ["act-f090-i", "y" * 40, "x" * 120])
 def test_fits_cutout_round_trip(layer_id):
     header = car_header(nx=30, ny=20, pixel_scale_deg=0.5, ra_left_deg=10.0, dec_bottom_deg=-5.0)
     header["NAXIS"] = 2
