@@ -9,8 +9,10 @@ and the cache warm-up starts after it, so the first tile is never queued
 behind the warm-up.
 """
 
+import contextlib
 import errno
 import os
+import selectors
 import signal
 import socket
 import subprocess
@@ -28,6 +30,7 @@ LISTEN_BACKLOG = 128
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 WORKER_READY_TIMEOUT_SECONDS = 120.0
+ORPHAN_CHECK_SECONDS = 1.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 Log = Callable[[str], None]
@@ -139,11 +142,13 @@ def import_files(
     Files that cannot be used are reported one per line (name and reason)
     and left out; ``ServerStartError`` when not a single layer remains.
     """
-    from maps.importers import import_config_data
+    from maps.importers import ConfigError, import_config_data
     from maps.scanning import config_for_files
 
     started = time.perf_counter()
-    config, problems = config_for_files(list(fits_paths), list(catalog_paths))
+    config, problems = config_for_files(
+        list(fits_paths), list(catalog_paths), auto_contrast=auto_contrast
+    )
     for problem in problems:
         log(f"Skipped {problem}")
     layers = _layers(config)
@@ -151,13 +156,14 @@ def import_files(
         if not fits_paths:
             raise ServerStartError("no FITS map given (catalogues alone show nothing)")
         raise ServerStartError(f"none of the {len(fits_paths)} FITS file(s) could be opened")
-    if auto_contrast:
-        for layer in layers:
-            layer["vmin"] = "auto"
-            layer["vmax"] = "auto"
     if boxes:
         config["boxes"] = [*config.get("boxes", []), *boxes]
-    import_config_data(config, base_dir=Path.cwd(), source_name="command line")
+    try:
+        report = import_config_data(config, base_dir=Path.cwd(), source_name="command line")
+    except ConfigError as error:
+        raise ServerStartError("; ".join(error.problems)) from None
+    for warning in report.warnings:
+        log(warning)
     n_catalogs = len(config.get("source_groups", []))
     log(
         f"Opened {len(layers)} layer{'s' * (len(layers) != 1)}"
@@ -191,19 +197,15 @@ def _endpoint(listener: Listener) -> str:
 
 
 def _warm_cache(log: Log) -> None:
-    started = time.perf_counter()
-    log("Warming the cache: histograms and level-0 tiles (TILEMAKER_PRECACHE=no skips this)")
     try:
         from maps.tiles import precache_all
 
         precache_all(log=log)
     except Exception as error:
         # The server keeps serving: tiles are then computed on first request.
-        log(f"Cache warm-up stopped: {error}")
-        return
+        log(f"precache: stopped ({error})")
     finally:
         connections.close_all()
-    log(f"Cache warm-up done in {time.perf_counter() - started:.1f} s")
 
 
 def serve(
@@ -215,13 +217,15 @@ def serve(
     access_log: bool = False,
     proxy_headers: bool = False,
     announce: bool = True,
+    stop_if_orphaned: bool = False,
 ) -> None:
     """Serve the ASGI application on ``listener`` until SIGINT, SIGTERM or SIGHUP.
 
     Prints the ready line (unless not ``announce``: workers leave that to
     their parent) once requests are being answered, then calls ``on_ready``
     and, when ``precache``, warms the cache in a background thread. Returns
-    normally after a stop signal; the caller cleans up.
+    normally after a stop signal (or, with ``stop_if_orphaned``, once the
+    parent process is gone); the caller cleans up.
     """
     from daphne.server import Server  # installs the asyncio reactor: import before twisted
 
@@ -241,6 +245,14 @@ def serve(
     def stop(signum, frame) -> None:
         reactor.callFromThread(reactor.stop)
 
+    parent_pid = os.getppid()
+
+    def stop_if_parent_gone() -> None:
+        # A worker whose parent was killed outright (SIGKILL, OOM) would
+        # otherwise keep serving, unsupervised, on the shared port.
+        if os.getppid() != parent_pid:
+            reactor.stop()
+
     forwarded = (
         {
             "proxy_forwarded_address_header": "X-Forwarded-For",
@@ -259,6 +271,11 @@ def serve(
         verbosity=0,
         **forwarded,
     )
+    if stop_if_orphaned:
+        from twisted.internet.task import LoopingCall
+
+        watch = LoopingCall(stop_if_parent_gone)
+        reactor.callWhenRunning(watch.start, ORPHAN_CHECK_SECONDS, now=False)
     previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
     try:
         server.run()
@@ -307,31 +324,20 @@ def serve_workers(
         str(ready_write),
         *worker_args,
     ]
-    children = [
-        subprocess.Popen(command, pass_fds=(fd, ready_write), env=env) for _ in range(workers)
-    ]
-    os.close(ready_write)
-    listener.close()
-
-    stopping = threading.Event()
-
-    def stop(signum, frame) -> None:
-        stopping.set()
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-
-    previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
+    pool = _WorkerPool()
+    previous = {signum: signal.signal(signum, pool.stop) for signum in STOP_SIGNALS}
     try:
-        _wait_ready(ready_read, children, workers=workers, stopping=stopping)
-        if not stopping.is_set():
+        for _ in range(workers):
+            pool.children.append(subprocess.Popen(command, pass_fds=(fd, ready_write), env=env))
+        os.close(ready_write)
+        listener.close()
+        if pool.wait_ready(ready_read, workers=workers):
             log(f"TileMaker ready: {listener.url}  ({workers} workers, Ctrl-C to stop)")
-        failed = _wait_children(children, stopping=stopping, log=log)
+        failed = pool.wait_exited(log=log)
     finally:
         os.close(ready_read)
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
+        pool.stop()
+        for child in pool.children:
             child.wait()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -339,44 +345,58 @@ def serve_workers(
     return 1 if failed else 0
 
 
-def _wait_ready(
-    ready_read: int, children: list, *, workers: int, stopping: threading.Event
-) -> None:
-    import selectors
+class _WorkerPool:
+    """The worker processes of ``serve_workers`` and whether they are being stopped.
 
-    deadline = time.monotonic() + WORKER_READY_TIMEOUT_SECONDS
-    ready = 0
-    with selectors.DefaultSelector() as selector:
-        selector.register(ready_read, selectors.EVENT_READ)
-        while ready < workers and not stopping.is_set():
-            if any(child.poll() is not None for child in children):
-                return
-            if time.monotonic() > deadline:
-                raise ServerStartError(
-                    f"workers not ready after {WORKER_READY_TIMEOUT_SECONDS:.0f} s"
-                )
-            if selector.select(timeout=0.2):
-                chunk = os.read(ready_read, workers)
-                if not chunk:
-                    return
-                ready += len(chunk)
+    ``stop`` runs as a signal handler: it only sets a flag and sends signals,
+    never takes a lock (a ``threading.Event`` there can deadlock when a
+    second signal arrives while the first handler holds the Event's lock).
+    """
 
+    def __init__(self) -> None:
+        self.children: list[subprocess.Popen] = []
+        self.stopping = False
 
-def _wait_children(children: list, *, stopping: threading.Event, log: Log) -> bool:
-    """Wait until every child has exited; True when one died without being asked to."""
-    failed = False
-    while any(child.poll() is None for child in children):
-        for child in children:
-            code = child.poll()
-            if code is not None and not stopping.is_set():
-                log(f"Worker {child.pid} exited with code {code}: stopping the others")
-                failed = True
-                stopping.set()
-                for other in children:
-                    if other.poll() is None:
-                        other.send_signal(signal.SIGTERM)
-        time.sleep(0.1)
-    return failed
+    def stop(self, signum=None, frame=None) -> None:
+        self.stopping = True
+        for child in self.children:
+            if child.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child.pid, signal.SIGTERM)
+
+    def wait_ready(self, ready_read: int, *, workers: int) -> bool:
+        """Wait for every worker's ready byte; False when stopped or a worker died first."""
+        deadline = time.monotonic() + WORKER_READY_TIMEOUT_SECONDS
+        ready = 0
+        with selectors.DefaultSelector() as selector:
+            selector.register(ready_read, selectors.EVENT_READ)
+            while ready < workers:
+                if self.stopping or any(child.poll() is not None for child in self.children):
+                    return False
+                if time.monotonic() > deadline:
+                    raise ServerStartError(
+                        f"workers not ready after {WORKER_READY_TIMEOUT_SECONDS:.0f} s"
+                    )
+                if selector.select(timeout=0.2):
+                    chunk = os.read(ready_read, workers)
+                    if not chunk:
+                        return False
+                    ready += len(chunk)
+        return True
+
+    def wait_exited(self, *, log: Log) -> bool:
+        """Wait until every worker has exited; True when one died without being asked to."""
+        failed = False
+        while any(child.poll() is None for child in self.children):
+            if not self.stopping:
+                for child in self.children:
+                    if child.returncode is not None:
+                        log(f"Worker {child.pid} exited with code {child.returncode}: stopping")
+                        failed = True
+                        self.stop()
+                        break
+            time.sleep(0.1)
+        return failed
 
 
 def signal_ready(ready_fd: int) -> None:

@@ -1,7 +1,6 @@
 """``serve``: serve the maps, catalogues and boxes in the configured database with daphne."""
 
 import argparse
-from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
@@ -85,10 +84,17 @@ class Command(BaseCommand):
             local_server.console(f"Applying {count} database migration(s) ...")
             call_command("migrate", verbosity=0, interactive=False)
         if settings.CONFIG_PATH:
-            from maps.importers import import_config
+            from maps.importers import ConfigError, import_config
 
-            local_server.console(f"Importing {settings.CONFIG_PATH} (TILEMAKER_CONFIG_PATH)")
-            import_config(Path(settings.CONFIG_PATH))
+            try:
+                report = import_config(settings.CONFIG_PATH)
+            except ConfigError as error:
+                raise local_server.ServerStartError(
+                    "TILEMAKER_CONFIG_PATH: " + "; ".join(error.problems)
+                ) from None
+            local_server.console(report.summary())
+            for warning in report.warnings:
+                local_server.console(warning)
         layers = Layer.objects.count()
         if layers == 0:
             local_server.console(
@@ -104,5 +110,6 @@ class Command(BaseCommand):
             access_log=verbosity >= 2,
             proxy_headers=proxy_headers,
             announce=False,
+            stop_if_orphaned=True,
             on_ready=None if ready_fd is None else lambda: local_server.signal_ready(ready_fd),
         )
