@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests.fitsutil import write_car_map
-from tests.production.stack import DOCKER, REPO
+from tests.production.stack import DOCKER, REPO, SERVER_NAME, Nginx, free_port
 
 WORKERS = 2
 START_TIMEOUT_SECONDS = 120.0
@@ -228,3 +228,23 @@ def test_render_makes_a_certificate_once_and_keeps_a_mounted_one(tmp_path):
     assert (tmp_path / "tls" / "key.pem").stat().st_mode & 0o077 == 0
     render(tmp_path)
     assert cert.read_bytes() == first
+
+
+@pytest.mark.services
+def test_nginx_answers_json_503_when_no_worker_is_up(tmp_path):
+    nginx = Nginx(tmp_path / "nginx", free_port(), free_port(), [f"127.0.0.1:{free_port()}"])
+    nginx.start()
+    try:
+        with requests.Session() as session:
+            session.trust_env = False
+            response = session.get(
+                f"https://{SERVER_NAME}:{nginx.https_port}/layers/default",
+                verify=str(nginx.certificate),
+                timeout=30,
+            )
+    finally:
+        nginx.stop()
+    assert response.status_code == 503
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Retry-After"] == "5"
+    assert set(response.json()) == {"detail"}

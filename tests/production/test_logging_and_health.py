@@ -10,9 +10,6 @@ from django.test import Client
 
 from tilemaker_site import middleware
 
-# WhiteNoise warns while STATIC_ROOT has not been collected (a source checkout).
-pytestmark = pytest.mark.filterwarnings("ignore:No directory at:UserWarning")
-
 SECRET_QUERIES = [
     ("code=abc123&state=xyz789", ""),
     ("cmap=viridis&access_token=T0K3N", "cmap=viridis"),
