@@ -118,35 +118,48 @@ def _chunk_keys(key: str, count: int) -> list[str]:
     return [f"{key}:{i}" for i in range(count)]
 
 
-def store_blob(key: str, data: bytes) -> None:
-    """Store ``data`` under ``key`` as chunks of at most ``CHUNK_BYTES``."""
-    count = max(1, -(-len(data) // CHUNK_BYTES))
-    chunks = [data[i * CHUNK_BYTES : (i + 1) * CHUNK_BYTES] for i in range(count)]
-    chunks[0] = _CHUNK_HEADER.pack(count, len(data)) + chunks[0]
+def store_blob(key: str, data) -> None:
+    """Store ``data`` (any C-contiguous buffer) under ``key`` in chunks of at most
+    ``CHUNK_BYTES``; the first chunk starts with the chunk count and total length."""
+    view = memoryview(data).cast("B")
+    total = view.nbytes
+    count = max(1, -(-total // CHUNK_BYTES))
+    chunks = [_CHUNK_HEADER.pack(count, total) + view[:CHUNK_BYTES]]
+    chunks += [bytes(view[i * CHUNK_BYTES : (i + 1) * CHUNK_BYTES]) for i in range(1, count)]
     cache.set_many(dict(zip(_chunk_keys(key, count), chunks, strict=True)))
 
 
-def load_blob(key: str, *, expected_bytes: int = 0) -> bytes | None:
-    """The bytes stored by ``store_blob``, or None when any chunk is missing.
+def load_blob(key: str, *, expected_bytes: int = 0) -> memoryview | bytearray | None:
+    """The bytes stored by ``store_blob`` (as a bytes-like object), or None when any chunk
+    is missing.
 
     ``expected_bytes`` (when known) lets one round trip fetch every chunk.
+    Chunks are copied once into the result, never joined and re-sliced: a
+    float tile is 1.8 MB and copies show in the warm-tile time.
     """
     guess = max(1, -(-expected_bytes // CHUNK_BYTES))
     found = cache.get_many(_chunk_keys(key, guess))
     first = found.get(f"{key}:0")
-    if not isinstance(first, bytes) or len(first) < _CHUNK_HEADER.size:
+    header = _CHUNK_HEADER.size
+    if not isinstance(first, bytes) or len(first) < header:
         return None
     count, total = _CHUNK_HEADER.unpack_from(first)
+    if count == 1:
+        return memoryview(first)[header:] if len(first) - header == total else None
     if count > guess:
         found.update(cache.get_many(_chunk_keys(key, count)[guess:]))
-    parts = [first[_CHUNK_HEADER.size :]]
-    for chunk_key in _chunk_keys(key, count)[1:]:
+    blob = bytearray(total)
+    position = 0
+    for index, chunk_key in enumerate(_chunk_keys(key, count)):
         chunk = found.get(chunk_key)
         if not isinstance(chunk, bytes):
             return None
-        parts.append(chunk)
-    blob = b"".join(parts)
-    return blob if len(blob) == total else None
+        part = memoryview(chunk)[header:] if index == 0 else chunk
+        if position + len(part) > total:
+            return None
+        blob[position : position + len(part)] = part
+        position += len(part)
+    return blob if position == total else None
 
 
 # --- The concurrency gate ------------------------------------------------------
@@ -196,7 +209,7 @@ def tile_data(layer: Layer, source, index: TileIndex, method: str) -> np.ndarray
     shape = (layer.tile_size, layer.tile_size)
     nbytes = shape[0] * shape[1] * 4
     blob = load_blob(key, expected_bytes=nbytes)
-    if blob == _NO_DATA:
+    if blob is not None and len(blob) == 0:
         raise NoDataError("the tile holds no finite pixel")
     if blob is not None and len(blob) == nbytes:
         return np.frombuffer(blob, dtype=np.float32).reshape(shape)
@@ -214,7 +227,7 @@ def tile_data(layer: Layer, source, index: TileIndex, method: str) -> np.ndarray
         except NoDataError:
             store_blob(key, _NO_DATA)
             raise
-    store_blob(key, data.tobytes())
+    store_blob(key, data)
     return data
 
 
@@ -333,7 +346,7 @@ def tile_image(tile: PreparedTile) -> bytes:
     """
     cached = load_blob(tile.image_key)
     if cached:
-        return cached
+        return bytes(cached)
     data = tile_data(tile.layer, tile.source, tile.index, tile.method)
     with render_slot():
         body = encode_image(data, tile.cmap, tile.norm, flip=tile.flip, fmt=tile.fmt)
