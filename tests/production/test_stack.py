@@ -43,6 +43,30 @@ def test_nginx_speaks_http2_over_tls(stack):
     assert stack.nginx.negotiated_protocol() == "h2"
 
 
+def test_requests_over_http2_get_the_same_answers(stack):
+    # curl (nghttp2) speaks HTTP/2 the way browsers do: TLS with ALPN "h2".
+    result = subprocess.run(
+        [
+            "curl",
+            "--http2",
+            "--silent",
+            "--show-error",
+            "--cacert",
+            stack.ca_file,
+            "--write-out",
+            "\n%{http_version} %{response_code}",
+            f"{stack.base_url}/layers/synth-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    body, status_line = result.stdout.rsplit("\n", 1)
+    assert status_line == "2 200"
+    assert json.loads(body) == LAYER_EXPECTED["synth-q"]
+
+
 def test_plain_http_is_redirected_to_https(stack):
     response = requests.get(
         f"http://127.0.0.1:{stack.nginx.http_port}/map-groups?x=1",
