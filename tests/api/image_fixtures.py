@@ -36,15 +36,15 @@ def make_layer(layer_id, path, *, grant=None, **display):
         map_id="img-map", defaults={"name": "M", "map_group": group}
     )
     band, _ = Band.objects.get_or_create(band_id="img-band", defaults={"name": "B", "map": sky_map})
-    fields = {"vmin": VMIN, "vmax": VMAX, "cmap": CMAP, "units": "uK", **display}
-    return Layer.objects.create(
-        layer_id=layer_id,
-        name=layer_id,
-        band=band,
-        grant=grant,
-        provider={"provider_type": "fits", "filename": str(path)},
-        **fields,
-    )
+    fields = {
+        "vmin": VMIN,
+        "vmax": VMAX,
+        "cmap": CMAP,
+        "units": "uK",
+        "provider": {"provider_type": "fits", "filename": str(path)},
+        **display,
+    }
+    return Layer.objects.create(layer_id=layer_id, name=layer_id, band=band, grant=grant, **fields)
 
 
 @pytest.fixture

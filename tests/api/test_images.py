@@ -25,6 +25,8 @@ from tests.api.image_fixtures import (
     LEVELS,
     NAN_COLS,
     NAN_ROWS,
+    NX,
+    NY,
     PIXEL_SCALE_DEG,
     RA_LEFT_DEG,
     TILE_SIZE,
@@ -196,14 +198,16 @@ def test_colour_parameters(client, image_layer, query, options):
     assert response.status_code == 200
     image = decode_rgba(response)
     checked = 0
-    # Tile x=2, y=0 at the deepest level: RA 0..90, Dec -90..0.
-    for image_row in range(TILE_SIZE - 180, TILE_SIZE, 7):
+    # Tile x=2, y=0 at the deepest level: RA 0..90, Dec -90..0; the map reaches Dec -45.
+    for image_row in range(0, 178, 7):
         for image_column in range(0, TILE_SIZE, 11):
             global_column = 2 * TILE_SIZE + image_column
             global_row = TILE_SIZE - 1 - image_row
             value = expected_tile_pixel_value(
                 data, level=DEEPEST, global_column=global_column, global_row=global_row
             )
+            in_nan_box = NAN_COLS.start <= 359 - image_column < NAN_COLS.stop
+            assert math.isfinite(value) or in_nan_box
             index = reference_index(value, **options)
             if index is None:
                 continue
@@ -228,6 +232,42 @@ def test_tile_formats(client, image_layer, extension, media_type, pillow_format,
     assert image.format == pillow_format
     assert image.size == (TILE_SIZE, TILE_SIZE)
     assert ("A" in image.mode or "transparency" in image.info) == has_alpha
+
+
+@pytest.mark.parametrize(("function", "expected"), [("-", 1000.0), ("+", None), ("/", None)])
+def test_combination_layer_tiles(client, make_car_map, db, function, expected):
+    path = make_car_map(
+        "iqu.fits",
+        nx=NX,
+        ny=NY,
+        pixel_scale_deg=PIXEL_SCALE_DEG,
+        ra_left_deg=RA_LEFT_DEG,
+        dec_bottom_deg=DEC_BOTTOM_DEG,
+        n_planes=2,
+    )
+    planes = [{"provider_type": "fits", "filename": str(path), "index": index} for index in (1, 0)]
+    provider = {"provider_type": "fits_combination", "function": function, "providers": planes}
+    make_layer("combined", path, provider=provider, vmin=-4999.0, vmax=5003.0)
+    data = fits.getdata(path).astype(np.float64)
+    combined = {"-": data[1] - data[0], "+": data[1] + data[0], "/": data[1] / data[0]}[function]
+    image = decode_rgba(client.get(f"/layers/combined/{DEEPEST}/1/2/tile.png"))
+    lut = lookup_table(CMAP)
+    checked = 0
+    # Tile x=2, y=1 at the deepest level: RA 0..90, Dec 0..90; the map reaches Dec 45.
+    for image_row in range(182, TILE_SIZE, 9):
+        for image_column in range(0, TILE_SIZE, 13):
+            ra = (image_column + 0.5) * PIXEL_SCALE_DEG
+            dec = 90 - (image_row + 0.5) * PIXEL_SCALE_DEG
+            column, row = native_pixel_of_sky(ra, dec)
+            value = combined[row, column]
+            if expected is not None:
+                assert value == pytest.approx(expected, abs=1e-3)
+            index = reference_index(value, vmin=-4999.0, vmax=5003.0)
+            if index is None:
+                continue
+            assert image[image_row, image_column].tolist() == lut[index].tolist()
+            checked += 1
+    assert checked > 400
 
 
 @pytest.mark.parametrize(("level", "y", "x"), [(1, 0, 0), (1, 1, 3), (0, 0, 0)])
