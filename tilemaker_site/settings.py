@@ -306,6 +306,11 @@ CACHALOT_ENABLED = True
 # store in the cache than to read from the database, and exceed memcached's
 # 1 MB item limit, so every request would pay for a failed store.
 CACHALOT_UNCACHABLE_TABLES = frozenset({"django_migrations", "catalogs_source"})
+# cachalot invalidates by writing to the cache, and a hung or restarting
+# memcached drops that write silently: without an expiry, a query cached
+# before the outage (which maps a grant reveals, say) would be served stale
+# until the next write to its tables. This bounds how long.
+CACHALOT_TIMEOUT = env_int("CACHALOT_TIMEOUT_SECONDS", 60, minimum=1)
 
 # On in production; `open` and `dev` keep the console for their own messages.
 LOG_REQUESTS = env_bool("LOG_REQUESTS", not DEBUG)

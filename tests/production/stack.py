@@ -47,6 +47,7 @@ MAP_RA_LEFT_DEG = 180.0
 LAYER_IDS = ("synth-i", "synth-q", "synth-u")
 SECOND_LAYER_ID = "synth2-i"
 MAP_GROUP_ID = "prodtest"
+CACHALOT_TIMEOUT_SECONDS = 5
 SOURCE_GROUP_ID = "prodtest-sources"
 
 
@@ -567,6 +568,21 @@ class Stack:
             timeout=timeout,
         )
 
+    def rename_map_group(self, name: str) -> None:
+        """Rename the map group through the ORM from a third process, as an admin would."""
+        code = (
+            "from maps.models import MapGroup; "
+            f"group = MapGroup.objects.get(map_group_id={MAP_GROUP_ID!r}); "
+            f"group.name = {name!r}; group.save()"
+        )
+        result = self.manage("shell", "-c", code)
+        if result.returncode != 0:
+            raise StackError(f"rename failed: {result.stderr}")
+
+    def map_group_names(self) -> list[str]:
+        """The map group's name as each worker answers it."""
+        return [worker.get("/map-groups").json()[0]["name"] for worker in self.workers]
+
     def logs(self) -> str:
         """Everything every service wrote, for asserting what is never logged."""
         paths = [w.log for w in self.workers] + [
@@ -602,6 +618,8 @@ def production_env(*, database_url: str, memcached_port: int) -> dict:
             "TILEMAKER_MEMCACHED_PORT": str(memcached_port),
             "TILEMAKER_MEMCACHED_TIMEOUT_SECONDS": "0.5",
             "TILEMAKER_PRECACHE": "no",
+            # Short, so a test can wait out the staleness bound after a hung cache.
+            "TILEMAKER_CACHALOT_TIMEOUT_SECONDS": str(CACHALOT_TIMEOUT_SECONDS),
             "TILEMAKER_AUTH_TYPE": "github",
             "TILEMAKER_GITHUB_KEY": "test-github-key",
             "TILEMAKER_GITHUB_SECRET": "test-github-secret-" + secrets.token_hex(8),

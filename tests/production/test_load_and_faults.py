@@ -13,7 +13,12 @@ import time
 import pytest
 
 from tests.production.load import request_mix, run_load
-from tests.production.stack import LAYER_IDS, SECOND_LAYER_ID, SOURCE_GROUP_ID
+from tests.production.stack import (
+    CACHALOT_TIMEOUT_SECONDS,
+    LAYER_IDS,
+    SECOND_LAYER_ID,
+    SOURCE_GROUP_ID,
+)
 
 pytestmark = pytest.mark.services
 
@@ -24,6 +29,7 @@ FAULT_RUN_S = 12.0
 # than a few of those means the timeout does not apply.
 HUNG_CACHE_P99_LIMIT_MS = 8000.0
 RECOVERY_TIMEOUT_S = 30.0
+RECOVERY_MARGIN_S = 5.0
 TILE_FLOAT_BYTES = 360 * 360 * 4
 DATABASE_POOL_SIZE = 8  # settings.DATABASE_POOL_SIZE's default
 
@@ -132,6 +138,24 @@ def test_memcached_hung_mid_load(stack, paths, capsys):
     report(capsys, f"hung memcached: p99 after the pause {p99_ms:.0f} ms")
     assert p99_ms < HUNG_CACHE_P99_LIMIT_MS
     wait_until_caching_again(stack)
+
+
+def test_write_during_a_hung_cache_is_seen_within_the_cachalot_timeout(stack):
+    assert stack.map_group_names() == ["Production test"] * 2
+    stack.memcached.pause()
+    try:
+        # The invalidation cachalot writes to memcached now times out, unseen.
+        stack.rename_map_group("Renamed while memcached hung")
+    finally:
+        stack.memcached.resume()
+    try:
+        deadline = time.monotonic() + CACHALOT_TIMEOUT_SECONDS + RECOVERY_MARGIN_S
+        while stack.map_group_names() != ["Renamed while memcached hung"] * 2:
+            assert time.monotonic() < deadline, "stale catalogue served past CACHALOT_TIMEOUT"
+            time.sleep(0.5)
+    finally:
+        stack.rename_map_group("Production test")
+    assert stack.map_group_names() == ["Production test"] * 2
 
 
 def test_worker_killed_mid_load(stack, paths, capsys):
