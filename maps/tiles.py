@@ -52,7 +52,7 @@ from maps.engine import EngineError, NoDataError, TileGrid, TileIndex
 from maps.engine.colormap import Normalisation, check_normalisation, colour_indices, lookup_table
 from maps.engine.encode import IMAGE_RENDERERS
 from maps.engine.histogram import Histogram, layer_histogram
-from maps.engine.sources import source_from_provider
+from maps.engine.sources import TILE_METHODS, source_from_provider
 from maps.grants import get_visible_or_404
 from maps.models import Layer
 from maps.paths import DataPathError, resolve_data_path
@@ -65,7 +65,7 @@ CACHE_KEY_VERSION = 1
 CHUNK_BYTES = 1_000_000
 _CHUNK_HEADER = struct.Struct("<II")  # number of chunks, total length in bytes
 DEFAULT_METHOD = "mean"
-METHODS = ("mean", "stride")
+METHODS = TILE_METHODS
 HISTOGRAM_SAMPLE_VALUES = 4_000_000
 
 
