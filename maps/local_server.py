@@ -234,13 +234,23 @@ def serve(
     from daphne.access import AccessLogGenerator  # isort: skip
     from twisted.internet import reactor  # isort: skip
 
+    stopped = threading.Event()
+
+    def log_until_stopped(message: str) -> None:
+        # The warm-up thread is not waited for: whatever it says after the
+        # server stopped (typically that its files vanished) is noise.
+        if not stopped.is_set():
+            log(message)
+
     def ready() -> None:
         if announce:
             log(f"TileMaker ready: {listener.url}  (Ctrl-C to stop)")
         if on_ready is not None:
             on_ready()
         if precache:
-            threading.Thread(target=_warm_cache, args=(log,), name="precache", daemon=True).start()
+            threading.Thread(
+                target=_warm_cache, args=(log_until_stopped,), name="precache", daemon=True
+            ).start()
 
     def stop(signum, frame) -> None:
         reactor.callFromThread(reactor.stop)
@@ -280,6 +290,7 @@ def serve(
     try:
         server.run()
     finally:
+        stopped.set()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if announce:

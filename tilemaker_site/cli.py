@@ -34,6 +34,18 @@ def _stop_on_signal(signum, frame):
     raise KeyboardInterrupt
 
 
+def _remove(folder: Path) -> None:
+    # Renamed first: a background thread (the cache warm-up) that opens the
+    # database after this point then fails, instead of creating a fresh
+    # SQLite file in the half-removed folder, which would survive.
+    doomed = folder.with_name(folder.name + "-removing")
+    try:
+        folder.rename(doomed)
+    except OSError:
+        doomed = folder
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
 @contextmanager
 def _ephemeral_database():
     global _ephemeral_dir
@@ -47,7 +59,7 @@ def _ephemeral_database():
         yield folder
     finally:
         _ephemeral_dir = None
-        shutil.rmtree(folder, ignore_errors=True)
+        _remove(folder)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
