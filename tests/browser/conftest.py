@@ -5,7 +5,6 @@ bright square source added, so a test knows the colour every screen pixel
 must have once it knows where the viewer was told to look.
 """
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -16,10 +15,6 @@ from django.core.cache import cache
 from catalogs.models import Source, SourceGroup
 from maps.models import Band, Layer, Map, MapGroup
 from regions.models import Box
-
-# Playwright's sync API keeps an asyncio loop in the test thread; the
-# fixtures' ORM calls are still ordinary synchronous code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -67,8 +62,18 @@ def pixel_centre_deg(column, row):
     ) * PIXEL_SCALE_DEG
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture(scope="module")
+def allow_orm_beside_playwright():
+    """Playwright's sync API keeps an asyncio loop in the test thread while a
+    browser is open; the fixtures' ORM calls are still plain synchronous code.
+    Only for this module's tests, so no other test runs with the check off."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+@pytest.fixture(scope="module")
+def browser(allow_orm_beside_playwright):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

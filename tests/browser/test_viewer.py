@@ -194,13 +194,18 @@ def test_colour_change_keeps_old_tiles_on_screen(page, live_server, sky):
     open_viewer(page, live_server, view_query(layer="sky-i", **VIEW))
     x, y = screen_xy(page, VIEW, *SOURCE_POINT)
     # Hold every new tile back: until they arrive the old ones must stay drawn.
-    page.route("**/tile.png*", lambda route: None)
+    held = []
+    page.route("**/tile.png*", lambda route: held.append(route))
     focus_map(page)
     page.keyboard.press("w")
     page.wait_for_timeout(400)
     image = screenshot(page)
+    assert held
     assert_colour(pixel(image, x, y), source_colour("sky-i"))
+    for route in held:
+        route.continue_()
     page.unroute("**/tile.png*")
+    settle(page)
 
 
 def test_flip_mirrors_the_image(page, live_server, sky):
