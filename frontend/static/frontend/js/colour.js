@@ -315,6 +315,7 @@ export class ColourPanel extends EventTarget {
   }
 
   sync() {
+    const [low, high] = this.axis();
     this.cmapInput.value = this.colour.cmap;
     this.logBox.checked = this.colour.log;
     this.absBox.checked = this.colour.abs;
@@ -322,7 +323,10 @@ export class ColourPanel extends EventTarget {
       if (document.activeElement !== this.inputs[which]) {
         this.inputs[which].value = Number(this.colour[which].toPrecision(6)).toString();
       }
-      this.handles[which].setAttribute("aria-valuenow", String(this.colour[which]));
+      const handle = this.handles[which];
+      handle.setAttribute("aria-valuenow", String(this.colour[which]));
+      handle.setAttribute("aria-valuemin", String(low));
+      handle.setAttribute("aria-valuemax", String(high));
     }
     this.draw();
   }
