@@ -71,7 +71,7 @@ class Listener:
 def listen(host: str, port: int) -> Listener:
     """Bind and listen on ``host:port``, or raise ``ServerStartError`` saying what to change."""
     if not 0 <= port <= 65535:
-        raise ServerStartError(f"--port {port}: expected a number from 1 to 65535")
+        raise ServerStartError(f"--port {port}: expected 1 to 65535 (or 0 for any free port)")
     try:
         infos = socket.getaddrinfo(
             host or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
@@ -134,13 +134,14 @@ def import_files(
     catalog_paths: Sequence[str] = (),
     *,
     auto_contrast: bool = False,
-    boxes: Sequence[dict] = (),
+    amend: Callable[[dict], None] | None = None,
     log: Log = console,
 ) -> int:
     """Scan the files as ``genconfig`` does and import the result; return the layer count.
 
     Files that cannot be used are reported one per line (name and reason)
     and left out; ``ServerStartError`` when not a single layer remains.
+    ``amend`` may change the scanned config in place before it is imported.
     """
     from maps.importers import ConfigError, import_config_data
     from maps.scanning import config_for_files
@@ -156,8 +157,8 @@ def import_files(
         if not fits_paths:
             raise ServerStartError("no FITS map given (catalogues alone show nothing)")
         raise ServerStartError(f"none of the {len(fits_paths)} FITS file(s) could be opened")
-    if boxes:
-        config["boxes"] = [*config.get("boxes", []), *boxes]
+    if amend is not None:
+        amend(config)
     try:
         report = import_config_data(config, base_dir=Path.cwd(), source_name="command line")
     except ConfigError as error:
