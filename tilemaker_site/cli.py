@@ -51,6 +51,9 @@ def _ephemeral_database():
     global _ephemeral_dir
     folder = Path(tempfile.mkdtemp(prefix="tilemaker-"))
     os.environ["TILEMAKER_DATABASE_URL"] = f"sqlite:///{folder / EPHEMERAL_DB_NAME}"
+    # matplotlib (colour maps) creates its config folder on import; keep it
+    # out of the home folder, which may well be the working directory.
+    os.environ.setdefault("MPLCONFIGDIR", str(folder / "matplotlib"))
     previous = {
         signum: signal.signal(signum, _stop_on_signal) for signum in (signal.SIGTERM, signal.SIGHUP)
     }

@@ -75,3 +75,4 @@ def test_dev_serves_sample_layer_catalogue_and_box(workspace):
         assert server.stop(signal.SIGINT) == 0
     assert tree(workspace.cwd) == cwd_before
     assert list(workspace.tmpdir.iterdir()) == []
+    assert list(workspace.home.iterdir()) == []

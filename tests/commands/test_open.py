@@ -73,6 +73,8 @@ def test_open_serves_maps_and_catalogue_then_leaves_nothing(
     assert tree(workspace.maps) == maps_before
     assert tree(workspace.cwd) == cwd_before
     assert list(workspace.tmpdir.iterdir()) == []
+    # Not even caches or config folders in the home folder (often the working directory).
+    assert list(workspace.home.iterdir()) == []
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
