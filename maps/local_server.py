@@ -99,7 +99,6 @@ def listen(host: str, port: int) -> Listener:
                 f"port {port} needs administrator rights: choose one above 1023 with --port"
             ) from None
         raise ServerStartError(f"cannot listen on {host}:{port}: {error.strerror}") from None
-    sock.set_inheritable(True)
     return Listener(sock=sock, host=host, port=sock.getsockname()[1])
 
 
