@@ -42,7 +42,10 @@ class ServerStartError(RuntimeError):
 
 def console(message: str) -> None:
     """Print a line at once, also when stdout is a pipe (tests, ``| tee``, systemd)."""
-    print(message, flush=True)
+    # One write per line: print() writes the text and the newline separately,
+    # so lines from the warm-up thread and the main thread could interleave.
+    sys.stdout.write(f"{message}\n")
+    sys.stdout.flush()
 
 
 @dataclass(frozen=True)
@@ -286,13 +289,17 @@ def serve(
 
         watch = LoopingCall(stop_if_parent_gone)
         reactor.callWhenRunning(watch.start, ORPHAN_CHECK_SECONDS, now=False)
-    previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, stop)
     try:
         server.run()
     finally:
         stopped.set()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        # Stopping already: a second Ctrl-C, or the SIGTERM that `timeout`
+        # sends to the child and then to its whole process group, must not
+        # interrupt the clean-up that follows.
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
     if announce:
         log("Stopped.")
 
@@ -336,7 +343,8 @@ def serve_workers(
         *worker_args,
     ]
     pool = _WorkerPool()
-    previous = {signum: signal.signal(signum, pool.stop) for signum in STOP_SIGNALS}
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, pool.stop)
     try:
         for _ in range(workers):
             pool.children.append(subprocess.Popen(command, pass_fds=(fd, ready_write), env=env))
@@ -350,8 +358,8 @@ def serve_workers(
         pool.stop()
         for child in pool.children:
             child.wait()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
     log("Stopped.")
     return 1 if failed else 0
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 EPHEMERAL_COMMANDS = frozenset({"open", "dev"})
 EPHEMERAL_DB_NAME = "tilemaker.sqlite3"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 _ephemeral_dir: Path | None = None
 
@@ -54,13 +55,17 @@ def _ephemeral_database():
     # matplotlib (colour maps) creates its config folder on import; keep it
     # out of the home folder, which may well be the working directory.
     os.environ.setdefault("MPLCONFIGDIR", str(folder / "matplotlib"))
-    previous = {
-        signum: signal.signal(signum, _stop_on_signal) for signum in (signal.SIGTERM, signal.SIGHUP)
-    }
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop_on_signal)
     _ephemeral_dir = folder
     try:
         yield folder
     finally:
+        # Already stopping: a second Ctrl-C, or the SIGTERM that `timeout`
+        # also sends to the whole process group, must not cut the removal short.
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
         _ephemeral_dir = None
         _remove(folder)
         for signum, handler in previous.items():
@@ -74,8 +79,12 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     argv[0] = "tilemaker"
     if len(argv) > 1 and argv[1] in EPHEMERAL_COMMANDS:
-        with _ephemeral_database():
-            execute_from_command_line(argv)
+        try:
+            with _ephemeral_database():
+                execute_from_command_line(argv)
+        except KeyboardInterrupt:
+            # Interrupted before the command could handle it (while Django loads).
+            sys.exit(130)
     else:
         execute_from_command_line(argv)
 

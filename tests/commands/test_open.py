@@ -77,12 +77,29 @@ def test_open_serves_maps_and_catalogue_then_leaves_nothing(
     assert list(workspace.home.iterdir()) == []
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
-def test_other_stop_signals_also_clean_up(workspace, iqu_map, signum):
+@pytest.mark.parametrize(
+    "signals",
+    [
+        [signal.SIGTERM],
+        [signal.SIGHUP],
+        # `timeout` sends SIGTERM to the child, then to its process group.
+        [signal.SIGTERM, signal.SIGTERM],
+        [signal.SIGINT, signal.SIGINT],
+    ],
+)
+def test_other_stop_signals_also_clean_up(workspace, iqu_map, signals):
     args = ["open", str(iqu_map), "--port", str(free_port())]
     with ServerProcess(args, cwd=workspace.cwd, env=workspace.env()) as server:
         server.wait_ready()
-        assert server.stop(signum) == 0
+        first, *more = signals
+        server.process.send_signal(first)
+        for again in more:
+            # Right when the clean-up starts.
+            server.wait_for(re.compile(r"^Stopped\.$"))
+            if server.process.poll() is None:
+                server.process.send_signal(again)
+        assert server.process.wait(timeout=30) == 0
+        assert "Traceback" not in server.output
     assert list(workspace.tmpdir.iterdir()) == []
     assert list(workspace.cwd.iterdir()) == []
 
