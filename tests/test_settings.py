@@ -55,7 +55,7 @@ def test_environment_switches_to_postgres_and_memcached():
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
         "True",
-        "django.core.cache.backends.memcached.PyMemcacheCache",
+        "tilemaker_site.cache.SharedPyMemcacheCache",
         "django.db.backends.postgresql",
         "/api",
     ]

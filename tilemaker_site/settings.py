@@ -15,6 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from tilemaker_site.auth import parse_github_org_grants
+from tilemaker_site.cache import memcached_cache
 from tilemaker_site.env import (
     env_bool,
     env_choice,
@@ -129,27 +130,23 @@ MEMCACHED_HOST = env_str("MEMCACHED_HOST", "localhost")
 MEMCACHED_PORT = env_int("MEMCACHED_PORT", 11211, minimum=1)
 MEMCACHED_CLIENT_POOL_SIZE = env_int("MEMCACHED_CLIENT_POOL_SIZE", 4, minimum=1)
 MEMCACHED_TIMEOUT_SECONDS = env_float("MEMCACHED_TIMEOUT_SECONDS", 0.5, minimum=0.01)
+MEMCACHED_RETRY_SECONDS = env_float("MEMCACHED_RETRY_SECONDS", 5.0, minimum=0.1)
 # LocMemCache bounds entries, not bytes: with float tiles of up to ~1.8 MB
 # each, 512 entries keep the in-process cache near 1 GB at most.
 CACHE_MAX_ENTRIES = env_int("CACHE_MAX_ENTRIES", 512, minimum=1)
 
 if CACHE_TYPE == "memcached":
     CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
-            "LOCATION": f"{MEMCACHED_HOST}:{MEMCACHED_PORT}",
-            "TIMEOUT": None,
-            "OPTIONS": {
-                # A dead or hung memcached must degrade to reading from disk,
-                # never to a 5xx or a request stuck for seconds.
-                "ignore_exc": True,
-                "connect_timeout": MEMCACHED_TIMEOUT_SECONDS,
-                "timeout": MEMCACHED_TIMEOUT_SECONDS,
-                "max_pool_size": MEMCACHED_CLIENT_POOL_SIZE,
-                "no_delay": True,
-            },
-        }
+        "default": memcached_cache(
+            f"{MEMCACHED_HOST}:{MEMCACHED_PORT}",
+            timeout_seconds=MEMCACHED_TIMEOUT_SECONDS,
+            pool_size=MEMCACHED_CLIENT_POOL_SIZE,
+            retry_seconds=MEMCACHED_RETRY_SECONDS,
+        )
     }
+    # cachalot checks the backend's dotted path against a list; this one is
+    # Django's PyMemcacheCache with a shared client, which cachalot supports.
+    SILENCED_SYSTEM_CHECKS = ["cachalot.W001"]
 else:
     CACHES = {
         "default": {
@@ -238,8 +235,6 @@ SESSION_COOKIE_HTTPONLY = True
 # must carry the session holding the OAuth state.
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
 CSRF_FAILURE_VIEW = "maps.auth_views.csrf_failure"
 
 AUTHENTICATION_BACKENDS = [
@@ -261,6 +256,10 @@ if HTTPS:
     # maps.example.org), never its parent domain.
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+# Secure cookies whenever the browser reaches us over HTTPS, and only then:
+# a plain-HTTP deployment with Secure cookies could never log anyone in.
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
 
 # --- Static files, i18n, logging --------------------------------------------
 

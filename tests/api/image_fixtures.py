@@ -16,6 +16,7 @@ import pytest
 from django.core.cache import cache
 
 from maps.models import Band, Grant, Layer, Map, MapGroup
+from tilemaker_site.cache import memcached_cache
 
 MEMCACHED = "/usr/bin/memcached"
 # 0.25 deg pixels: the whole sky is 1440 x 720, so tiles are 360 px and there
@@ -83,6 +84,10 @@ def map_pixel_centre(column, row):
     return ra, dec
 
 
+# Short, so tests can wait out the pause after a failure.
+MEMCACHED_RETRY_SECONDS = 1.0
+
+
 @dataclass
 class MemcachedServer:
     process: subprocess.Popen
@@ -92,20 +97,17 @@ class MemcachedServer:
     def location(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def caches_setting(self, *, timeout_seconds: float = 0.5) -> dict:
-        """A ``CACHES`` value like settings.py builds for ``TILEMAKER_CACHE_TYPE=memcached``."""
+    def caches_setting(
+        self, *, timeout_seconds: float = 0.5, retry_seconds: float = MEMCACHED_RETRY_SECONDS
+    ) -> dict:
+        """A ``CACHES`` value as settings.py builds it for ``TILEMAKER_CACHE_TYPE=memcached``."""
         return {
-            "default": {
-                "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
-                "LOCATION": self.location,
-                "TIMEOUT": None,
-                "OPTIONS": {
-                    "ignore_exc": True,
-                    "connect_timeout": timeout_seconds,
-                    "timeout": timeout_seconds,
-                    "no_delay": True,
-                },
-            }
+            "default": memcached_cache(
+                self.location,
+                timeout_seconds=timeout_seconds,
+                pool_size=4,
+                retry_seconds=retry_seconds,
+            )
         }
 
 

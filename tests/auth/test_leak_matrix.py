@@ -31,6 +31,7 @@ from tests.auth.flow import github_login
 from tests.auth.memcached import start_memcached
 from tests.fitsutil import write_car_map
 from tilemaker_site.auth import parse_github_org_grants
+from tilemaker_site.cache import memcached_cache
 
 pytestmark = [
     pytest.mark.django_db,
@@ -325,12 +326,9 @@ def memcached_server():
 
 def _memcached_settings(server):
     return {
-        "default": {
-            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
-            "LOCATION": server.location,
-            "TIMEOUT": None,
-            "OPTIONS": {"connect_timeout": 2, "timeout": 2, "no_delay": True},
-        }
+        "default": memcached_cache(
+            server.location, timeout_seconds=2, pool_size=4, retry_seconds=5.0
+        )
     }
 
 
