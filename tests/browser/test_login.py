@@ -12,7 +12,6 @@ from tests.browser.helpers import open_viewer, view_query
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
 ]
 
 VIEW = view_query(layer="sky-i", ra=70, dec=0, zoom=1, flip=1)

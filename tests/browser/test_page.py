@@ -9,8 +9,6 @@ from django.test import Client
 
 pytestmark = [
     pytest.mark.django_db,
-    # WhiteNoise warns once per test client while STATIC_ROOT has not been collected.
-    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
 ]
 
 

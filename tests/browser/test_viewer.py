@@ -39,9 +39,6 @@ from tests.browser.helpers import (
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    # The live server builds the middleware stack; no collectstatic has run
-    # in a checkout, and the live server serves static files from the apps.
-    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
 ]
 
 # Centred between the bright source (RA 55) and the middle of the map, two

@@ -17,7 +17,6 @@ from tests.importers.conftest import config_with_layers, layer_entry, write_json
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
 ]
 
 ARCMIN = 1 / 60
