@@ -17,7 +17,7 @@ import numpy as np
 from astropy.io import fits
 
 BENCH_DIR = Path("/tmp/tilemaker-bench")
-ACT_MAP = BENCH_DIR / "act_f090.fits"
+ACT_MAP = BENCH_DIR / "act_f090_v2.fits"
 NX, NY, N_PLANES = 43200, 10320, 3
 PIXEL_SCALE_DEG = 0.5 / 60
 DEC_BOTTOM_DEG = -63.0
@@ -47,12 +47,20 @@ def act_header() -> fits.Header:
     return header
 
 
-def _smooth_field(rng: np.random.Generator, rows: int, amplitude: float) -> np.ndarray:
-    """Large-scale structure: a coarse random grid upsampled to full resolution."""
-    factor = 60
-    coarse = rng.standard_normal((rows // factor + 2, NX // factor + 2)).astype(np.float32)
-    fine_rows = np.repeat(coarse, factor, axis=0)[:rows]
-    return amplitude * np.repeat(fine_rows, factor, axis=1)[:, :NX]
+def _smooth_field(
+    coarse: np.ndarray, *, y0: int, rows: int, amplitude: float, step: int
+) -> np.ndarray:
+    """Large-scale structure: a coarse random grid, bilinearly interpolated to full resolution."""
+    x_coarse = np.arange(coarse.shape[1]) * step
+    y = (np.arange(y0, y0 + rows) / step).astype(np.float32)
+    below = np.floor(y).astype(int)
+    weight = (y - below).astype(np.float32)[:, None]
+    x = np.arange(NX, dtype=np.float32)
+    needed = np.arange(below.min(), below.max() + 2)
+    along_x = {i: np.interp(x, x_coarse, coarse[i]).astype(np.float32) for i in needed}
+    lower = np.stack([along_x[i] for i in below])
+    upper = np.stack([along_x[i + 1] for i in below])
+    return np.float32(amplitude) * ((1 - weight) * lower + weight * upper)
 
 
 def write_act_map(path: Path = ACT_MAP) -> Path:
@@ -70,10 +78,12 @@ def write_act_map(path: Path = ACT_MAP) -> Path:
     )
     rng = np.random.default_rng(2026)
     chunk_rows = 1200
+    step = 30  # coarse grid spacing in pixels: 15 arcmin, about a CMB degree-scale blob
     for plane in range(N_PLANES):
+        coarse = rng.standard_normal((NY // step + 2, NX // step + 2)).astype(np.float32)
         for y0 in range(0, NY, chunk_rows):
             rows = min(chunk_rows, NY - y0)
-            block = _smooth_field(rng, rows, CMB_UK[plane])
+            block = _smooth_field(coarse, y0=y0, rows=rows, amplitude=CMB_UK[plane], step=step)
             block += NOISE_UK[plane] * rng.standard_normal((rows, NX), dtype=np.float32)
             if plane == 0:
                 # A point source every 2 degrees so zooming shows structure.
