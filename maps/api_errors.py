@@ -17,6 +17,7 @@ body that differs between a missing and a hidden object:
 
 import logging
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import BadRequest as DjangoBadRequest
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
@@ -115,15 +116,40 @@ class JsonErrorMiddleware:
     them, and the viewer could not show what went wrong).
     """
 
+    # Both, so that under ASGI it does not push every request (and every
+    # middleware outside it) onto a thread of its own.
+    sync_capable = True
+    async_capable = True
+
     def __init__(self, get_response):
         self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
 
     def __call__(self, request):
+        if iscoroutinefunction(self):
+            return self._acall(request)
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
+        return self._as_json(request, self.get_response(request))
+
+    async def _acall(self, request):
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
+        return self._as_json(request, await self.get_response(request))
+
+    @staticmethod
+    def _refuse(request):
         if _answers_json(request) and _has_nul(request):
             # No id or parameter can contain NUL, and PostgreSQL refuses it in
             # a query with an exception (a 500) instead of finding nothing.
             return error_response("The URL contains a NUL character.", 400)
-        response = self.get_response(request)
+        return None
+
+    @staticmethod
+    def _as_json(request, response):
         if response.status_code < 400 or not _answers_json(request):
             return response
         content_type = response.get("Content-Type", "")

@@ -10,8 +10,9 @@ import math
 import re
 from functools import lru_cache
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -20,19 +21,18 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from maps import tiles
-from maps.api_errors import BAD_REQUEST, NOT_FOUND, BadRequest
+from maps.api_errors import BAD_REQUEST, NOT_FOUND, BadRequest, api_exception_handler
 from maps.engine import NoDataError, OutOfRangeError, resolve_tile
 from maps.engine.colormap import UnknownColourMapError, lookup_table
 from maps.engine.encode import FITS_RENDERER, IMAGE_RENDERERS, colour_bar_png
-from maps.grants import user_grants, visibility_filter
-from maps.models import Layer
+from maps.grants import is_public, user_grants
 
 TILE_MAX_AGE_SECONDS = 3600
 COLOUR_BAR_MAX_AGE_SECONDS = 86400
@@ -125,9 +125,7 @@ def _cache_control(layer, user) -> str:
     # (a proxy would hand them to anyone); those of public layers may. A
     # caller holding no grant can only have found a public layer, which
     # spares the common anonymous request a second query.
-    public = not user_grants(user) or (
-        Layer.objects.filter(visibility_filter(Layer, frozenset()), pk=layer.pk).exists()
-    )
+    public = not user_grants(user) or is_public(layer)
     return f"{'public' if public else 'private'}, max-age={TILE_MAX_AGE_SECONDS}"
 
 
@@ -220,29 +218,105 @@ class TileView(ImageAPIView):
         tags=["Images"],
     )
     def get(self, request, layer_id, level, y, x, ext):
-        layer = tiles.visible_layer(request.user, layer_id)
-        renderer = _renderer(ext, IMAGE_RENDERERS)
-        level, x, y = parse_int("level", level), parse_int("x", x), parse_int("y", y)
-        options = parse_render_options(request.GET)
-        method = request.GET.get("method", tiles.DEFAULT_METHOD)
-        if method not in tiles.METHODS:
-            raise BadRequest(f"method must be one of {', '.join(tiles.METHODS)}")
-        index = _engine_errors(
-            lambda: resolve_tile(
-                grid=tiles.layer_grid(layer), level=level, x=x, y=y, flip=options.flip
-            ),
-            out_of_range_status=404,
-        )
-        tile = _engine_errors(
-            lambda: tiles.prepare_tile(
-                layer, index, options=options, method=method, fmt=renderer.format
-            )
-        )
-        headers = {"ETag": tile.etag, "Cache-Control": _cache_control(layer, request.user)}
+        tile, media_type, headers = _prepare_tile(request, request.user, layer_id, level, y, x, ext)
         if _etag_matches(request, tile.etag):
             return HttpResponse(status=304, headers=headers)
         body = _engine_errors(lambda: tiles.tile_image(tile))
-        return HttpResponse(body, content_type=renderer.media_type, headers=headers)
+        return HttpResponse(body, content_type=media_type, headers=headers)
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        """An async view: GET and HEAD without a session run on the event loop (see
+        ``_anonymous_tile``); the rest (logged-in callers, OPTIONS, other methods)
+        goes to the DRF view above, in a thread as Django runs sync views."""
+        drf_view = super().as_view(**initkwargs)
+        in_thread = sync_to_async(drf_view)
+
+        async def view(request, *args, **kwargs):
+            if request.method in ("GET", "HEAD") and request.session.session_key is None:
+                return await _anonymous_tile(request, *args, **kwargs)
+            return await in_thread(request, *args, **kwargs)
+
+        # What Django, DRF and drf-spectacular read from a view function
+        # (cls, initkwargs, csrf_exempt...), but not __wrapped__: this view is
+        # async, whatever the DRF view it wraps is.
+        view.__dict__.update(
+            (name, value) for name, value in drf_view.__dict__.items() if name != "__wrapped__"
+        )
+        return view
+
+
+def _prepare_tile(request, user, layer_id, level, y, x, ext):
+    """Everything before pixel work: the layer through the grants, then every check.
+
+    Returns the prepared tile, its media type and the response headers.
+    """
+    layer = tiles.visible_layer(user, layer_id)
+    renderer = _renderer(ext, IMAGE_RENDERERS)
+    level, x, y = parse_int("level", level), parse_int("x", x), parse_int("y", y)
+    options = parse_render_options(request.GET)
+    method = request.GET.get("method", tiles.DEFAULT_METHOD)
+    if method not in tiles.METHODS:
+        raise BadRequest(f"method must be one of {', '.join(tiles.METHODS)}")
+    index = _engine_errors(
+        lambda: resolve_tile(
+            grid=tiles.layer_grid(layer), level=level, x=x, y=y, flip=options.flip
+        ),
+        out_of_range_status=404,
+    )
+    tile = _engine_errors(
+        lambda: tiles.prepare_tile(
+            layer, index, options=options, method=method, fmt=renderer.format
+        )
+    )
+    headers = {"ETag": tile.etag, "Cache-Control": _cache_control(layer, user)}
+    return tile, renderer.media_type, headers
+
+
+def _prepare_and_read_cache(request, user, *args):
+    tile, media_type, headers = _prepare_tile(request, user, *args)
+    body = None if _etag_matches(request, tile.etag) else tiles.cached_image(tile)
+    return tile, media_type, headers, body
+
+
+# The headers DRF's view adds to every answer, added here to the async ones.
+_TILE_VIEW_HEADERS = {"Allow": "GET, HEAD, OPTIONS"}
+
+
+async def _anonymous_tile(request, layer_id, level, y, x, ext):
+    """A tile for a caller without a session, answered like ``TileView.get``.
+
+    Such a caller is anonymous without asking the database. The look-up
+    (database, cache, file) runs where Django runs sync code for this
+    request, the thread it starts for its request signals anyway, so that
+    connections are closed and test transactions seen as for any view; it is
+    usually answered from memory (``maps.grants``). Rendering goes to the
+    bounded render pool. A warm tile costs one short hop.
+    """
+    user = await request.auser()
+    try:
+        tile, media_type, headers, body = await sync_to_async(_prepare_and_read_cache)(
+            request, user, layer_id, level, y, x, ext
+        )
+        headers.update(_TILE_VIEW_HEADERS)
+        if _etag_matches(request, tile.etag):
+            return HttpResponse(status=304, headers=headers)
+        if body is None:
+            body = await tiles.in_render_thread(_engine_errors, lambda: tiles.tile_image(tile))
+    except (APIException, Http404) as error:
+        return _error_response(error)
+    return HttpResponse(body, content_type=media_type, headers=headers)
+
+
+def _error_response(error: Exception) -> Response:
+    """The answer DRF gives for ``error``: the API's exception handler, rendered as JSON."""
+    response = api_exception_handler(error, {})
+    response.accepted_renderer = JSONRenderer()
+    response.accepted_media_type = JSONRenderer.media_type
+    response.renderer_context = {}
+    for name, value in _TILE_VIEW_HEADERS.items():
+        response[name] = value
+    return response.render()
 
 
 _CUTOUT_RENDERERS = {**IMAGE_RENDERERS, FITS_RENDERER.format: FITS_RENDERER}

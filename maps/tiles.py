@@ -34,6 +34,7 @@ cache call (usually django-cachalot's, for the layer lookup) waits out the
 timeout, and pymemcache then skips the server for the rest of the request.
 """
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -41,6 +42,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -179,9 +181,25 @@ def render_slot() -> Iterator[None]:
         yield
 
 
+# --- Threads for async views ---------------------------------------------------
+
+# Rendering from async views happens in this fixed pool, at most
+# MAX_CONCURRENT_RENDERS at once (as the render gate): waiting requests hold
+# no thread and no pixel memory.
+_render_threads = ThreadPoolExecutor(
+    settings.MAX_CONCURRENT_RENDERS, thread_name_prefix="tiles-render"
+)
+
+
+async def in_render_thread(function: Callable, *args):
+    """``function(*args)`` in the render pool, from async code (no database access there)."""
+    return await asyncio.get_running_loop().run_in_executor(_render_threads, function, *args)
+
+
 # --- Tiles -------------------------------------------------------------------
 
 _NO_DATA = b""
+_NO_FINITE_PIXEL = "the tile holds no finite pixel"
 
 
 def tile_data_key(layer: Layer, source, index: TileIndex, method: str) -> str:
@@ -210,7 +228,10 @@ def tile_data(layer: Layer, source, index: TileIndex, method: str) -> np.ndarray
     nbytes = shape[0] * shape[1] * 4
     blob = load_blob(key, expected_bytes=nbytes)
     if blob is not None and len(blob) == 0:
-        raise NoDataError("the tile holds no finite pixel")
+        # Remembered with the engine's reason, so a repeated request gets
+        # the same answer as the first.
+        reason = cache.get(f"{key}:reason")
+        raise NoDataError(reason if isinstance(reason, str) else _NO_FINITE_PIXEL)
     if blob is not None and len(blob) == nbytes:
         return np.frombuffer(blob, dtype=np.float32).reshape(shape)
     if index.level < layer.number_of_levels - 1:
@@ -223,8 +244,9 @@ def tile_data(layer: Layer, source, index: TileIndex, method: str) -> np.ndarray
                 source.tile(index=index, flip=False, method=method), dtype=np.float32
             )
             if not np.isfinite(data).any():
-                raise NoDataError("the tile holds no finite pixel")
-        except NoDataError:
+                raise NoDataError(_NO_FINITE_PIXEL)
+        except NoDataError as error:
+            cache.set(f"{key}:reason", str(error) or _NO_FINITE_PIXEL)
             store_blob(key, _NO_DATA)
             raise
     store_blob(key, data)
@@ -339,14 +361,20 @@ def prepare_tile(
     )
 
 
+def cached_image(tile: PreparedTile) -> bytes | None:
+    """The encoded tile if the image cache holds it."""
+    cached = load_blob(tile.image_key)
+    return bytes(cached) if cached else None
+
+
 def tile_image(tile: PreparedTile) -> bytes:
     """The encoded tile, from the image cache or coloured from (cached) float data.
 
     Raises ``NoDataError`` for a tile without finite pixels.
     """
-    cached = load_blob(tile.image_key)
-    if cached:
-        return bytes(cached)
+    cached = cached_image(tile)
+    if cached is not None:
+        return cached
     data = tile_data(tile.layer, tile.source, tile.index, tile.method)
     with render_slot():
         body = encode_image(data, tile.cmap, tile.norm, flip=tile.flip, fmt=tile.fmt)

@@ -1,0 +1,316 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.api.image_fixtures)
+"""The fast paths of a tile request: lookups by id remembered per process, and the
+async tile view.
+
+A remembered lookup must never decide differently from the database: every
+test here changes something and checks the very next answer.
+"""
+
+import asyncio
+import threading
+import time
+
+import pytest
+from asgiref.sync import async_to_sync
+from cachalot.settings import cachalot_settings
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
+from django.http import Http404
+from django.test import AsyncClient, Client, override_settings
+from django.utils.module_loading import import_string
+
+from maps import grants, image_views
+from maps.engine.sources import PixelSource
+from maps.grants import get_visible_or_404
+from maps.models import Band, Layer, Map, MapGroup
+from tests.api.conftest import SECRET, walk
+from tests.api.image_fixtures import (
+    image_layer,  # noqa: F401
+    image_map,  # noqa: F401
+    restricted_layer,  # noqa: F401
+)
+
+MODELS_BY_DEPTH = (
+    (MapGroup, "map_group_id"),
+    (Map, "map_id"),
+    (Band, "band_id"),
+    (Layer, "layer_id"),
+)
+PUBLIC_LAYER = "pr3-f353-i"
+# Its ancestors, from the layer up: (model, id field, public id).
+PUBLIC_CHAIN = [
+    (Layer, "layer_id", "pr3-f353-i"),
+    (Band, "band_id", "pr3-f353"),
+    (Map, "map_id", "planck-pr3"),
+    (MapGroup, "map_group_id", "planck"),
+]
+
+
+def sees(model, public_id, granted=frozenset(), field=None):
+    """Whether a caller holding ``granted`` gets the object (a fresh user per call,
+    as every request has)."""
+    field = field or dict(MODELS_BY_DEPTH)[model]
+    with override_settings(AUTH_TYPE="mock", MOCK_GRANTS=frozenset(granted)):
+        try:
+            found = get_visible_or_404(model, AnonymousUser(), **{field: public_id})
+        except Http404:
+            return False
+    assert getattr(found, field) == public_id
+    return True
+
+
+@pytest.fixture
+def fetches(monkeypatch):
+    """Counts the lookups that went to the database (through cachalot)."""
+    calls = []
+    original = grants._fetch_row
+
+    def counting(model, lookup):
+        calls.append(lookup)
+        return original(model, lookup)
+
+    monkeypatch.setattr(grants, "_fetch_row", counting)
+    return calls
+
+
+# --- Remembered lookups ----------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("granted", [frozenset(), frozenset({SECRET}), frozenset({"other"})])
+def test_remembered_lookups_agree_with_the_tree(catalogue, granted):
+    for depth, node, hidden, _path in walk():
+        model, _field = MODELS_BY_DEPTH[depth]
+        expected = not hidden or SECRET in granted
+        # Twice: once read, once remembered.
+        assert sees(model, node.public_id, granted) is expected, node.public_id
+        assert sees(model, node.public_id, granted) is expected, node.public_id
+    assert not sees(Layer, "no-such-layer", granted)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("restricted", range(len(PUBLIC_CHAIN)))
+@pytest.mark.parametrize("write", ["save", "update"])
+def test_a_grant_given_or_taken_is_seen_by_the_next_lookup(catalogue, grant, restricted, write):
+    model, field, public_id = PUBLIC_CHAIN[restricted]
+
+    def set_grant(value):
+        if write == "save":
+            obj = model.objects.get(**{field: public_id})
+            obj.grant = value
+            obj.save()
+        else:
+            model.objects.filter(**{field: public_id}).update(grant=value)
+
+    assert sees(Layer, PUBLIC_LAYER)
+    assert sees(Layer, PUBLIC_LAYER)
+    set_grant(grant)
+    assert not sees(Layer, PUBLIC_LAYER)
+    assert sees(Layer, PUBLIC_LAYER, {SECRET})
+    set_grant(None)
+    assert sees(Layer, PUBLIC_LAYER)
+
+
+@pytest.mark.django_db
+def test_a_renamed_grant_is_seen_by_the_next_lookup(catalogue, grant):
+    assert sees(Layer, "coadd-f090-q", {SECRET})
+    grant.name = "renamed"
+    grant.save()
+    assert not sees(Layer, "coadd-f090-q", {SECRET})
+    assert sees(Layer, "coadd-f090-q", {"renamed"})
+
+
+@pytest.mark.django_db
+def test_each_lookup_returns_an_object_of_its_own(catalogue):
+    first = get_visible_or_404(Layer, AnonymousUser(), layer_id=PUBLIC_LAYER)
+    first.provider["filename"] = "/elsewhere.fits"
+    first.name = "changed, not saved"
+    again = get_visible_or_404(Layer, AnonymousUser(), layer_id=PUBLIC_LAYER)
+    assert again.provider["filename"].endswith("act_like.fits")
+    assert again.name == "I353"
+    assert again == Layer.objects.get(layer_id=PUBLIC_LAYER)
+
+
+@pytest.mark.django_db
+def test_other_lookups_use_the_database_filter(catalogue, fetches):
+    found = get_visible_or_404(Layer, AnonymousUser(), name="I353")
+    assert found.layer_id == PUBLIC_LAYER
+    with pytest.raises(Http404):
+        get_visible_or_404(Layer, AnonymousUser(), name="Q secret")
+    assert fetches == []
+
+
+@pytest.mark.django_db
+def test_lookups_are_remembered_until_a_write(catalogue, fetches):
+    for _ in range(3):
+        assert sees(Layer, PUBLIC_LAYER)
+    assert len(fetches) == 1
+    Layer.objects.filter(layer_id="coadd-f090-i").update(name="another layer renamed")
+    assert sees(Layer, PUBLIC_LAYER)
+    assert sees(Layer, PUBLIC_LAYER)
+    assert len(fetches) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lookups_are_read_again_when_the_stamps_are_lost(catalogue, fetches):
+    assert sees(Layer, PUBLIC_LAYER)
+    assert sees(Layer, PUBLIC_LAYER)
+    assert len(fetches) == 1
+    # A restarted cache or an evicted stamp: a write may have been missed.
+    cache.clear()
+    assert sees(Layer, PUBLIC_LAYER)
+    assert len(fetches) == 2
+    cache.clear()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lookups_are_read_again_after_the_cachalot_timeout(catalogue, fetches, monkeypatch):
+    # cachalot reads its settings once, so override_settings would not reach it.
+    monkeypatch.setattr(cachalot_settings, "CACHALOT_TIMEOUT", 1)
+    assert sees(Layer, PUBLIC_LAYER)
+    assert sees(Layer, PUBLIC_LAYER)
+    assert len(fetches) == 1
+    time.sleep(1.2)
+    assert sees(Layer, PUBLIC_LAYER)
+    assert len(fetches) == 2
+    cache.clear()
+
+
+def test_cache_control_of_restricted_layers_is_private(caller, catalogue):
+    client, holds = caller
+    public = client.get(f"/layers/{PUBLIC_LAYER}/0/0/0/tile.png")
+    assert public.status_code == 200
+    assert public["Cache-Control"] == f"public, max-age={image_views.TILE_MAX_AGE_SECONDS}"
+    # Visible itself, hidden by its band: restricted all the same.
+    restricted = client.get("/layers/coadd-f150-i/0/0/0/tile.png")
+    if holds:
+        assert restricted["Cache-Control"] == f"private, max-age={image_views.TILE_MAX_AGE_SECONDS}"
+    else:
+        assert restricted.status_code == 404
+
+
+# --- The async tile view -----------------------------------------------------------
+
+
+def test_every_middleware_is_async_capable():
+    # One sync-only middleware moves every request, and each middleware
+    # outside it, onto a thread of its own, and the async tile view with it.
+    sync_only = [
+        path
+        for path in settings.MIDDLEWARE
+        if not getattr(import_string(path), "async_capable", False)
+    ]
+    assert sync_only == []
+
+
+TILE = "/layers/img-layer/1/0/1/tile.png"
+HIDDEN_TILE = "/layers/img-secret-layer/1/0/1/tile.png"
+COMPARED_HEADERS = ("Content-Type", "Content-Length", "ETag", "Cache-Control", "Allow")
+
+
+@pytest.fixture
+def anonymous_path_calls(monkeypatch):
+    calls = []
+    original = image_views._anonymous_tile
+
+    async def counting(*args, **kwargs):
+        calls.append(args[1:])
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(image_views, "_anonymous_tile", counting)
+    return calls
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "query", "status"),
+    [
+        (TILE, {}, 200),
+        (TILE, {"vmin": "-20", "vmax": "40", "cmap": "gray", "log_norm": "false"}, 200),
+        # With flip, x=3 shows the data of x=2 mirrored.
+        (TILE.replace("/1/0/1/", "/1/0/3/"), {"flip": "true", "abs": "true"}, 200),
+        (TILE.replace("/1/0/1/", "/1/0/0/"), {}, 404),
+        (TILE.replace(".png", ".webp"), {}, 200),
+        (TILE, {"if_none_match": True}, 304),
+        (TILE.replace(".png", ".gif"), {}, 400),
+        (TILE.replace("/1/0/1/", "/1/0/x/"), {}, 400),
+        (TILE, {"vmin": "5", "vmax": "1"}, 400),
+        (TILE, {"cmap": "no-such-map"}, 400),
+        (TILE, {"method": "median"}, 400),
+        (TILE.replace("/1/0/1/", "/1/9/1/"), {}, 404),
+        (TILE.replace("/1/0/1/", "/1000000000/0/1/"), {}, 404),
+        ("/layers/no-such-layer/1/0/1/tile.png", {}, 404),
+        (HIDDEN_TILE, {}, 404),
+    ],
+)
+def test_anonymous_answers_equal_the_drf_view(
+    image_layer, restricted_layer, anonymous_path_calls, url, query, status
+):
+    """Without a session the async path answers; with one, DRF's view: the same bytes."""
+    query = dict(query)
+    headers = {}
+    if query.pop("if_none_match", False):
+        headers["If-None-Match"] = Client().get(url)["ETag"]
+    anonymous_path_calls.clear()
+    fast = Client().get(url, query, headers=headers)
+    assert len(anonymous_path_calls) == 1
+    with_session = Client()
+    # An unknown session: still anonymous, but the request goes through DRF.
+    with_session.cookies[settings.SESSION_COOKIE_NAME] = "no-such-session"
+    drf = with_session.get(url, query, headers=headers)
+    assert len(anonymous_path_calls) == 1
+    assert fast.status_code == drf.status_code == status
+    assert fast.content == drf.content
+    for name in COMPARED_HEADERS:
+        assert fast.get(name) == drf.get(name), name
+    assert "Cookie" in fast["Vary"]
+    if status >= 400:
+        assert fast["Content-Type"] == "application/json"
+        assert set(fast.json()) == {"detail"}
+
+
+@pytest.mark.django_db
+def test_hidden_and_missing_layers_answer_alike_on_the_async_path(image_layer, restricted_layer):
+    hidden = Client().get(HIDDEN_TILE)
+    missing = Client().get(HIDDEN_TILE.replace("img-secret-layer", "img-missing-layer"))
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.content == missing.content == b'{"detail":"No layer with that id."}'
+    with override_settings(AUTH_TYPE="mock", MOCK_GRANTS=frozenset({"img-secret"})):
+        shown = Client().get(HIDDEN_TILE)
+    assert shown.status_code == 200
+    assert shown["Cache-Control"].startswith("private")
+
+
+@pytest.mark.django_db
+def test_async_renders_are_bounded(image_layer, monkeypatch):
+    lock = threading.Lock()
+    running = {"now": 0, "most": 0}
+    original = PixelSource.tile
+
+    def slow_tile(self, **kwargs):
+        with lock:
+            running["now"] += 1
+            running["most"] = max(running["most"], running["now"])
+        time.sleep(0.05)
+        with lock:
+            running["now"] -= 1
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(PixelSource, "tile", slow_tile)
+    # Every tile holding data, each a render of its own.
+    urls = [
+        (f"/layers/img-layer/{level}/{y}/{x}/tile.png", {"method": method})
+        for level, columns, rows in ((1, (1, 2), (0, 1)), (0, (0, 1), (0,)))
+        for x in columns
+        for y in rows
+        for method in ("mean", "stride")
+    ]
+
+    async def all_at_once():
+        client = AsyncClient()
+        return await asyncio.gather(*(client.get(url, query) for url, query in urls))
+
+    answers = async_to_sync(all_at_once)()
+    assert [answer.status_code for answer in answers] == [200] * len(urls)
+    assert running["most"] == min(settings.MAX_CONCURRENT_RENDERS, len(urls))
