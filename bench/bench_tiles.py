@@ -5,14 +5,17 @@ database holding the I/Q/U planes of ``bench/act_map.py``'s map, then
 prints, for tiles of 675 px:
 
 - cold native-level tiles (file -> float -> palette PNG), p50 / p99
-- warm tiles (same colours again), p50
+- warm tiles (same colours again), p50, for an anonymous caller (the async
+  path) and for a logged-in one (session: the sync DRF view); revalidation
+  with ``If-None-Match`` (304)
 - re-coloured tiles (float data cached, new vmin/vmax), p50
 - coarse tiles: level 0 from the file, levels 0-2 from the overview, 3-4 from the file
 - throughput of 8 concurrent keep-alive clients, and the server's CPU use
 - a 10 x 10 degree FITS cut-out
 - the server's resident memory
 
-Usage: ``python3 bench/bench_tiles.py [--workers N] [--memcached]``.
+Usage: ``python3 bench/bench_tiles.py [--workers N] [--memcached]``; without
+``--memcached`` each worker has its own in-process cache.
 Numbers depend on the machine and on what else runs on it; the map file
 should be in the page cache (run twice) for stable cold-tile numbers.
 """
@@ -99,7 +102,7 @@ class Server:
 
     def __init__(self, folder: Path, config: Path, *, workers: int, memcached_port: int | None):
         self.port = free_port()
-        env = {
+        self.env = env = {
             **os.environ,
             "TILEMAKER_DEBUG": "no",
             "TILEMAKER_SECRET_KEY": secrets.token_urlsafe(48),
@@ -145,6 +148,25 @@ class Server:
     def _collect(self):
         for line in self.process.stdout:
             self.log.append(line)
+
+    def session_cookie(self) -> str:
+        """A logged-in user's session cookie, made in the server's database."""
+        script = (
+            "from django.contrib.auth import get_user_model;"
+            "from django.test import Client;"
+            "user = get_user_model().objects.create_user('bench');"
+            "client = Client(); client.force_login(user);"
+            "print(client.cookies['sessionid'].value)"
+        )
+        found = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", script],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return f"sessionid={found.stdout.split()[-1]}"
 
     def connect(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
@@ -194,17 +216,17 @@ class Server:
             self.process.wait()
 
 
-def get(connection: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:
-    connection.request("GET", path)
+def get(connection: http.client.HTTPConnection, path: str, headers=None) -> tuple[int, bytes]:
+    connection.request("GET", path, headers=headers or {})
     response = connection.getresponse()
     return response.status, response.read()
 
 
-def timed(connection, path) -> float:
+def timed(connection, path, headers=None, expect=200) -> float:
     started = time.perf_counter()
-    status, body = get(connection, path)
+    status, body = get(connection, path, headers)
     elapsed = time.perf_counter() - started
-    if status != 200:
+    if status != expect:
         raise SystemExit(f"{path}: HTTP {status}: {body[:200]!r}")
     return elapsed * 1000
 
@@ -281,7 +303,7 @@ def main() -> None:
     server = None
     try:
         memcached_port = None
-        if args.memcached or args.workers > 1:
+        if args.memcached:
             memcached, memcached_port = start_memcached()
         config = write_config(folder, fits_path)
         started = time.perf_counter()
@@ -309,6 +331,20 @@ def main() -> None:
         print(
             f"warm tile (same colours):      p50 {percentile(warm, 50):.1f} ms, "
             f"p99 {percentile(warm, 99):.1f} ms  (n={len(warm)})"
+        )
+        logged_in = {"Cookie": server.session_cookie()}
+        warm_session = [timed(connection, warm_path, logged_in) for _ in range(WARM_SAMPLES)]
+        connection.request("GET", warm_path)
+        response = connection.getresponse()
+        response.read()
+        etag = response.getheader("ETag")
+        revalidated = [
+            timed(connection, warm_path, {"If-None-Match": etag}, expect=304)
+            for _ in range(WARM_SAMPLES)
+        ]
+        print(
+            f"warm tile, logged-in caller:  p50 {percentile(warm_session, 50):.1f} ms; "
+            f"If-None-Match (304): p50 {percentile(revalidated, 50):.1f} ms"
         )
 
         recoloured = [

@@ -123,8 +123,7 @@ def _etag_matches(request, etag: str) -> bool:
 def _cache_control(layer, user) -> str:
     # Tiles of a layer restricted at any level must not sit in shared caches
     # (a proxy would hand them to anyone); those of public layers may. A
-    # caller holding no grant can only have found a public layer, which
-    # spares the common anonymous request a second query.
+    # caller holding no grant can only have found a public layer.
     public = not user_grants(user) or is_public(layer)
     return f"{'public' if public else 'private'}, max-age={TILE_MAX_AGE_SECONDS}"
 

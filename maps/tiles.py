@@ -41,6 +41,7 @@ import logging
 import struct
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -194,6 +195,52 @@ _render_threads = ThreadPoolExecutor(
 async def in_render_thread(function: Callable, *args):
     """``function(*args)`` in the render pool, from async code (no database access there)."""
     return await asyncio.get_running_loop().run_in_executor(_render_threads, function, *args)
+
+
+# --- Encoded tiles kept in this process ------------------------------------------
+
+
+class RecentImages:
+    """The encoded tiles this process served last, at most ``max_bytes`` in all.
+
+    In front of memcached, a warm tile then costs no round trip (a noisy
+    675-pixel PNG is ~450 kB, 1-2 ms to fetch). Keys are image keys, which
+    name every input including the file version, so an entry is never
+    stale; grants are checked before any read, as for the shared cache.
+    """
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[str, bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            body = self._entries.get(key)
+            if body is not None:
+                self._entries.move_to_end(key)
+            return body
+
+    def put(self, key: str, body: bytes) -> None:
+        if len(body) > self.max_bytes:
+            return
+        with self._lock:
+            previous = self._entries.pop(key, None)
+            if previous is not None:
+                self._bytes -= len(previous)
+            self._entries[key] = body
+            self._bytes += len(body)
+            while self._bytes > self.max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= len(dropped)
+
+
+recent_images = RecentImages(settings.TILE_MEMORY_MB * 1024 * 1024)
 
 
 # --- Tiles -------------------------------------------------------------------
@@ -362,9 +409,15 @@ def prepare_tile(
 
 
 def cached_image(tile: PreparedTile) -> bytes | None:
-    """The encoded tile if the image cache holds it."""
-    cached = load_blob(tile.image_key)
-    return bytes(cached) if cached else None
+    """The encoded tile if this process or the image cache holds it."""
+    body = recent_images.get(tile.image_key)
+    if body is None:
+        cached = load_blob(tile.image_key)
+        if not cached:
+            return None
+        body = bytes(cached)
+        recent_images.put(tile.image_key, body)
+    return body
 
 
 def tile_image(tile: PreparedTile) -> bytes:
@@ -379,6 +432,7 @@ def tile_image(tile: PreparedTile) -> bytes:
     with render_slot():
         body = encode_image(data, tile.cmap, tile.norm, flip=tile.flip, fmt=tile.fmt)
     store_blob(tile.image_key, body)
+    recent_images.put(tile.image_key, body)
     return body
 
 

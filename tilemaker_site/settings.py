@@ -134,6 +134,9 @@ MEMCACHED_RETRY_SECONDS = env_float("MEMCACHED_RETRY_SECONDS", 5.0, minimum=0.1)
 # LocMemCache bounds entries, not bytes: with float tiles of up to ~1.8 MB
 # each, 512 entries keep the in-process cache near 1 GB at most.
 CACHE_MAX_ENTRIES = env_int("CACHE_MAX_ENTRIES", 512, minimum=1)
+# Encoded tiles each process keeps in front of memcached, so a warm tile
+# costs no round trip; the in-memory cache needs no such copy.
+TILE_MEMORY_MB = env_int("TILE_MEMORY_MB", 64 if CACHE_TYPE == "memcached" else 0, minimum=0)
 
 if CACHE_TYPE == "memcached":
     CACHES = {

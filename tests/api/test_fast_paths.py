@@ -20,7 +20,7 @@ from django.http import Http404
 from django.test import AsyncClient, Client, override_settings
 from django.utils.module_loading import import_string
 
-from maps import grants, image_views
+from maps import grants, image_views, tiles
 from maps.engine.sources import PixelSource
 from maps.grants import get_visible_or_404
 from maps.models import Band, Layer, Map, MapGroup
@@ -58,6 +58,15 @@ def sees(model, public_id, granted=frozenset(), field=None):
             return False
     assert getattr(found, field) == public_id
     return True
+
+
+def get_through_asgi(url, query=None, headers=None):
+    """A request through Django's ASGI handler, as daphne makes it."""
+
+    async def fetch():
+        return await AsyncClient().get(url, query, headers=headers)
+
+    return async_to_sync(fetch)()
 
 
 @pytest.fixture
@@ -254,17 +263,19 @@ def test_anonymous_answers_equal_the_drf_view(
         headers["If-None-Match"] = Client().get(url)["ETag"]
     anonymous_path_calls.clear()
     fast = Client().get(url, query, headers=headers)
-    assert len(anonymous_path_calls) == 1
+    through_asgi = get_through_asgi(url, query, headers)
+    assert len(anonymous_path_calls) == 2
     with_session = Client()
     # An unknown session: still anonymous, but the request goes through DRF.
     with_session.cookies[settings.SESSION_COOKIE_NAME] = "no-such-session"
     drf = with_session.get(url, query, headers=headers)
-    assert len(anonymous_path_calls) == 1
-    assert fast.status_code == drf.status_code == status
-    assert fast.content == drf.content
+    assert len(anonymous_path_calls) == 2
+    assert fast.status_code == through_asgi.status_code == drf.status_code == status
+    assert fast.content == through_asgi.content == drf.content
     for name in COMPARED_HEADERS:
-        assert fast.get(name) == drf.get(name), name
+        assert fast.get(name) == through_asgi.get(name) == drf.get(name), name
     assert "Cookie" in fast["Vary"]
+    assert "Cookie" in through_asgi["Vary"]
     if status >= 400:
         assert fast["Content-Type"] == "application/json"
         assert set(fast.json()) == {"detail"}
@@ -314,3 +325,43 @@ def test_async_renders_are_bounded(image_layer, monkeypatch):
     answers = async_to_sync(all_at_once)()
     assert [answer.status_code for answer in answers] == [200] * len(urls)
     assert running["most"] == min(settings.MAX_CONCURRENT_RENDERS, len(urls))
+
+
+# --- Encoded tiles kept in the process ------------------------------------------------
+
+
+def test_recent_images_are_bounded_by_bytes():
+    memory = tiles.RecentImages(1000)
+    for name in "abc":
+        memory.put(name, name.encode() * 300)
+    assert memory.get("a") == b"a" * 300
+    memory.put("d", b"d" * 300)
+    # "b" was the least recently used.
+    assert [memory.get(name) is not None for name in "abcd"] == [True, False, True, True]
+    assert memory.size_bytes == 900
+    memory.put("too big", b"x" * 1001)
+    assert memory.get("too big") is None
+    memory.put("a", b"A" * 700)
+    assert memory.get("a") == b"A" * 700
+    assert memory.size_bytes <= 1000
+
+
+@pytest.mark.django_db
+def test_tiles_kept_in_process_still_need_the_grant(restricted_layer, monkeypatch):
+    monkeypatch.setattr(tiles, "recent_images", tiles.RecentImages(10_000_000))
+    with override_settings(AUTH_TYPE="mock", MOCK_GRANTS=frozenset({"img-secret"})):
+        first = Client().get(HIDDEN_TILE)
+    assert first.status_code == 200
+    assert tiles.recent_images.size_bytes == len(first.content)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the engine was asked although the tile was kept")
+
+    monkeypatch.setattr(PixelSource, "tile", refuse)
+    cache.clear()
+    with override_settings(AUTH_TYPE="mock", MOCK_GRANTS=frozenset({"img-secret"})):
+        again = Client().get(HIDDEN_TILE)
+    assert again.content == first.content
+    for hidden in (Client().get(HIDDEN_TILE), get_through_asgi(HIDDEN_TILE)):
+        assert hidden.status_code == 404
+        assert hidden.content == b'{"detail":"No layer with that id."}'
