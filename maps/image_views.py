@@ -301,7 +301,7 @@ async def _anonymous_tile(request, layer_id, level, y, x, ext):
         if _etag_matches(request, tile.etag):
             return HttpResponse(status=304, headers=headers)
         if body is None:
-            body = await tiles.in_render_thread(_engine_errors, lambda: tiles.tile_image(tile))
+            body = await tiles.in_render_thread(_engine_errors, lambda: tiles.render_image(tile))
     except (APIException, Http404) as error:
         return _error_response(error)
     return HttpResponse(body, content_type=media_type, headers=headers)

@@ -19,19 +19,21 @@ What is cached, through Django's cache (``LocMemCache`` or memcached):
   orientations share one entry.
 - encoded tile images, keyed by the tile's data key plus every colouring
   parameter and the format, so repeated requests skip colouring too; the
-  ETag is a digest of that key, known before any pixel is touched.
+  ETag is a digest of that key, known before any pixel is touched. With
+  memcached, each process also keeps the images it served last
+  (``RecentImages``, ``TILEMAKER_TILE_MEMORY_MB``).
 - histograms, keyed by layer, file version, the layer's vmin/vmax and the
   auto-contrast percentile.
-- "no data" answers for tiles, as a zero-chunk entry, so the many empty
-  tiles around a partial-sky map cost one cache read.
+- "no data" answers for tiles, as a zero-chunk entry with the engine's
+  reason beside it, so the many empty tiles around a partial-sky map cost
+  one cache read and get the same answer every time.
 
 When memcached is down or hung, the client is configured with
 ``ignore_exc`` and sub-second timeouts (settings.py): reads miss, writes
-are dropped, and the engine answers from disk. A hung (stopped) server
-costs each request one timeout (``TILEMAKER_MEMCACHED_TIMEOUT_SECONDS``,
-0.5 s by default): Django builds a new client per request thread, its first
-cache call (usually django-cachalot's, for the layer lookup) waits out the
-timeout, and pymemcache then skips the server for the rest of the request.
+are dropped, and the engine answers from disk. The process's shared client
+(``tilemaker_site.cache``) then skips the failed server for
+``TILEMAKER_MEMCACHED_RETRY_SECONDS``, so a hung memcached costs one
+timeout, not one per request.
 """
 
 import asyncio
@@ -473,8 +475,14 @@ def tile_image(tile: PreparedTile) -> bytes:
     Raises ``NoDataError`` for a tile without finite pixels.
     """
     cached = cached_image(tile)
-    if cached is not None:
-        return cached
+    return cached if cached is not None else render_image(tile)
+
+
+def render_image(tile: PreparedTile) -> bytes:
+    """Colour and encode the tile from (cached) float data, and cache the image.
+
+    Raises ``NoDataError`` for a tile without finite pixels.
+    """
     data = tile_data(tile.layer, tile.source, tile.index, tile.method)
     with render_slot():
         body = encode_image(data, tile.cmap, tile.norm, flip=tile.flip, fmt=tile.fmt)
