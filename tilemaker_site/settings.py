@@ -135,8 +135,8 @@ MEMCACHED_RETRY_SECONDS = env_float("MEMCACHED_RETRY_SECONDS", 5.0, minimum=0.1)
 # each, 512 entries keep the in-process cache near 1 GB at most.
 CACHE_MAX_ENTRIES = env_int("CACHE_MAX_ENTRIES", 512, minimum=1)
 # Encoded tiles each process keeps in front of memcached, so a warm tile
-# costs no round trip; the in-memory cache needs no such copy.
-TILE_MEMORY_MB = env_int("TILE_MEMORY_MB", 64 if CACHE_TYPE == "memcached" else 0, minimum=0)
+# costs no round trip (64 is a good size); the in-memory cache needs none.
+TILE_MEMORY_MB = env_int("TILE_MEMORY_MB", 0, minimum=0)
 # Tune glibc's allocator for the tile pipeline's megabyte buffers (see
 # maps.tiles.tune_malloc); "no" leaves glibc's defaults and MALLOC_* alone.
 TUNE_MALLOC = env_bool("TUNE_MALLOC", True)
