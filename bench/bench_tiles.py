@@ -311,7 +311,7 @@ def main() -> None:
         print(
             f"server up in {time.perf_counter() - started:.1f} s on port {server.port} "
             f"(workers={args.workers}, cache={'memcached' if memcached_port else 'in-process'}, "
-            f"cores={os.cpu_count()})"
+            f"cores={os.cpu_count()}, load average {os.getloadavg()[0]:.1f})"
         )
         connection = server.connect()
         rng = random.Random(2026)
@@ -414,7 +414,8 @@ def main() -> None:
         memory = server.memory_mb()
         print(
             f"server RSS {memory['VmRSS']:.0f} MB (anonymous {memory['RssAnon']:.0f} MB, "
-            f"mapped file pages {memory['RssFile']:.0f} MB)"
+            f"mapped file pages {memory['RssFile']:.0f} MB); "
+            f"load average at the end {os.getloadavg()[0]:.1f}"
         )
         connection.close()
     finally:
