@@ -225,8 +225,8 @@ class TileView(ImageAPIView):
 
     @classmethod
     def as_view(cls, **initkwargs):
-        """An async view: GET and HEAD without a session run on the event loop (see
-        ``_anonymous_tile``); the rest (logged-in callers, OPTIONS, other methods)
+        """An async view: GET and HEAD without a session are answered by
+        ``_anonymous_tile``; the rest (logged-in callers, OPTIONS, other methods)
         goes to the DRF view above, in a thread as Django runs sync views."""
         drf_view = super().as_view(**initkwargs)
         in_thread = sync_to_async(drf_view)
