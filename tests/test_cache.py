@@ -1,9 +1,6 @@
 """The shared memcached client: one per process, and safe when memcached dies under load."""
 
 import gc
-import shutil
-import socket
-import subprocess
 import threading
 import time
 import warnings
@@ -11,32 +8,17 @@ import warnings
 import pytest
 from django.core.cache.backends.memcached import PyMemcacheCache
 
+from tests.auth.memcached import start_memcached
 from tilemaker_site.cache import SharedPyMemcacheCache, memcached_cache
 
 pytestmark = pytest.mark.services
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def memcached():
-    port = free_port()
-    command = [shutil.which("memcached") or "/usr/bin/memcached", "-l", "127.0.0.1"]
-    process = subprocess.Popen([*command, "-p", str(port), "-u", "nobody"])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield process, f"127.0.0.1:{port}"
-    process.kill()
-    process.wait(timeout=10)
+    server = start_memcached()
+    yield server.process, server.location
+    server.stop()
 
 
 def backend(location: str, *, retry_seconds: float = 5.0) -> SharedPyMemcacheCache:
