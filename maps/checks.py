@@ -163,6 +163,16 @@ def check_deploy_settings(app_configs=None, **kwargs):
                 id="tilemaker.W017",
             )
         )
+    if not settings.DEBUG and not settings.HTTPS:
+        messages.append(
+            Warning(
+                "TILEMAKER_HTTPS=no: session and CSRF cookies are not Secure and travel "
+                "in clear text if the site is reachable over plain HTTP.",
+                hint="Serve through a TLS-terminating proxy that sets X-Forwarded-Proto "
+                "(docker/nginx.conf) and leave TILEMAKER_HTTPS at its default (yes).",
+                id="tilemaker.W019",
+            )
+        )
     if not settings.DATA_ROOTS:
         messages.append(
             Warning(

@@ -34,7 +34,7 @@ from maps.engine.colormap import UnknownColourMapError, lookup_table
 from maps.engine.encode import FITS_RENDERER, IMAGE_RENDERERS, colour_bar_png
 from maps.grants import is_public, user_grants
 
-TILE_MAX_AGE_SECONDS = 3600
+TILE_REVALIDATE = "no-cache"
 COLOUR_BAR_MAX_AGE_SECONDS = 86400
 # Echoing user input in an error helps; echoing a megabyte of it does not.
 MAX_ECHO_CHARS = 40
@@ -124,8 +124,12 @@ def _cache_control(layer, user) -> str:
     # Tiles of a layer restricted at any level must not sit in shared caches
     # (a proxy would hand them to anyone); those of public layers may. A
     # caller holding no grant can only have found a public layer.
+    # ``no-cache`` makes browsers and proxies ask again on every use: a layer
+    # that becomes restricted (or a revoked grant) takes effect at once, where
+    # a max-age would keep showing it from their caches. The ETag keeps the
+    # repeat cheap: the grant check and a 304, no pixel work.
     public = not user_grants(user) or is_public(layer)
-    return f"{'public' if public else 'private'}, max-age={TILE_MAX_AGE_SECONDS}"
+    return f"{'public' if public else 'private'}, {TILE_REVALIDATE}"
 
 
 class _AlwaysJSON(BaseContentNegotiation):

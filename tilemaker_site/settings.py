@@ -193,6 +193,11 @@ if ADD_CORS:
     CORS_ALLOW_CREDENTIALS = not CORS_ALLOW_ALL_ORIGINS
 else:
     CORS_ALLOWED_ORIGINS = []
+# Django's CSRF check compares a POST's Origin header with the site's own
+# host and with this list: without it, a page on an allowed origin (a
+# viewer served elsewhere) is refused even when it sends a valid token.
+# "*" is never trusted for unsafe methods.
+CSRF_TRUSTED_ORIGINS = [origin for origin in ORIGINS if origin != "*"] if ADD_CORS else []
 
 # --- Auth -------------------------------------------------------------------
 
@@ -226,7 +231,6 @@ SOCIAL_AUTH_URL_NAMESPACE = "social"
 SOCIAL_AUTH_LOGIN_REDIRECT_URL = "/"
 SOCIAL_AUTH_SANITIZE_REDIRECTS = True
 SOCIAL_AUTH_ALLOWED_REDIRECT_HOSTS: list[str] = []
-SOCIAL_AUTH_REDIRECT_IS_HTTPS = not DEBUG
 
 # Organisation grants are only re-read at login, so a session must end
 # within a day for a removed member to lose access within a day.
@@ -266,6 +270,8 @@ if HTTPS:
 # a plain-HTTP deployment with Secure cookies could never log anyone in.
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
+# The callback GitHub sends the browser back to uses the scheme it reached us by.
+SOCIAL_AUTH_REDIRECT_IS_HTTPS = HTTPS
 
 # --- Static files, i18n, logging --------------------------------------------
 

@@ -29,6 +29,7 @@ NAMES = (
     "SESSION_COOKIE_SAMESITE",
     "SOCIAL_AUTH_REDIRECT_IS_HTTPS",
     "SOCIAL_AUTH_SANITIZE_REDIRECTS",
+    "CSRF_TRUSTED_ORIGINS",
 )
 
 
@@ -80,6 +81,37 @@ def test_production_cookies_are_secure_and_http_only():
     assert values["SOCIAL_AUTH_REDIRECT_IS_HTTPS"] is True
     assert values["SOCIAL_AUTH_SANITIZE_REDIRECTS"] is True
     assert values["SESSION_COOKIE_AGE"] <= 24 * 3600
+
+
+def test_cookies_and_callback_follow_https_not_debug():
+    # Behind a proxy that speaks plain HTTP to browsers, Secure cookies would
+    # never come back and nobody could log in: the README says the same.
+    values = loaded({**PRODUCTION, **GITHUB, "TILEMAKER_HTTPS": "no"})
+    assert values["SESSION_COOKIE_SECURE"] is False
+    assert values["CSRF_COOKIE_SECURE"] is False
+    assert values["SOCIAL_AUTH_REDIRECT_IS_HTTPS"] is False
+    debug_https = loaded({"TILEMAKER_HTTPS": "yes"})
+    assert debug_https["SESSION_COOKIE_SECURE"] is True
+    assert debug_https["CSRF_COOKIE_SECURE"] is True
+    assert debug_https["SOCIAL_AUTH_REDIRECT_IS_HTTPS"] is True
+
+
+@pytest.mark.parametrize(
+    ("origins", "trusted"),
+    [
+        (
+            "https://viewer.example.org,http://localhost:5173",
+            ["https://viewer.example.org", "http://localhost:5173"],
+        ),
+        ("*", []),
+    ],
+)
+def test_csrf_trusts_the_cors_origins(origins, trusted):
+    assert loaded({"TILEMAKER_ORIGINS": origins})["CSRF_TRUSTED_ORIGINS"] == trusted
+    assert (
+        loaded({"TILEMAKER_ORIGINS": origins, "TILEMAKER_ADD_CORS": "no"})["CSRF_TRUSTED_ORIGINS"]
+        == []
+    )
 
 
 @pytest.mark.parametrize(

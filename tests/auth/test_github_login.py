@@ -216,6 +216,27 @@ def test_logout_from_script_answers_json(github):
     assert out.json()["authenticated"] is False
 
 
+@pytest.mark.parametrize(
+    ("origin", "status"),
+    [("https://viewer.example.org", 200), ("https://evil.example", 403)],
+)
+def test_a_page_on_an_allowed_origin_can_post(github, settings, origin, status):
+    # The trusted list as settings derive it from TILEMAKER_ORIGINS
+    # (tests/auth/test_auth_settings.py pins the derivation).
+    settings.CSRF_TRUSTED_ORIGINS = ["https://viewer.example.org"]
+    client = Client(enforce_csrf_checks=True)
+    github_login(client, github, "alice")
+    token = me(client)["csrf_token"]
+
+    out = client.post(
+        "/auth/logout/",
+        headers={"X-CSRFToken": token, "Accept": "application/json", "Origin": origin},
+    )
+
+    assert out.status_code == status
+    assert me(client)["authenticated"] is (status != 200)
+
+
 def test_mock_mode_has_no_github_login(settings):
     settings.AUTH_TYPE = "mock"
     settings.MOCK_GRANTS = frozenset({"dev-b", "dev-a"})

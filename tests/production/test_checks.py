@@ -75,6 +75,7 @@ SAFE = {
     "CACHE_TYPE": "memcached",
     "DATABASE_URL": "postgres://tilemaker@db:5432/tilemaker",
     "DATA_ROOTS": ["/maps"],
+    "HTTPS": True,
 }
 
 
@@ -100,6 +101,8 @@ def test_safe_production_settings_raise_nothing():
         ({"CACHE_TYPE": "in_memory"}, ["tilemaker.W016"]),
         ({"DATABASE_URL": "sqlite:////srv/tilemaker.sqlite3"}, ["tilemaker.W017"]),
         ({"DATA_ROOTS": []}, ["tilemaker.W018"]),
+        ({"HTTPS": False}, ["tilemaker.W019"]),
+        ({"HTTPS": False, "DEBUG": True}, ["tilemaker.W015"]),
     ],
 )
 def test_each_unsafe_setting_is_reported(overrides, expected):
