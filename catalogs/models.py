@@ -1,7 +1,9 @@
 """Source catalogues: a SourceGroup holds Sources (RA/Dec in degrees plus free-form extras)."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
+from catalogs.readers import DEC_RANGE_DEG, RA_RANGE_DEG, non_finite_key
 from maps.models import Grant
 
 
@@ -31,3 +33,21 @@ class Source(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"({self.ra:.4f}, {self.dec:.4f})"
+
+    def clean(self) -> None:
+        """Refuse what the importer never writes: the API copies ``extra`` out as stored."""
+        super().clean()
+        errors = {}
+        for field_name, (low, high) in (("ra", RA_RANGE_DEG), ("dec", DEC_RANGE_DEG)):
+            value = getattr(self, field_name)
+            if value is not None and not low <= value <= high:
+                errors[field_name] = f"outside {low:g}..{high:g} degrees"
+        if not isinstance(self.extra, dict):
+            errors["extra"] = 'expected a JSON object, e.g. {"flux": 1.5}'
+        else:
+            where = non_finite_key(self.extra)
+            if where is not None:
+                # PostgreSQL's jsonb refuses them and JSON has no such numbers.
+                errors["extra"] = f"{where}: NaN and Infinity are not allowed; use null"
+        if errors:
+            raise ValidationError(errors)

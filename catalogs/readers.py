@@ -4,6 +4,10 @@ Two formats (SPEC section 3): a JSON list of ``{"ra", "dec", "name"?, "extra"?}`
 objects, or CSV with a header row naming ``ra`` and ``dec`` (and optionally
 ``name``); every other CSV column goes to ``extra``. No Django here, so
 ``maps.scanning`` can check catalogues before anything touches a database.
+
+Messages never quote what was read from the file, only its position (line,
+entry, field, column number) and the kind of value: a config pointed at
+``/proc/self/environ`` or a secrets file must not print it.
 """
 
 import csv
@@ -76,17 +80,37 @@ def read_catalog(path: str | os.PathLike, *, file_type: str) -> list[SourceRecor
     if file_type not in FILE_TYPES:
         raise CatalogError([f"{name}: file_type {file_type!r} is not one of json, csv"])
     text = _read_text(path)
-    if file_type == "json":
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise CatalogError(
-                [f"{name}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"]
-            ) from None
-        if not isinstance(items, list):
-            raise CatalogError([f"{name}: expected a JSON list of sources, found {_kind(items)}"])
-        return records_from_list(items, file=name)
-    return _records_from_csv(text, where=name)
+    try:
+        if file_type == "json":
+            items = load_json(text, where=name)
+            if not isinstance(items, list):
+                raise CatalogError(
+                    [f"{name}: expected a JSON list of sources, found {_kind(items)}"]
+                )
+            return records_from_list(items, file=name)
+        return _records_from_csv(text, where=name)
+    except RecursionError:
+        raise CatalogError([f"{name}: values nested too deeply"]) from None
+
+
+def load_json(text: str, *, where: str) -> object:
+    """``json.loads(text)``, its every failure a ``CatalogError`` naming ``where``.
+
+    ``json.JSONDecodeError`` messages hold a position, never the text; the
+    other two failures are a number of more than 4300 digits (Python's
+    int-conversion limit, a plain ``ValueError``) and nesting deeper than the
+    recursion limit.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CatalogError(
+            [f"{where}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"]
+        ) from None
+    except ValueError:
+        raise CatalogError([f"{where}: invalid JSON: a number with too many digits"]) from None
+    except RecursionError:
+        raise CatalogError([f"{where}: invalid JSON: values nested too deeply"]) from None
 
 
 def records_from_list(items: Iterable, *, file: str, path: str = "") -> list[SourceRecord]:
@@ -114,7 +138,7 @@ def records_from_list(items: Iterable, *, file: str, path: str = "") -> list[Sou
                     others = {k: v for k, v in item.items() if k not in _JSON_KEYS}
                     extra = {**others, **(extra or {})}
                 records.append(
-                    SourceRecord(ra=ra, dec=dec, name=name or "", extra=_finite(extra or {}))
+                    SourceRecord(ra=ra, dec=dec, name=name or "", extra=finite_json(extra or {}))
                 )
                 continue
         _explain_item(item, f"{file}: {path}[{position}]", problems)
@@ -148,15 +172,21 @@ def _records_from_csv(text: str, *, where: str) -> list[SourceRecord]:
     if columns:
         columns[0] = columns[0].lstrip("#").strip()
     lowered = [column.lower() for column in columns]
-    duplicates = sorted({c for c in lowered if c and lowered.count(c) > 1})
+    duplicates = [
+        " and ".join(str(i + 1) for i, other in enumerate(lowered) if other == column)
+        for position, column in enumerate(lowered)
+        if column and lowered.index(column) == position and lowered.count(column) > 1
+    ]
     if duplicates:
-        raise CatalogError([f"{where}: line 1: duplicate column(s) {', '.join(duplicates)}"])
+        raise CatalogError([f"{where}: line 1: columns {'; '.join(duplicates)} have the same name"])
     missing = [required for required in ("ra", "dec") if required not in lowered]
     if missing:
+        count = len(columns) if any(columns) else 0
         raise CatalogError(
             [
                 f"{where}: line 1: the header row must name the columns ra and dec "
-                f"(missing {', '.join(missing)}; found {', '.join(columns) or 'nothing'})"
+                f"(missing {', '.join(missing)}; the header has {count} "
+                f"column{'s' * (count != 1)})"
             ]
         )
     ra_column, dec_column = lowered.index("ra"), lowered.index("dec")
@@ -254,11 +284,14 @@ def _coordinate(
     try:
         value = float(raw)
     except ValueError:
-        problems.add(f"{where}: {raw!r} is not a number")
+        problems.add(f"{where}: not a number")
         return None
     low, high = bounds
-    if not math.isfinite(value) or not low <= value <= high:
-        problems.add(f"{where}: {raw!r} is outside {low:g}..{high:g} degrees")
+    if not math.isfinite(value):
+        problems.add(f"{where}: not a finite number")
+        return None
+    if not low <= value <= high:
+        problems.add(f"{where}: outside {low:g}..{high:g} degrees")
         return None
     return value
 
@@ -269,7 +302,11 @@ def _cell_value(cell: str) -> int | float | str | None:
     if not text:
         return None
     if _INTEGER.match(text):
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:
+            # Over Python's 4300-digit limit: no catalogue value, keep the text.
+            return text
     try:
         number = float(text)
     except ValueError:
@@ -277,23 +314,47 @@ def _cell_value(cell: str) -> int | float | str | None:
     return number if math.isfinite(number) else None
 
 
-def _finite(value):
+def finite_json(value):
     """``value`` with NaN/Infinity replaced by null: PostgreSQL's jsonb refuses them."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
+        return {str(k): finite_json(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_finite(v) for v in value]
+        return [finite_json(v) for v in value]
     return value
 
 
+def non_finite_key(value: object, *, path: str = "") -> str | None:
+    """Where in ``value`` the first NaN or infinity sits (``"flux"``, ``"a[2]"``), else None.
+
+    ``path`` prefixes the answer; an infinity at the top level answers ``path``.
+    """
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path
+    if isinstance(value, dict):
+        items = ((f"{path}.{key}" if path else str(key), v) for key, v in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for where, inner in items:
+        found = non_finite_key(inner, path=where)
+        if found is not None:
+            return found
+    return None
+
+
 def _kind(value: object) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    """The kind of a value read from a file, never the value itself."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int | float):
-        return f"the number {value!r}"
-    return names.get(type(value), type(value).__name__)
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"

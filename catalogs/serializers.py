@@ -11,6 +11,8 @@ from json.encoder import encode_basestring_ascii
 
 from rest_framework import serializers
 
+from catalogs.readers import finite_json
+
 
 class SourceGroupSummarySerializer(serializers.Serializer):
     source_group_id = serializers.CharField()
@@ -37,6 +39,21 @@ def _number(value: float) -> str:
 _SOURCE_TEMPLATE = '{"name":%s,"ra":%s,"dec":%s,"extra":%s}'
 
 
+def _extra(text: str | None) -> str:
+    """Stored ``extra`` JSON text, with any NaN/Infinity (JSON has none) turned into null.
+
+    Neither the importer nor the admin writes them, and PostgreSQL's jsonb
+    cannot hold them, but an SQLite whose ``json_valid`` accepts JSON5 could
+    have stored them from an older admin. Only text holding either
+    word is decoded again: 100k sources take ~0.45 s with or without the test.
+    """
+    if not text:
+        return "{}"
+    if "NaN" in text or "Infinity" in text:
+        return json.dumps(finite_json(json.loads(text)))
+    return text
+
+
 def source_group_json(summary: dict, rows) -> bytes:
     """The ``/sources/{id}`` body from ``summary`` and ``(name, ra, dec, extra_json)`` rows.
 
@@ -48,7 +65,7 @@ def source_group_json(summary: dict, rows) -> bytes:
     quote = encode_basestring_ascii
     sources = ",".join(
         [
-            _SOURCE_TEMPLATE % (quote(name), _number(ra), _number(dec), extra or "{}")
+            _SOURCE_TEMPLATE % (quote(name), _number(ra), _number(dec), _extra(extra))
             for name, ra, dec, extra in rows
         ]
     )

@@ -20,6 +20,7 @@ from maps import admin_grants  # noqa: F401
 from maps.grants import visibility_filter
 from maps.layer_geometry import LayerGeometryError, fits_providers
 from maps.models import Band, Layer, Map, MapGroup
+from maps.paths import DataPathError, check_file_name
 
 DERIVED_LAYER_FIELDS = (
     "tile_size",
@@ -68,7 +69,17 @@ class LayerForm(forms.ModelForm):
             return provider
         for entry in entries:
             filename = entry.get("filename")
-            if isinstance(filename, str) and not Path(filename).expanduser().is_absolute():
+            if not isinstance(filename, str):
+                continue
+            try:
+                check_file_name(filename)
+                absolute = Path(filename).expanduser().is_absolute()
+            except DataPathError as error:
+                raise ValidationError(str(error)) from None
+            except RuntimeError:
+                # "~user/..." of an unknown user: Layer.clean's resolve_data_path says so.
+                continue
+            if not absolute:
                 raise ValidationError(
                     f"{filename}: give an absolute path (relative names only work in configs)"
                 )

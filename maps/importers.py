@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
 from django.core.exceptions import ValidationError
 from django.db import connections, models, router, transaction
 
@@ -38,6 +37,8 @@ from maps.models import (
     Layer,
     Map,
     MapGroup,
+    colour_map_problem,
+    reserved_layer_id_problem,
 )
 from maps.paths import DataPathError, resolve_data_path
 from maps.scanning import slug
@@ -130,6 +131,11 @@ def import_config(path: str | os.PathLike) -> ImportReport:
         raise ConfigError(
             [f"{name}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"]
         ) from None
+    except ValueError:
+        # Python refuses integers of more than 4300 digits with a plain ValueError.
+        raise ConfigError([f"{name}: invalid JSON: a number with too many digits"]) from None
+    except RecursionError:
+        raise ConfigError([f"{name}: invalid JSON: values nested too deeply"]) from None
     return import_config_data(data, base_dir=absolute.parent, source_name=name)
 
 
@@ -346,6 +352,10 @@ class _Validator:
                 f"{value!r} is not a valid id (1 to {ID_MAX_LENGTH} letters, digits, '-' or '_')",
             )
             return "", labelled
+        reserved = reserved_layer_id_problem(value) if key == "layer_id" else None
+        if reserved:
+            self.problem(labelled, key, reserved)
+            return "", labelled
         self._remember(key, value, labelled, key)
         return value, labelled
 
@@ -453,8 +463,8 @@ class _Validator:
             return Layer._meta.get_field("cmap").default
         if not isinstance(value, str):
             self.problem(where, "cmap", f"expected a colour map name, found {_kind(value)}")
-        elif value not in matplotlib.colormaps:
-            self.problem(where, "cmap", f"{value!r} is not a matplotlib colour map")
+        elif problem := colour_map_problem(value):
+            self.problem(where, "cmap", problem)
         return value
 
     def _unknown_keys(self, item: dict, where: str, known: set | frozenset) -> None:

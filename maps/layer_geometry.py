@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from maps.models import COMBINATION_FUNCTIONS, PROVIDER_COMBINATION, PROVIDER_FITS
-from maps.paths import DataPathError, resolve_data_path
+from maps.paths import DataPathError, resolve_data_path, shown_name
 
 
 class LayerGeometryError(ValueError):
@@ -58,11 +58,16 @@ def geometry_for_provider(provider: object) -> LayerGeometry:
             not isinstance(index, int) or isinstance(index, bool) or index < 0
         ):
             raise LayerGeometryError(f"index {index!r} must be a non-negative integer or null")
+        filename = entry.get("filename")
         try:
-            path = resolve_data_path(entry.get("filename"))
+            path = resolve_data_path(filename)
+        except DataPathError as error:
+            # Its message names the file already, shortened when absurdly long.
+            raise LayerGeometryError(str(error)) from None
+        try:
             infos.append(inspect_plane(str(path), hdu=hdu, index=index))
-        except (DataPathError, FitsError) as error:
-            raise LayerGeometryError(f"{entry.get('filename')}: {error}") from None
+        except FitsError as error:
+            raise LayerGeometryError(f"{shown_name(filename)}: {error}") from None
     first = infos[0]
     for other in infos[1:]:
         if other.shape != first.shape or other.grid != first.grid:

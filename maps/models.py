@@ -12,6 +12,28 @@ from django.db import models
 PROVIDER_FITS = "fits"
 PROVIDER_COMBINATION = "fits_combination"
 COMBINATION_FUNCTIONS = ("+", "-", "*", "/", "max", "min", "mean")
+# ``/layers/default`` is a route (maps.api_urls), so no layer can be reached by that id.
+RESERVED_LAYER_IDS = frozenset({"default"})
+
+
+def colour_map_problem(name: object) -> str | None:
+    """Why ``name`` is not a colour map the tile engine can draw with, or None when it is."""
+    from maps.engine.colormap import UnknownColourMapError, lookup_table
+
+    if not isinstance(name, str):
+        return "expected a colour map name"
+    try:
+        lookup_table(name)
+    except UnknownColourMapError:
+        return f"{name!r} is not a matplotlib colour map"
+    return None
+
+
+def reserved_layer_id_problem(layer_id: object) -> str | None:
+    """Why ``layer_id`` may not be used, or None."""
+    if layer_id in RESERVED_LAYER_IDS:
+        return f"{layer_id!r} is reserved: /layers/{layer_id} is a route, not a layer"
+    return None
 
 
 class Grant(models.Model):
@@ -131,7 +153,18 @@ class Layer(Restricted):
         self._loaded_provider = self.provider
 
     def clean(self) -> None:
+        """Refuse what the importer refuses, so a layer edited in the admin can be served."""
         super().clean()
+        problems = {
+            "layer_id": reserved_layer_id_problem(self.layer_id),
+            "cmap": colour_map_problem(self.cmap),
+        }
         if self.vmin is not None and self.vmax is not None and self.vmin >= self.vmax:
-            raise ValidationError({"vmax": "vmax must be greater than vmin"})
-        self.refresh_geometry()
+            problems["vmax"] = "vmax must be greater than vmin"
+        errors = {key: [message] for key, message in problems.items() if message}
+        try:
+            self.refresh_geometry()
+        except ValidationError as error:
+            errors.update(error.message_dict)
+        if errors:
+            raise ValidationError(errors)

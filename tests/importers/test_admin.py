@@ -288,3 +288,125 @@ def test_bad_provider_in_the_band_inline_is_a_form_error(catalogue, staff):
     assert response.status_code == 200
     assert "/nowhere/y.fits: no such file" in response.content.decode()
     assert Layer.objects.filter(provider__filename="/nowhere/y.fits").count() == 0
+
+
+LONG_FILENAME = "/" + "x" * 5000 + ".fits"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"cmap": "nope"}, "cmap", "&#x27;nope&#x27; is not a matplotlib colour map"),
+        (
+            {"layer_id": "default"},
+            "layer_id",
+            "&#x27;default&#x27; is reserved: /layers/default is a route",
+        ),
+        (
+            {"provider": '{"provider_type": "fits", "filename": "/data/a\\u0000b.fits"}'},
+            "provider",
+            "/data/a\\x00b.fits: a file name cannot contain a NUL character",
+        ),
+        (
+            {"provider": json.dumps({"provider_type": "fits", "filename": LONG_FILENAME})},
+            "provider",
+            "... (5006 characters): the file name is too long (5006 bytes",
+        ),
+        (
+            {
+                "provider": json.dumps(
+                    {
+                        "provider_type": "fits_combination",
+                        "function": "+",
+                        "providers": [{"provider_type": "fits", "filename": "/d/\u0000.fits"}],
+                    }
+                )
+            },
+            "provider",
+            "/d/\\x00.fits: a file name cannot contain a NUL character",
+        ),
+        (
+            {"provider": '{"provider_type": "fits", "filename": "~no-such-user-here/m.fits"}'},
+            "provider",
+            "~no-such-user-here/m.fits: cannot resolve the path",
+        ),
+    ],
+    ids=["unknown-cmap", "layer-id-default", "nul", "too-long", "nul-in-combination", "no-user"],
+)
+def test_layer_form_refuses_what_cannot_be_served(catalogue, staff, changes, field, message):
+    layer = Layer.objects.get(layer_id="open-layer")
+    before = Layer.objects.filter(pk=layer.pk).values().get()
+    data = {**form_data(staff, change(layer)), **changes}
+    response = staff.post(change(layer), data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert field in response.context["adminform"].form.errors
+    assert Layer.objects.filter(pk=layer.pk).values().get() == before
+
+
+def test_band_inline_refuses_an_unknown_colour_map_and_a_default_id(catalogue, staff):
+    band = Band.objects.get()
+    before = list(Layer.objects.values())
+    data = form_data(staff, change(band))
+    (cmap_key, _) = sorted(key for key in data if key.endswith("-cmap"))
+    (id_key, _) = sorted(key for key in data if key.endswith("-layer_id"))
+    data[cmap_key] = "nope"
+    data[id_key] = "default"
+    response = staff.post(change(band), data)
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "&#x27;nope&#x27; is not a matplotlib colour map" in content
+    assert "&#x27;default&#x27; is reserved" in content
+    assert list(Layer.objects.values()) == before
+
+
+NON_FINITE_EXTRAS = [
+    ('{"flux": NaN}', "extra", "flux: NaN and Infinity are not allowed; use null"),
+    ('{"flux": Infinity}', "extra", "flux: NaN and Infinity are not allowed; use null"),
+    ('{"a": {"b": [1, -Infinity]}}', "extra", "a.b[1]: NaN and Infinity are not allowed"),
+    ("[1, 2]", "extra", "expected a JSON object"),
+]
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "message"), NON_FINITE_EXTRAS, ids=["nan", "inf", "nested", "list"]
+)
+def test_source_form_refuses_non_finite_extras(catalogue, staff, extra, field, message):
+    source = Source.objects.first()
+    before = Source.objects.filter(pk=source.pk).values().get()
+    data = {**form_data(staff, change(source)), "extra": extra}
+    response = staff.post(change(source), data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert field in response.context["adminform"].form.errors
+    assert Source.objects.filter(pk=source.pk).values().get() == before
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "message"),
+    [
+        ({"extra": '{"snr": NaN}'}, "extra", "snr: NaN and Infinity are not allowed"),
+        ({"ra": "400"}, "ra", "outside -360..360 degrees"),
+        ({"dec": "-91"}, "dec", "outside -90..90 degrees"),
+    ],
+    ids=["nan-extra", "ra-range", "dec-range"],
+)
+def test_adding_a_bad_source_saves_nothing(catalogue, staff, values, field, message):
+    group = SourceGroup.objects.get()
+    url = reverse("admin:catalogs_source_add")
+    data = {"source_group": group.pk, "name": "new", "ra": "1", "dec": "2", "extra": "{}"}
+    response = staff.post(url, {**data, **values, "_save": "Save"})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert field in response.context["adminform"].form.errors
+    assert not Source.objects.filter(name="new").exists()
+
+
+def test_adding_a_good_source_still_works(catalogue, staff):
+    group = SourceGroup.objects.get()
+    data = {"source_group": group.pk, "name": "new", "ra": "-1", "dec": "2"}
+    response = staff.post(
+        reverse("admin:catalogs_source_add"), {**data, "extra": '{"snr": 5}', "_save": "Save"}
+    )
+    assert response.status_code == 302
+    assert Source.objects.get(name="new").extra == {"snr": 5}

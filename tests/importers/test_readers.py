@@ -73,18 +73,18 @@ def test_json_records(item, expected):
 @pytest.mark.parametrize(
     ("items", "expected"),
     [
-        ([3], ["f: [0]: expected an object with ra and dec, found the number 3"]),
+        ([3], ["f: [0]: expected an object with ra and dec, found a number"]),
         ([{"dec": 2}], ["f: [0].ra: missing (degrees required)"]),
-        ([{"ra": "x", "dec": 2}], ["f: [0].ra: 'x' is not a number"]),
+        ([{"ra": "x", "dec": 2}], ["f: [0].ra: not a number"]),
         ([{"ra": True, "dec": 2}], ["f: [0].ra: expected a number of degrees, found a boolean"]),
-        ([{"ra": 1, "dec": 91}], ["f: [0].dec: 91 is outside -90..90 degrees"]),
-        ([{"ra": 400, "dec": 0}], ["f: [0].ra: 400 is outside -360..360 degrees"]),
-        ([{"ra": float("nan"), "dec": 0}], ["f: [0].ra: nan is outside -360..360 degrees"]),
-        ([{"ra": 1, "dec": 2, "name": 5}], ["f: [0].name: expected a string, found the number 5"]),
+        ([{"ra": 1, "dec": 91}], ["f: [0].dec: outside -90..90 degrees"]),
+        ([{"ra": 400, "dec": 0}], ["f: [0].ra: outside -360..360 degrees"]),
+        ([{"ra": float("nan"), "dec": 0}], ["f: [0].ra: not a finite number"]),
+        ([{"ra": 1, "dec": 2, "name": 5}], ["f: [0].name: expected a string, found a number"]),
         ([{"ra": 1, "dec": 2, "extra": [1]}], ["f: [0].extra: expected an object, found a list"]),
         (
             [{"ra": 1, "dec": 2}, {"ra": "a", "dec": "b"}],
-            ["f: [1].ra: 'a' is not a number", "f: [1].dec: 'b' is not a number"],
+            ["f: [1].ra: not a number", "f: [1].dec: not a number"],
         ),
     ],
 )
@@ -131,15 +131,15 @@ def test_csv_without_name_column(tmp_path):
             "name,ra\nA,1\n",
             [
                 "cat.csv: line 1: the header row must name the columns ra and dec "
-                "(missing dec; found name, ra)"
+                "(missing dec; the header has 2 columns)"
             ],
         ),
-        ("ra,dec,RA\n1,2,3\n", ["cat.csv: line 1: duplicate column(s) ra"]),
+        ("ra,dec,RA\n1,2,3\n", ["cat.csv: line 1: columns 1 and 3 have the same name"]),
         ("name,ra,dec\nA,1\n", ["cat.csv: line 2: expected 3 fields, found 2"]),
-        ("name,ra,dec\nA,1,2\nB,abc,3\n", ["cat.csv: line 3: ra: 'abc' is not a number"]),
-        ("name,ra,dec\nA,1,-95\n", ["cat.csv: line 2: dec: '-95' is outside -90..90 degrees"]),
+        ("name,ra,dec\nA,1,2\nB,abc,3\n", ["cat.csv: line 3: ra: not a number"]),
+        ("name,ra,dec\nA,1,-95\n", ["cat.csv: line 2: dec: outside -90..90 degrees"]),
         ("name,ra,dec\nA,,2\n", ["cat.csv: line 2: ra: missing (degrees required)"]),
-        ("name,ra,dec\nA,inf,2\n", ["cat.csv: line 2: ra: 'inf' is outside -360..360 degrees"]),
+        ("name,ra,dec\nA,inf,2\n", ["cat.csv: line 2: ra: not a finite number"]),
     ],
     ids=[
         "empty",

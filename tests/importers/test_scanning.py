@@ -320,7 +320,7 @@ def test_readme_style_files_make_one_map_with_bands_by_frequency(tmp_path):
         f"{tmp_path / 'missing.fits'}: no such file",
         f"{tmp_path / 'notes.txt'}: not a catalogue (expected a .json or .csv file)",
         f"{tmp_path / 'bad.csv'}: line 1: the header row must name the columns ra and dec "
-        "(missing dec; found name, ra)",
+        "(missing dec; the header has 2 columns)",
     ]
     (group,) = config["map_groups"]
     assert group["name"] == tmp_path.name
