@@ -7,19 +7,11 @@ every endpoint, and nginx answers oversized requests itself.
 import pytest
 
 from tests.errors.cases import check, every_method_cases, reported_cases
-from tests.errors.session import LOGIN_SESSION_CODE, session_key_from
 from tests.production.stack import LAYER_IDS
 
 pytestmark = pytest.mark.services
 
 LAYER = LAYER_IDS[0]
-
-
-@pytest.fixture(scope="module")
-def session_key(stack):
-    result = stack.manage("shell", "-c", LOGIN_SESSION_CODE)
-    assert result.returncode == 0, result.stderr
-    return session_key_from(result.stdout)
 
 
 @pytest.mark.parametrize("logged_in", [False, True], ids=["anonymous", "session"])
