@@ -4,6 +4,7 @@ from django.conf import settings
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_safe
 
 LOGIN_BACKEND = "github"
 
@@ -33,6 +34,8 @@ def viewer_config(request) -> dict:
     return {"api_base": settings.API_ENDPOINT.rstrip("/"), "auth": auth_info(request)}
 
 
+# GET and HEAD only: TRACE and the rest answered 200 with the page.
+@require_safe
 @ensure_csrf_cookie
 def index(request):
     return render(request, "frontend/index.html", {"viewer_config": viewer_config(request)})

@@ -36,6 +36,7 @@ _GENERIC_DETAIL = {
     405: "Method not allowed.",
     406: "Not acceptable.",
     413: "Request too large.",
+    414: "URI too long.",
     415: "Unsupported media type.",
     429: "Too many requests.",
     500: "Internal server error.",
@@ -142,7 +143,15 @@ class JsonErrorMiddleware:
 
     @staticmethod
     def _refuse(request):
-        if _answers_json(request) and _has_nul(request):
+        if not _answers_json(request):
+            return None
+        try:
+            has_nul = _has_nul(request)
+        except SuspiciousOperation as error:
+            # More than DATA_UPLOAD_MAX_NUMBER_FIELDS query parameters: raised
+            # here, outside any view, it would get Django's HTML page.
+            return error_response(f"Bad request: {error}", 400)
+        if has_nul:
             # No id or parameter can contain NUL, and PostgreSQL refuses it in
             # a query with an exception (a 500) instead of finding nothing.
             return error_response("The URL contains a NUL character.", 400)

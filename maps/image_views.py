@@ -6,6 +6,7 @@ pixel work; the layer is always looked up first, through the grants, so a
 hidden layer answers exactly like an unknown one whatever else is wrong.
 """
 
+import logging
 import math
 import re
 from functools import lru_cache
@@ -32,7 +33,10 @@ from maps.api_errors import BAD_REQUEST, NOT_FOUND, BadRequest, api_exception_ha
 from maps.engine import NoDataError, OutOfRangeError, resolve_tile
 from maps.engine.colormap import UnknownColourMapError, lookup_table
 from maps.engine.encode import FITS_RENDERER, IMAGE_RENDERERS, colour_bar_png
+from maps.engine.errors import FitsError
 from maps.grants import is_public, user_grants
+
+logger = logging.getLogger("maps.image_views")
 
 TILE_REVALIDATE = "no-cache"
 COLOUR_BAR_MAX_AGE_SECONDS = 86400
@@ -112,12 +116,22 @@ def _renderer(extension: str, allowed: dict):
     return renderer
 
 
-def _etag_matches(request, etag: str) -> bool:
+def _if_none_match(request) -> set[str]:
     header = request.headers.get("If-None-Match", "")
-    if not header:
-        return False
-    candidates = {part.strip().removeprefix("W/") for part in header.split(",")}
-    return "*" in candidates or etag in candidates
+    return {part.strip().removeprefix("W/") for part in header.split(",")} if header else set()
+
+
+def _etag_matches(request, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag``.
+
+    ``*`` is left out: it matches only a tile that exists, which is known
+    after rendering (an empty region answers 404); see ``_wants_any``.
+    """
+    return etag in _if_none_match(request)
+
+
+def _wants_any(request) -> bool:
+    return "*" in _if_none_match(request)
 
 
 def _cache_control(layer, user) -> str:
@@ -161,6 +175,11 @@ def _engine_errors(call, *, out_of_range_status=400):
         raise BadRequest(str(error)) from None
     except ValueError as error:
         raise BadRequest(str(error)) from None
+    except FitsError as error:
+        # A file that became unreadable after import (truncated, corrupted
+        # compressed tiles): the pixels are not there, as for a moved file.
+        logger.error("unreadable data in %s: %s", error.path, error)
+        raise NotFound("the data of this layer cannot be read") from None
 
 
 # --- OpenAPI descriptions ------------------------------------------------------
@@ -225,6 +244,8 @@ class TileView(ImageAPIView):
         if _etag_matches(request, tile.etag):
             return HttpResponse(status=304, headers=headers)
         body = _engine_errors(lambda: tiles.tile_image(tile))
+        if _wants_any(request):
+            return HttpResponse(status=304, headers=headers)
         return HttpResponse(body, content_type=media_type, headers=headers)
 
     @classmethod
@@ -308,6 +329,8 @@ async def _anonymous_tile(request, layer_id, level, y, x, ext):
             body = await tiles.in_render_thread(_engine_errors, lambda: tiles.render_image(tile))
     except (APIException, Http404) as error:
         return _error_response(error)
+    if _wants_any(request):
+        return HttpResponse(status=304, headers=headers)
     return HttpResponse(body, content_type=media_type, headers=headers)
 
 
@@ -329,7 +352,8 @@ class SubmapView(ImageAPIView):
     @extend_schema(
         operation_id="layer_submap",
         summary="A cut-out at native resolution: FITS with a CAR WCS, or a coloured image.",
-        description="RA from left to right (degrees, either may exceed 180 or be negative; "
+        description="RA from left to right (degrees within -720..720, either may exceed 180 "
+        "or be negative; "
         "the cut-out is as wide as asked, across RA 0/360 or 180/-180), Dec from bottom to "
         "top. Colour parameters apply to images only. At most TILEMAKER_MAX_CUTOUT_PIXELS.",
         parameters=[
@@ -428,7 +452,9 @@ class ApertureView(ImageAPIView):
         operation_id="aperture",
         summary="Statistics of the pixels whose centres lie within a circle on the sky.",
         parameters=[
-            OpenApiParameter("ra", float, required=True, description="Centre RA, degrees."),
+            OpenApiParameter(
+                "ra", float, required=True, description="Centre RA, degrees within -720..720."
+            ),
             OpenApiParameter("dec", float, required=True, description="Centre Dec, degrees."),
             OpenApiParameter(
                 "radius",

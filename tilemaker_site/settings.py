@@ -240,6 +240,8 @@ if AUTH_TYPE == "github" and SESSION_HOURS > 24:
         f"TILEMAKER_SESSION_HOURS={SESSION_HOURS}: at most 24 with TILEMAKER_AUTH_TYPE=github"
     )
 SESSION_COOKIE_AGE = SESSION_HOURS * 3600
+# The database store, refusing malformed keys before any query (NUL bytes).
+SESSION_ENGINE = "tilemaker_site.sessions"
 SESSION_COOKIE_HTTPONLY = True
 # Lax, not Strict: the return from GitHub is a cross-site top-level GET that
 # must carry the session holding the OAuth state.

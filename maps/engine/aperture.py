@@ -4,7 +4,13 @@ import math
 
 import numpy as np
 
-from maps.engine.cutout import check_dec, columns_between, finite_degrees, rows_between
+from maps.engine.cutout import (
+    check_dec,
+    check_ra,
+    columns_between,
+    finite_degrees,
+    rows_between,
+)
 from maps.engine.downsample import ReadWindow, gather
 from maps.engine.errors import NoDataError, OutOfRangeError
 from maps.engine.geometry import PixelGrid
@@ -46,12 +52,13 @@ def aperture_stats(
     Raises
     ------
     OutOfRangeError
-        Non-finite position, Dec outside -90..90, radius not in
+        Non-finite position, RA beyond +-MAX_ABS_RA_DEG (see
+        ``maps.engine.cutout``), Dec outside -90..90, radius not in
         ``(0, max_radius_arcmin]``.
     NoDataError
         No finite pixel centre within the radius.
     """
-    ra_deg = finite_degrees("ra", ra_deg)
+    ra_deg = check_ra("ra", ra_deg)
     dec_deg = check_dec("dec", dec_deg)
     radius_arcmin = finite_degrees("radius", radius_arcmin)
     if radius_arcmin <= 0:

@@ -5,6 +5,12 @@ is called left, so a box from RA 170 to -170 is 20 degrees wide across the
 180/-180 seam (and so is one from -170 to 170). Two RA values a full turn
 apart (-180 and 180) mean the whole circle. A pixel is in the box when its
 centre is (edges included); the box is trimmed to the map.
+
+RA values must lie within +-MAX_ABS_RA_DEG: every convention in use (0..360,
+-180..180, or a box continuing past 360 across the seam) stays within two
+turns, while a value like 1e308 overflows the degree -> pixel arithmetic
+(``OverflowError`` in ``round``) and, long before that, float spacing makes
+the position meaningless (1e17 degrees has a spacing of 16 degrees).
 """
 
 import math
@@ -24,6 +30,7 @@ EDGE_TOLERANCE_PIXELS = 1e-6
 _COPIED_KEYS = ("RADESYS", "EQUINOX", "BUNIT")
 OFF_THE_MAP = "the region does not overlap the map"
 NO_PIXEL_CENTRE = "no pixel centre lies in the region"
+MAX_ABS_RA_DEG = 720.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,16 @@ def finite_degrees(name: str, value: float) -> float:
         raise OutOfRangeError(f"{name} must be a number, got {value!r}") from None
     if not math.isfinite(value):
         raise OutOfRangeError(f"{name} must be finite, got {value}")
+    return value
+
+
+def check_ra(name: str, value: float) -> float:
+    """A finite RA within +-MAX_ABS_RA_DEG (see the module docstring), else ``OutOfRangeError``."""
+    value = finite_degrees(name, value)
+    if not -MAX_ABS_RA_DEG <= value <= MAX_ABS_RA_DEG:
+        raise OutOfRangeError(
+            f"{name} {value:g} is outside -{MAX_ABS_RA_DEG:g}..{MAX_ABS_RA_DEG:g} degrees"
+        )
     return value
 
 
@@ -164,13 +181,14 @@ def make_cutout(
     Raises
     ------
     OutOfRangeError
-        Non-finite or out-of-range bounds, a box of zero width or height, or
+        Non-finite or out-of-range bounds (RA beyond +-MAX_ABS_RA_DEG, Dec
+        outside -90..90), a box of zero width or height, or
         more than ``max_pixels`` pixels (checked before reading anything).
     NoDataError
         When the box misses the map or holds no finite pixel.
     """
-    left = finite_degrees("left RA", left_ra_deg)
-    right = finite_degrees("right RA", right_ra_deg)
+    left = check_ra("left RA", left_ra_deg)
+    right = check_ra("right RA", right_ra_deg)
     top = check_dec("top Dec", top_dec_deg)
     bottom = check_dec("bottom Dec", bottom_dec_deg)
     if top == bottom:

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.errors.session import LOGIN_SESSION_CODE, session_key_from
 from tests.production.stack import start_stack
 
 
@@ -12,3 +13,11 @@ def stack():
         yield started
     finally:
         started.close()
+
+
+@pytest.fixture(scope="session")
+def session_key(stack):
+    """The key of a real logged-in session in the stack's PostgreSQL."""
+    result = stack.manage("shell", "-c", LOGIN_SESSION_CODE)
+    assert result.returncode == 0, result.stderr
+    return session_key_from(result.stdout)

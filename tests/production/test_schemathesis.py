@@ -61,9 +61,13 @@ def schemathesis_command() -> list[str]:
     return [found]
 
 
-def test_no_generated_request_gets_a_server_error(stack, tmp_path, capsys):
+@pytest.mark.parametrize("logged_in", [False, True], ids=["anonymous", "session"])
+def test_no_generated_request_gets_a_server_error(stack, session_key, logged_in, tmp_path, capsys):
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG)
+    # Every documented operation; tests/errors/cases.py sends every method to
+    # every route, documented or not.
+    session = ["--header", f"Cookie: sessionid={session_key}"] if logged_in else []
     result = subprocess.run(
         [
             *schemathesis_command(),
@@ -84,6 +88,7 @@ def test_no_generated_request_gets_a_server_error(stack, tmp_path, capsys):
             "--seed",
             "20261124",
             "--no-shrink",
+            *session,
         ],
         cwd=tmp_path,
         capture_output=True,
@@ -92,7 +97,10 @@ def test_no_generated_request_gets_a_server_error(stack, tmp_path, capsys):
     )
     summary = [line.strip() for line in result.stdout.splitlines() if " generated, " in line]
     with capsys.disabled():
-        print(f"\n[production] schemathesis: {' '.join(summary) or 'no summary'}")
+        print(
+            f"\n[production] schemathesis ({'session' if logged_in else 'anonymous'}): "
+            f"{' '.join(summary) or 'no summary'}"
+        )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert summary, result.stdout[-2000:]
     assert "failed" not in summary[0]
