@@ -25,7 +25,7 @@ import numpy as np
 from maps.engine.aperture import aperture_stats
 from maps.engine.combine import check_function, combine
 from maps.engine.cutout import Cutout, make_cutout
-from maps.engine.downsample import gather, mean_from_sums
+from maps.engine.downsample import block_sums, gather, mean_from_sums
 from maps.engine.errors import FitsError, NoDataError, OutOfRangeError
 from maps.engine.fits_source import PlaneInfo, PlaneReader, open_plane
 from maps.engine.geometry import MapCover, TileIndex
@@ -195,26 +195,46 @@ class PixelSource:
                 f"{source_pixels} pixels (at most {MAX_TILE_SOURCE_PIXELS} are read for one "
                 "tile); zoom in"
             )
+        aligned = (
+            row0 // factor * factor,
+            -(-row1 // factor) * factor,
+            col0 // factor * factor,
+            -(-col1 // factor) * factor,
+        )
+        # Reading whole blocks lets block_sums reshape instead of np.add.reduceat:
+        # a level-0 ACT tile from the file took 5.9-6.1 s with reduceat, 0.8-1.8 s
+        # reshaped (1.7-4.8 s before the window existed; 2 cores at load 10). The
+        # padding lies off the map (NaN, counted 0); it is read only when it at
+        # most doubles the window, never for a small map deep inside a big block.
+        whole_blocks = (aligned[1] - aligned[0]) * (aligned[3] - aligned[2]) <= 2 * source_pixels
+        if whole_blocks:
+            row0, row1, col0, col1 = aligned
         width = grid.tile_size * factor
         map_cols = pixel_grid.columns_at(grid=grid, grid_columns=x * width + np.arange(col0, col1))
         col_blocks = np.arange(col0, col1) // factor
         col_starts = np.flatnonzero(np.diff(col_blocks, prepend=-1))
-        block_col0, block_col1 = int(col_blocks[0]), int(col_blocks[-1]) + 1
+        block_cols = slice(int(col_blocks[0]), int(col_blocks[-1]) + 1)
         sums = np.zeros((grid.tile_size, grid.tile_size), dtype=np.float64)
         counts = np.zeros((grid.tile_size, grid.tile_size), dtype=np.int64)
         step = max(1, CHUNK_PIXELS // (col1 - col0))
+        if whole_blocks:
+            step = factor * max(1, step // factor)
         for start in range(row0, row1, step):
             stop = min(start + step, row1)
             map_rows = pixel_grid.rows_at(grid=grid, grid_rows=y * width + np.arange(start, stop))
             if (map_rows < 0).all():
                 continue
             data = gather(self.read_window, map_rows, map_cols)
+            block_rows = slice(start // factor, (stop - 1) // factor + 1)
+            if whole_blocks:
+                chunk_sums, chunk_counts = block_sums(data, factor)
+                sums[block_rows, block_cols] += chunk_sums
+                counts[block_rows, block_cols] += chunk_counts
+                continue
             finite = np.isfinite(data)
             np.copyto(data, 0, where=~finite)
             row_blocks = np.arange(start, stop) // factor
             row_starts = np.flatnonzero(np.diff(row_blocks, prepend=-1))
-            block_rows = slice(int(row_blocks[0]), int(row_blocks[-1]) + 1)
-            block_cols = slice(block_col0, block_col1)
             for values, total, dtype in ((data, sums, np.float64), (finite, counts, np.int64)):
                 by_rows = np.add.reduceat(values, row_starts, axis=0, dtype=dtype)
                 total[block_rows, block_cols] += np.add.reduceat(by_rows, col_starts, axis=1)
