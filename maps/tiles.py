@@ -591,9 +591,12 @@ def precache_all(log: Callable[[str], None] = print, *, force: bool = False) -> 
         layer_started = time.perf_counter()
         try:
             source = pixel_source(layer)
-            # Built here, before the level-0 tiles that then cost nothing;
-            # computing those from the file would take seconds each.
-            source.build_overview()
+            try:
+                # Built here, before the level-0 tiles that then cost nothing;
+                # computing those from the file would take seconds each.
+                source.build_overview()
+            except EngineError as error:
+                log(f"precache: {layer.layer_id}: no overview ({error})")
             layer_histogram_cached(layer, source)
             for x in range(2):
                 try:
@@ -603,6 +606,12 @@ def precache_all(log: Callable[[str], None] = print, *, force: bool = False) -> 
                     pass
         except EngineError as error:
             log(f"precache: {layer.layer_id}: skipped ({error})")
+            continue
+        except Exception as error:
+            # Warm-up runs unattended at start-up: one layer's unexpected failure
+            # (a MemoryError, a bug) must not leave every later layer cold.
+            logger.exception("precache: layer %s failed", layer.layer_id)
+            log(f"precache: {layer.layer_id}: skipped ({type(error).__name__}: {error})")
             continue
         log(f"precache: {layer.layer_id} in {time.perf_counter() - layer_started:.2f} s")
     log(

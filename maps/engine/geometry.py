@@ -25,8 +25,15 @@ MAX_TILE_SIZE = 1024
 # Whole-sky pixel counts this close (relatively) to an integer are that integer:
 # headers store CDELT with limited digits (0.00833333 for 0.5 arcmin).
 WHOLE_RELATIVE_TOLERANCE = 1e-6
-# A pixel finer than this would need more levels than any viewer can zoom.
-MAX_LEVELS = 30
+# Zoom levels served at most. A 1024-pixel tile at level 19 has 1.2 milliarcsecond
+# pixels, far finer than any CAR sky map; a finer map is refused when it is
+# opened, naming its CDELT. The cost of a tile does not grow with the number of
+# levels (the engine only touches the part of a tile that overlaps the map), so
+# this is generous: a 1e-6 degree (3.6 mas) map needs 19 levels and is served.
+MAX_LEVELS = 20
+# Candidates beyond a map's edges when locating it on the grid: rounding of
+# the edge coordinates moves them by less than one pixel.
+COVER_MARGIN_PIXELS = 3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,14 +94,14 @@ def _original_grid(nx: int, ny: int) -> TileGrid | None:
     )
 
 
-def _practical_grid(sky_rows: float) -> TileGrid:
+def _practical_grid(sky_rows: float) -> TileGrid | None:
     """The fewest levels whose tiles fit in ``MAX_TILE_SIZE`` with the deepest level at native
-    resolution or finer."""
+    resolution or finer; None when that takes more than ``MAX_LEVELS``."""
     for deepest in range(MAX_LEVELS):
         tile_size = math.ceil(sky_rows / 2**deepest * (1 - WHOLE_RELATIVE_TOLERANCE))
         if tile_size <= MAX_TILE_SIZE:
             return TileGrid(tile_size=max(tile_size, 1), number_of_levels=deepest + 1)
-    raise OutOfRangeError(f"pixel scale too fine for {MAX_LEVELS} zoom levels")
+    return None
 
 
 def tile_grid_for(*, pixel_scale_ra_deg: float, pixel_scale_dec_deg: float) -> TileGrid:
@@ -113,6 +120,12 @@ def tile_grid_for(*, pixel_scale_ra_deg: float, pixel_scale_dec_deg: float) -> T
         otherwise the smallest number of levels with tiles of at most
         ``MAX_TILE_SIZE`` pixels whose deepest level is at least as fine as
         the map.
+
+    Raises
+    ------
+    OutOfRangeError
+        A pixel scale that is not a positive finite number of degrees, or so
+        fine that the grid would need more than ``MAX_LEVELS`` levels.
     """
     scales = (abs(float(pixel_scale_ra_deg)), abs(float(pixel_scale_dec_deg)))
     if not all(math.isfinite(s) and s > 0 for s in scales) or scales[0] > 360 or scales[1] > 180:
@@ -122,12 +135,73 @@ def tile_grid_for(*, pixel_scale_ra_deg: float, pixel_scale_dec_deg: float) -> T
     sky_columns, sky_rows = 360.0 / scales[0], 180.0 / scales[1]
     # The deepest level must resolve the finer of the two axes.
     finest_rows = max(sky_columns / 2, sky_rows)
-    nx, ny = _whole(sky_columns), _whole(sky_rows)
-    if nx is not None and ny is not None:
-        grid = _original_grid(nx, ny)
-        if _fine_enough(grid, sky_rows=finest_rows):
-            return grid
-    return _practical_grid(finest_rows)
+    grid = None
+    if math.isfinite(finest_rows):
+        nx, ny = _whole(sky_columns), _whole(sky_rows)
+        grid = _original_grid(nx, ny) if nx is not None and ny is not None else None
+        if grid is None or not _fine_enough(grid, sky_rows=finest_rows):
+            grid = _practical_grid(finest_rows)
+    if grid is None or grid.number_of_levels > MAX_LEVELS:
+        finest_deg = 180 / (MAX_TILE_SIZE * 2 ** (MAX_LEVELS - 1))
+        raise OutOfRangeError(
+            f"pixel scale CDELT1 = {pixel_scale_ra_deg}, CDELT2 = {pixel_scale_dec_deg} deg "
+            f"needs more than {MAX_LEVELS} zoom levels: pixels finer than {finest_deg:.2g} deg "
+            "are not served"
+        )
+    return grid
+
+
+@dataclass(frozen=True, kw_only=True)
+class MapCover:
+    """Where a map lies on the deepest-level grid: rows ``first_row:stop_row`` and the
+    cyclic range of ``column_count`` columns from ``first_column`` (``PixelGrid.cover``)."""
+
+    first_row: int
+    stop_row: int
+    first_column: int
+    column_count: int
+    sky_columns: int
+
+    def in_tile(self, *, grid: TileGrid, level: int, x: int, y: int) -> tuple[int, int, int, int]:
+        """``(row0, row1, col0, col1)``: the grid rows and columns of tile ``(level, x, y)``
+        that may hold map pixels, offsets from the tile's south-west corner.
+
+        Only these need reading: for a 32-pixel map at level 0 of a 19-level
+        grid, a few dozen of the tile's 1.8e8 x 1.8e8 grid pixels. When the
+        map's column range enters the tile twice (a nearly full-sky map), the
+        columns between the two parts are included. Empty when ``row0 == row1``.
+        """
+        width = grid.tile_size * grid.block_factor(level)
+        row0 = max(self.first_row, y * width) - y * width
+        row1 = min(self.stop_row, (y + 1) * width) - y * width
+        tile_first, tile_stop = x * width, (x + 1) * width
+        pieces = [(self.first_column, self.first_column + self.column_count)]
+        if pieces[0][1] > self.sky_columns:
+            pieces = [(self.first_column, self.sky_columns), (0, pieces[0][1] - self.sky_columns)]
+        inside = [
+            (max(start, tile_first), min(stop, tile_stop))
+            for start, stop in pieces
+            if max(start, tile_first) < min(stop, tile_stop)
+        ]
+        if row0 >= row1 or not inside:
+            return 0, 0, 0, 0
+        col0 = min(start for start, _ in inside) - tile_first
+        col1 = max(stop for _, stop in inside) - tile_first
+        return row0, row1, col0, col1
+
+
+def cyclic_cover(present: np.ndarray) -> tuple[int, int]:
+    """``(start, width)`` of the shortest cyclic range holding every True of ``present``."""
+    count = len(present)
+    positions = np.flatnonzero(present)
+    if len(positions) == 0:
+        return 0, 0
+    if len(positions) == count:
+        return 0, count
+    gaps = np.diff(np.append(positions, positions[0] + count))
+    widest = int(np.argmax(gaps))
+    start = int(positions[(widest + 1) % len(positions)])
+    return start, count - int(gaps[widest]) + 1
 
 
 def _check_int(name: str, value: object) -> int:
@@ -242,18 +316,74 @@ class PixelGrid:
         rows = np.floor(self.row_coordinate(dec_deg) + 0.5).astype(np.int64)
         return np.where((rows >= 0) & (rows < self.ny), rows, -1)
 
+    def columns_at(self, *, grid: TileGrid, grid_columns) -> np.ndarray:
+        """Array columns under deepest-level grid columns (0 at RA -180); -1 off the map."""
+        scale_deg = grid.deepest_pixel_scale_deg
+        ra_deg = -180.0 + (np.asarray(grid_columns, dtype=np.float64) + 0.5) * scale_deg
+        return self.nearest_columns(ra_deg)
+
+    def rows_at(self, *, grid: TileGrid, grid_rows) -> np.ndarray:
+        """Array rows under deepest-level grid rows (0 at Dec -90); -1 off the map."""
+        scale_deg = grid.deepest_pixel_scale_deg
+        dec_deg = -90.0 + (np.asarray(grid_rows, dtype=np.float64) + 0.5) * scale_deg
+        return self.nearest_rows(dec_deg)
+
     def tile_columns(self, *, grid: TileGrid, level: int, x: int) -> np.ndarray:
         """Array columns of the deepest-level pixels under tile column ``x``, west to east."""
-        scale_deg = grid.deepest_pixel_scale_deg
         width = grid.tile_size * grid.block_factor(level)
-        first = x * width
-        ra_deg = -180.0 + (np.arange(first, first + width, dtype=np.float64) + 0.5) * scale_deg
-        return self.nearest_columns(ra_deg)
+        return self.columns_at(grid=grid, grid_columns=np.arange(x * width, (x + 1) * width))
 
     def tile_rows(self, *, grid: TileGrid, level: int, y: int) -> np.ndarray:
         """Array rows of the deepest-level pixels under tile row ``y``, south to north."""
-        scale_deg = grid.deepest_pixel_scale_deg
         height = grid.tile_size * grid.block_factor(level)
-        first = y * height
-        dec_deg = -90.0 + (np.arange(first, first + height, dtype=np.float64) + 0.5) * scale_deg
-        return self.nearest_rows(dec_deg)
+        return self.rows_at(grid=grid, grid_rows=np.arange(y * height, (y + 1) * height))
+
+    # The two ``covered_*`` methods locate the map on the deepest-level grid
+    # without arrays the size of the sky: a 1e-6 degree map has 3.6e8 grid
+    # columns (2.9 GB of float64), while the map itself may be 32 pixels wide.
+    # They estimate the range from the map's edges, widened by a few pixels,
+    # then let ``rows_at`` / ``columns_at`` decide each candidate exactly.
+
+    def cover(self, *, grid: TileGrid) -> MapCover:
+        """Where the map lies on ``grid``'s deepest level (costs about the map's width)."""
+        first_row, stop_row = self.covered_grid_rows(grid=grid)
+        first_column, column_count = self.covered_grid_columns(grid=grid)
+        return MapCover(
+            first_row=first_row,
+            stop_row=stop_row,
+            first_column=first_column,
+            column_count=column_count,
+            sky_columns=2 * grid.tile_size * 2**grid.deepest_level,
+        )
+
+    def covered_grid_rows(self, *, grid: TileGrid) -> tuple[int, int]:
+        """``(first, stop)``: the deepest-level grid rows holding a map row (empty: equal)."""
+        sky_rows = grid.tile_size * 2**grid.deepest_level
+        edges = (self.dec_of_row(np.array([-0.5, self.ny - 0.5])) + 90.0) / (
+            grid.deepest_pixel_scale_deg
+        )
+        low = max(0, math.floor(edges.min()) - COVER_MARGIN_PIXELS)
+        high = min(sky_rows, math.ceil(edges.max()) + COVER_MARGIN_PIXELS)
+        if low >= high:
+            return 0, 0
+        present = np.flatnonzero(self.rows_at(grid=grid, grid_rows=np.arange(low, high)) >= 0)
+        if not len(present):
+            return 0, 0
+        return low + int(present[0]), low + int(present[-1]) + 1
+
+    def covered_grid_columns(self, *, grid: TileGrid) -> tuple[int, int]:
+        """``(first, count)``: the shortest cyclic range of deepest-level grid columns
+        (modulo the sky's ``2 * tile_size * 2^deepest``) holding every map column."""
+        sky_columns = 2 * grid.tile_size * 2**grid.deepest_level
+        scale_deg = grid.deepest_pixel_scale_deg
+        width = self.nx * abs(self.cdelt1) / scale_deg + 2 * COVER_MARGIN_PIXELS
+        if width >= sky_columns:
+            present = self.columns_at(grid=grid, grid_columns=np.arange(sky_columns)) >= 0
+            return cyclic_cover(present)
+        west_ra_deg = self.ra_of_column(-0.5 if self.cdelt1 > 0 else self.nx - 0.5)
+        start = math.floor((float(west_ra_deg) + 180.0) / scale_deg) - COVER_MARGIN_PIXELS
+        candidates = np.mod(start + np.arange(math.ceil(width)), sky_columns)
+        present = np.flatnonzero(self.columns_at(grid=grid, grid_columns=candidates) >= 0)
+        if not len(present):
+            return 0, 0
+        return int(candidates[present[0]]), int(present[-1] - present[0]) + 1

@@ -16,12 +16,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from maps.engine.downsample import ReadWindow, add_blocks, block_sums, gather, mean_from_sums
+from maps.engine.errors import OutOfRangeError
 from maps.engine.geometry import PixelGrid, TileGrid
 
 FACTOR = 8
 # Pixels read per streaming step: large enough to amortise per-call costs,
 # small enough to stay in cache-friendly, bounded memory.
 CHUNK_PIXELS = 4_000_000
+# Deepest-level grid pixels an overview may summarise: it then holds at most
+# 2^34 / 64 blocks of 5 bytes, plus a third for the coarser levels (1.8 GB),
+# and its size follows the map's own pixel count (an ACT plane covers 4.5e8:
+# 35 MB). Beyond this (a map tens of times larger than an ACT plane, or with
+# very unequal CDELT1 and CDELT2) coarse tiles are computed from the file.
+MAX_SOURCE_PIXELS = 2**34
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,18 +143,6 @@ def needs_overview(grid: TileGrid) -> bool:
     return grid.block_factor(0) >= FACTOR
 
 
-def _cyclic_cover(present: np.ndarray) -> tuple[int, int]:
-    """``(start, width)`` of the shortest cyclic range holding every True of ``present``."""
-    count = len(present)
-    positions = np.flatnonzero(present)
-    if len(positions) == count:
-        return 0, count
-    gaps = np.diff(np.append(positions, positions[0] + count))
-    widest = int(np.argmax(gaps))
-    start = int(positions[(widest + 1) % len(positions)])
-    return start, count - int(gaps[widest]) + 1
-
-
 def build_overview(*, read: ReadWindow, pixel_grid: PixelGrid, grid: TileGrid) -> Overview:
     """Stream through the plane once and return its overview.
 
@@ -157,24 +152,38 @@ def build_overview(*, read: ReadWindow, pixel_grid: PixelGrid, grid: TileGrid) -
         ``read(y0=, y1=, x0=, x1=)`` returning a new float32 window of the plane.
     pixel_grid, grid : PixelGrid, TileGrid
         The plane's pixel grid and tile grid.
+
+    Raises
+    ------
+    OutOfRangeError
+        When the map covers more than ``MAX_SOURCE_PIXELS`` deepest-level grid
+        pixels, checked before anything is allocated.
     """
-    scale_deg = grid.deepest_pixel_scale_deg
-    sky_rows = grid.tile_size * 2**grid.deepest_level
-    sky_cols = 2 * sky_rows
-    map_rows = pixel_grid.nearest_rows(-90.0 + (np.arange(sky_rows) + 0.5) * scale_deg)
-    map_cols = pixel_grid.nearest_columns(-180.0 + (np.arange(sky_cols) + 0.5) * scale_deg)
-    covered_rows = np.flatnonzero(map_rows >= 0)
-    first_row = int(covered_rows[0]) // FACTOR
-    row_count = int(covered_rows[-1]) // FACTOR + 1 - first_row
-    overview_cols = sky_cols // FACTOR
-    first_col, col_count = _cyclic_cover((map_cols >= 0).reshape(overview_cols, FACTOR).any(1))
-    cols = map_cols[(first_col * FACTOR + np.arange(col_count * FACTOR)) % sky_cols]
+    cover = pixel_grid.cover(grid=grid)
+    overview_cols = cover.sky_columns // FACTOR
+    first_row = cover.first_row // FACTOR
+    row_count = (cover.stop_row - 1) // FACTOR + 1 - first_row
+    first_col = cover.first_column // FACTOR
+    col_count = (cover.first_column + cover.column_count - 1) // FACTOR + 1 - first_col
+    if col_count >= overview_cols:
+        first_col, col_count = 0, overview_cols
+    source_pixels = row_count * col_count * FACTOR * FACTOR
+    if source_pixels > MAX_SOURCE_PIXELS:
+        raise OutOfRangeError(
+            f"the map covers {source_pixels} grid pixels; an overview summarises at most "
+            f"{MAX_SOURCE_PIXELS}"
+        )
+    cols = pixel_grid.columns_at(
+        grid=grid,
+        grid_columns=(first_col * FACTOR + np.arange(col_count * FACTOR)) % cover.sky_columns,
+    )
     sums = np.zeros((row_count, col_count), dtype=np.float32)
     counts = np.zeros((row_count, col_count), dtype=_count_dtype(FACTOR))
     step = max(1, CHUNK_PIXELS // (len(cols) * FACTOR))
     for start in range(0, row_count, step):
         stop = min(start + step, row_count)
-        rows = map_rows[(first_row + start) * FACTOR : (first_row + stop) * FACTOR]
+        grid_rows = np.arange((first_row + start) * FACTOR, (first_row + stop) * FACTOR)
+        rows = pixel_grid.rows_at(grid=grid, grid_rows=grid_rows)
         if (rows < 0).all():
             continue
         chunk_sums, chunk_counts = block_sums(gather(read, rows, cols), FACTOR)

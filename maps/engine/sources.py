@@ -9,6 +9,7 @@ mean of a ratio is not the ratio of means).
 """
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -27,7 +28,7 @@ from maps.engine.cutout import Cutout, make_cutout
 from maps.engine.downsample import block_sums, gather, mean_from_sums
 from maps.engine.errors import FitsError, NoDataError, OutOfRangeError
 from maps.engine.fits_source import PlaneInfo, PlaneReader, open_plane
-from maps.engine.geometry import TileIndex
+from maps.engine.geometry import MapCover, TileIndex
 from maps.engine.overview import Overview, build_overview, needs_overview
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,12 @@ PROVIDER_COMBINATION = "fits_combination"
 SOURCE_CACHE_SIZE = 64
 # Pixels gathered per step when a coarse tile is computed from the file.
 CHUNK_PIXELS = 8_000_000
+# Native pixels one coarse tile may average when it is computed from the file
+# (before the overview exists, or for a map too large for one). A level-0 tile of
+# an ACT plane reads 2.2e8 (about 4 s); a full-sky 0.5 arcmin map 4.7e8. Memory
+# does not grow with it (rows are streamed in CHUNK_PIXELS), time does: beyond
+# this a tile answers 400 "zoom in" rather than hold a render slot for minutes.
+MAX_TILE_SOURCE_PIXELS = 2**30
 HISTOGRAM_SAMPLE_SIZE = 4_000_000
 # Column positions of two combined inputs may differ by this much and still
 # count as the same grid (headers written with different digits).
@@ -104,7 +111,8 @@ class PixelSource:
         Raises
         ------
         OutOfRangeError
-            An index outside the grid or an unknown method.
+            An index outside the grid or an unknown method, or a mean that
+            would read more than ``MAX_TILE_SOURCE_PIXELS`` from the file.
         NoDataError
             The tile is off the map or holds no finite pixel.
         """
@@ -116,30 +124,47 @@ class PixelSource:
             0 <= level < grid.number_of_levels and 0 <= x < 2 ** (level + 1) and 0 <= y < 2**level
         ):
             raise OutOfRangeError(f"tile {level}/{y}/{x} is outside the grid")
-        pixel_grid = self.info.pixel_grid
-        rows = pixel_grid.tile_rows(grid=grid, level=level, y=y)
-        cols = pixel_grid.tile_columns(grid=grid, level=level, x=x)
-        if (rows < 0).all() or (cols < 0).all():
-            raise NoDataError("the tile is outside the map")
         factor = grid.block_factor(level)
-        overview = self._overview
+        flip_step = -1 if flip else 1
+        pixel_grid = self.info.pixel_grid
         if factor == 1:
-            data = gather(self.read_window, rows[::-1], cols[:: -1 if flip else 1])
-        elif method == "stride":
-            middle = factor // 2
-            data = self._take_grid(
-                rows[middle::factor][::-1], cols[middle::factor][:: -1 if flip else 1]
-            )
-        elif overview is not None and factor % overview.factor == 0:
-            data = overview.tile(grid=grid, level=level, x=x, y=y, flip=flip)
+            rows = pixel_grid.tile_rows(grid=grid, level=level, y=y)
+            cols = pixel_grid.tile_columns(grid=grid, level=level, x=x)
+            if (rows < 0).all() or (cols < 0).all():
+                raise NoDataError("the tile is outside the map")
+            data = gather(self.read_window, rows[::-1], cols[::flip_step])
         else:
-            data = self._block_mean(rows[::-1], cols[:: -1 if flip else 1], factor)
+            # Coarse tiles cover up to 2^(L-z) times more grid pixels than the map
+            # has (a 32-pixel map at level 0 of 19 levels: 1.8e8 x 3.6e8); only
+            # the part overlapping the map is ever indexed or read.
+            window = self.cover.in_tile(grid=grid, level=level, x=x, y=y)
+            if window[0] == window[1]:
+                raise NoDataError("the tile is outside the map")
+            overview = self._overview
+            if method == "stride":
+                # The middle grid pixel of each block: tile_size indexes per axis.
+                middle = factor // 2 + factor * np.arange(grid.tile_size)
+                width = grid.tile_size * factor
+                rows = pixel_grid.rows_at(grid=grid, grid_rows=y * width + middle)
+                cols = pixel_grid.columns_at(grid=grid, grid_columns=x * width + middle)
+                data = self._take_grid(rows[::-1], cols[::flip_step])
+            elif overview is not None and factor % overview.factor == 0:
+                data = overview.tile(grid=grid, level=level, x=x, y=y, flip=flip)
+            else:
+                data = np.ascontiguousarray(
+                    self._block_mean(level=level, x=x, y=y, window=window)[::-1, ::flip_step]
+                )
         finite = np.isfinite(data)
         if not finite.any():
             raise NoDataError("no data in this tile")
         # inf (in the file, or float64 beyond float32) is no data, like NaN.
         np.copyto(data, np.nan, where=~finite)
         return data
+
+    @functools.cached_property
+    def cover(self) -> MapCover:
+        """Where the map lies on the deepest-level grid (computed once)."""
+        return self.info.pixel_grid.cover(grid=self.info.grid)
 
     def _take_grid(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         out = np.full((len(rows), len(cols)), np.nan, dtype=np.float32)
@@ -150,19 +175,70 @@ class PixelSource:
             )
         return out
 
-    def _block_mean(self, rows: np.ndarray, cols: np.ndarray, factor: int) -> np.ndarray:
-        """Block means streamed from the file in bands of output rows."""
-        size = len(rows) // factor
-        out = np.full((size, len(cols) // factor), np.nan, dtype=np.float32)
-        step = max(1, CHUNK_PIXELS // (len(cols) * factor))
-        for start in range(0, size, step):
-            stop = min(start + step, size)
-            band = rows[start * factor : stop * factor]
-            if (band < 0).all():
+    def _block_mean(
+        self, *, level: int, x: int, y: int, window: tuple[int, int, int, int]
+    ) -> np.ndarray:
+        """Block means (rows south to north) streamed from the file in bands of rows.
+
+        Only ``window`` (``MapCover.in_tile``) is read; its size is checked
+        against ``MAX_TILE_SOURCE_PIXELS`` before anything is allocated.
+        Blocks cut by the window's edges sum what lies inside, which is all
+        the map has there.
+        """
+        grid, pixel_grid = self.info.grid, self.info.pixel_grid
+        factor = grid.block_factor(level)
+        row0, row1, col0, col1 = window
+        source_pixels = (row1 - row0) * (col1 - col0)
+        if source_pixels > MAX_TILE_SOURCE_PIXELS:
+            raise OutOfRangeError(
+                f"level {level} is too coarse for this map: a tile would average "
+                f"{source_pixels} pixels (at most {MAX_TILE_SOURCE_PIXELS} are read for one "
+                "tile); zoom in"
+            )
+        aligned = (
+            row0 // factor * factor,
+            -(-row1 // factor) * factor,
+            col0 // factor * factor,
+            -(-col1 // factor) * factor,
+        )
+        # Reading whole blocks lets block_sums reshape instead of np.add.reduceat:
+        # a level-0 ACT tile from the file took 5.9-6.1 s with reduceat, 0.8-1.8 s
+        # reshaped (1.7-4.8 s before the window existed; 2 cores at load 10). The
+        # padding lies off the map (NaN, counted 0); it is read only when it at
+        # most doubles the window, never for a small map deep inside a big block.
+        whole_blocks = (aligned[1] - aligned[0]) * (aligned[3] - aligned[2]) <= 2 * source_pixels
+        if whole_blocks:
+            row0, row1, col0, col1 = aligned
+        width = grid.tile_size * factor
+        map_cols = pixel_grid.columns_at(grid=grid, grid_columns=x * width + np.arange(col0, col1))
+        col_blocks = np.arange(col0, col1) // factor
+        col_starts = np.flatnonzero(np.diff(col_blocks, prepend=-1))
+        block_cols = slice(int(col_blocks[0]), int(col_blocks[-1]) + 1)
+        sums = np.zeros((grid.tile_size, grid.tile_size), dtype=np.float64)
+        counts = np.zeros((grid.tile_size, grid.tile_size), dtype=np.int64)
+        step = max(1, CHUNK_PIXELS // (col1 - col0))
+        if whole_blocks:
+            step = factor * max(1, step // factor)
+        for start in range(row0, row1, step):
+            stop = min(start + step, row1)
+            map_rows = pixel_grid.rows_at(grid=grid, grid_rows=y * width + np.arange(start, stop))
+            if (map_rows < 0).all():
                 continue
-            sums, counts = block_sums(gather(self.read_window, band, cols), factor)
-            out[start:stop] = mean_from_sums(sums, counts)
-        return out
+            data = gather(self.read_window, map_rows, map_cols)
+            block_rows = slice(start // factor, (stop - 1) // factor + 1)
+            if whole_blocks:
+                chunk_sums, chunk_counts = block_sums(data, factor)
+                sums[block_rows, block_cols] += chunk_sums
+                counts[block_rows, block_cols] += chunk_counts
+                continue
+            finite = np.isfinite(data)
+            np.copyto(data, 0, where=~finite)
+            row_blocks = np.arange(start, stop) // factor
+            row_starts = np.flatnonzero(np.diff(row_blocks, prepend=-1))
+            for values, total, dtype in ((data, sums, np.float64), (finite, counts, np.int64)):
+                by_rows = np.add.reduceat(values, row_starts, axis=0, dtype=dtype)
+                total[block_rows, block_cols] += np.add.reduceat(by_rows, col_starts, axis=1)
+        return mean_from_sums(sums, counts)
 
     def cutout(
         self,

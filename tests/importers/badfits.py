@@ -81,3 +81,24 @@ def fifo(path: Path) -> Path:
 
 def not_car(path: Path) -> Path:
     return write_car_map(path, **GOOD, extra_header={"CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN"})
+
+
+# A legal file with a hostile pixel scale: 24 x 24 float32 pixels of 1e-6 degree
+# (5,760 bytes on disk) on a grid of 19 zoom levels, whose level-0 tile spans
+# 1.8e8 x 1.8e8 deepest-level pixels. It imports and must be served cheaply.
+TINY_PIXEL = {
+    "nx": 24,
+    "ny": 24,
+    "pixel_scale_deg": 1e-6,
+    "ra_left_deg": 10.0,
+    "dec_bottom_deg": 5.0,
+}
+
+
+def tiny_pixel(path: Path) -> Path:
+    return write_car_map(path, **TINY_PIXEL)
+
+
+def too_fine_pixel(path: Path) -> Path:
+    """1e-7 degree pixels: more zoom levels than are served."""
+    return write_car_map(path, **{**TINY_PIXEL, "pixel_scale_deg": 1e-7})
