@@ -346,7 +346,10 @@ def _flow_controlled(server_class: type) -> type:
             more_body = body and message.get("more_body", False)
             gated = isinstance(protocol.producer, _SendBufferGate)
             if body and not more_body and gated:
-                protocol.unregisterProducer()
+                if protocol.channel is None:  # connection lost: nothing to unregister from
+                    protocol.producer = None
+                else:
+                    protocol.unregisterProducer()
             await super().handle_reply(protocol, message)
             starting = message["type"] == "http.response.start"
             if starting and protocol.channel is not None and protocol.producer is None:
