@@ -1,8 +1,9 @@
 """JSON shapes of source catalogues.
 
 ``/sources/{id}`` may hold 100k+ sources, so its body is written straight
-from database rows (``source_group_json``) instead of through a serializer
-per row; the serializers here describe the shape and serve the small list.
+from database rows (``source_group_head``, ``sources_json`` per batch,
+``SOURCE_GROUP_TAIL``) instead of through a serializer per row; the
+serializers here describe the shape and serve the small list.
 """
 
 import json
@@ -54,19 +55,30 @@ def _extra(text: str | None) -> str:
     return text
 
 
-def source_group_json(summary: dict, rows) -> bytes:
-    """The ``/sources/{id}`` body from ``summary`` and ``(name, ra, dec, extra_json)`` rows.
+def source_group_head(summary: dict) -> bytes:
+    """The ``/sources/{id}`` body up to the first source."""
+    return (json.dumps(summary)[:-1] + ',"sources":[').encode()
 
+
+SOURCE_GROUP_TAIL = b"]}"
+
+
+def sources_json(rows, *, first: bool) -> bytes:
+    """``(name, ra, dec, extra_json)`` rows as the comma-separated items of ``sources``.
+
+    ``first`` says whether these open the list (no leading comma).
     ``extra_json`` is the stored JSON text of ``extra``, copied as is:
     decoding and re-encoding every source's extras would be most of the
     cost of a large catalogue. Names go through the C string encoder that
     ``json.dumps`` itself uses.
     """
+    if not rows:
+        return b""
     quote = encode_basestring_ascii
-    sources = ",".join(
+    items = ",".join(
         [
             _SOURCE_TEMPLATE % (quote(name), _number(ra), _number(dec), _extra(extra))
             for name, ra, dec, extra in rows
         ]
     )
-    return (json.dumps(summary)[:-1] + ',"sources":[' + sources + "]}").encode()
+    return (items if first else "," + items).encode()

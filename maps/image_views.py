@@ -9,6 +9,7 @@ hidden layer answers exactly like an unknown one whatever else is wrong.
 import logging
 import math
 import re
+import weakref
 from functools import lru_cache
 
 from asgiref.sync import sync_to_async
@@ -379,23 +380,63 @@ class SubmapView(ImageAPIView):
             "top_dec_deg": parse_number("top", top),
             "bottom_dec_deg": parse_number("bottom", bottom),
         }
-        if renderer is FITS_RENDERER:
-            cut = _engine_errors(lambda: tiles.cutout(layer, **bounds))
-            body = FITS_RENDERER.render(
-                cut.data, header=cut.header, layer_id=layer.layer_id, bunit=layer.units or None
-            )
-        else:
+        if renderer is not FITS_RENDERER:
             options = parse_render_options(request.GET)
             source = _engine_errors(lambda: tiles.pixel_source(layer))
             cmap, norm = _engine_errors(lambda: tiles.normalisation_for(layer, source, options))
+        hold = _reserve_cutout(layer, bounds)
+        try:
             cut = _engine_errors(lambda: tiles.cutout(layer, **bounds))
-            body = tiles.encode_cutout(cut, cmap, norm, flip=options.flip, fmt=renderer.format)
+            if renderer is FITS_RENDERER:
+                body = FITS_RENDERER.render(
+                    cut.data, header=cut.header, layer_id=layer.layer_id, bunit=layer.units or None
+                )
+            else:
+                body = tiles.encode_cutout(cut, cmap, norm, flip=options.flip, fmt=renderer.format)
+            hold.shrink(len(body))
+        except BaseException:
+            hold.release()
+            raise
         filename = f"{layer.layer_id}_submap.{renderer.format}"
-        return HttpResponse(
+        return _HeldBodyResponse(
             body,
+            hold,
             content_type=renderer.media_type,
             headers={"Content-Disposition": f'inline; filename="{filename}"'},
         )
+
+
+class ServerBusy(APIException):
+    status_code = 503
+    default_detail = "Too many cut-outs are being sent; try again shortly."
+    wait = 5  # seconds, sent as Retry-After
+
+
+def _reserve_cutout(layer, bounds) -> tiles.Hold:
+    try:
+        return _engine_errors(lambda: tiles.reserve_cutout(layer, **bounds))
+    except tiles.Busy:
+        raise ServerBusy from None
+
+
+class _HeldBodyResponse(HttpResponse):
+    """A body whose bytes stay reserved in the in-flight budget until it is sent.
+
+    The ASGI handler closes the response once the server has handed the
+    last chunk to the socket (daphne waits for slow readers, see
+    ``maps.local_server``) or the client has gone; the finaliser releases
+    it if the response is dropped unsent (a client gone before the view
+    returned).
+    """
+
+    def __init__(self, content: bytes, hold: tiles.Hold, **kwargs) -> None:
+        super().__init__(content, **kwargs)
+        self._hold = hold
+        weakref.finalize(self, hold.release)
+
+    def close(self) -> None:
+        super().close()
+        self._hold.release()
 
 
 class HistogramDataView(ImageAPIView):

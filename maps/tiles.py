@@ -186,6 +186,78 @@ def render_slot() -> Iterator[None]:
         yield
 
 
+class Busy(Exception):
+    """The in-flight byte budget stayed full for ``INFLIGHT_WAIT_SECONDS``."""
+
+
+class ByteBudget:
+    """A byte-counting semaphore: holds reserve bytes, wait while the total would exceed it.
+
+    A single reservation larger than the whole budget is admitted when
+    nothing else is held, so no cut-out the pixel cap allows waits forever.
+    """
+
+    def __init__(self, limit_bytes: int) -> None:
+        self.limit_bytes = limit_bytes
+        self.held_bytes = 0
+        self._changed = threading.Condition()
+
+    def reserve(self, nbytes: int, *, timeout_seconds: float) -> "Hold":
+        def room() -> bool:
+            return self.held_bytes == 0 or self.held_bytes + nbytes <= self.limit_bytes
+
+        with self._changed:
+            if not self._changed.wait_for(room, timeout=timeout_seconds):
+                raise Busy
+            self.held_bytes += nbytes
+        return Hold(self, nbytes)
+
+    def _give_back(self, nbytes: int) -> None:
+        with self._changed:
+            self.held_bytes -= nbytes
+            self._changed.notify_all()
+
+
+class Hold:
+    """Bytes reserved in a ``ByteBudget``; ``shrink`` to what is really held, ``release`` once."""
+
+    def __init__(self, budget: ByteBudget, nbytes: int) -> None:
+        self._budget = budget
+        self._lock = threading.Lock()
+        self.nbytes = nbytes
+
+    def shrink(self, nbytes: int) -> None:
+        with self._lock:
+            freed, self.nbytes = max(0, self.nbytes - nbytes), min(self.nbytes, nbytes)
+        self._budget._give_back(freed)
+
+    def release(self) -> None:
+        self.shrink(0)
+
+
+inflight_budget = ByteBudget(settings.MAX_INFLIGHT_MB * 1024 * 1024)
+
+# Reserved per cut-out pixel until the body is encoded: its float32 value
+# (held between the cut and the encoding, outside the render slots) and at
+# most 4 bytes of body (float32 FITS; PNG, JPEG and WebP are smaller).
+CUTOUT_RESERVED_BYTES_PER_PIXEL = 8
+# The FITS header and its padding: a few 2880-byte blocks.
+CUTOUT_RESERVED_HEADER_BYTES = 64 * 1024
+
+
+def reserve_cutout(layer: Layer, **bounds_deg: float) -> Hold:
+    """Reserve a cut-out's bytes in ``inflight_budget`` before any pixel is read.
+
+    ``OutOfRangeError`` as ``cutout`` would raise it; ``Busy`` when the
+    budget stays full for ``INFLIGHT_WAIT_SECONDS``.
+    """
+    pixels = pixel_source(layer).cutout_pixels(max_pixels=settings.MAX_CUTOUT_PIXELS, **bounds_deg)
+    return inflight_budget.reserve(
+        pixels * CUTOUT_RESERVED_BYTES_PER_PIXEL + CUTOUT_RESERVED_HEADER_BYTES,
+        timeout_seconds=settings.INFLIGHT_WAIT_SECONDS,
+    )
+
+
 # --- The memory allocator -------------------------------------------------------
 
 # glibc's mallopt parameters (malloc.h).

@@ -177,6 +177,13 @@ MAX_APERTURE_RADIUS_ARCMIN = env_float("MAX_APERTURE_RADIUS_ARCMIN", 600.0, mini
 # Tile, cut-out and aperture work that runs at the same time in one process;
 # further requests wait their turn instead of all allocating at once.
 MAX_CONCURRENT_RENDERS = env_int("MAX_CONCURRENT_RENDERS", max(2, os.cpu_count() or 2), minimum=1)
+# Bytes of cut-outs held outside the render slots at once in one process:
+# their pixels waiting to be encoded and their bodies until the client has
+# read them (or left). 256 MB admits the largest default cut-out (25 Mpx:
+# 100 MB of float32 pixels plus a 100 MB FITS body) with room for many small
+# ones; a cut-out over it waits up to INFLIGHT_WAIT_SECONDS, then gets a 503.
+MAX_INFLIGHT_MB = env_int("MAX_INFLIGHT_MB", 256, minimum=1)
+INFLIGHT_WAIT_SECONDS = env_float("INFLIGHT_WAIT_SECONDS", 10.0, minimum=0.0)
 # Folders that confine every FITS and catalogue path (after resolving
 # symlinks); empty means any readable regular file.
 DATA_ROOTS = [Path(p).resolve() for p in env_list("DATA_ROOTS", [])]

@@ -166,6 +166,51 @@ def cutout_header(info: PlaneInfo, *, columns: np.ndarray, rows: np.ndarray) -> 
     return header
 
 
+def _cutout_window(
+    *,
+    info: PlaneInfo,
+    left_ra_deg: float,
+    right_ra_deg: float,
+    top_dec_deg: float,
+    bottom_dec_deg: float,
+    max_pixels: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The checked (rows, columns) of a cut-out; ``OutOfRangeError`` as ``make_cutout``."""
+    left = check_ra("left RA", left_ra_deg)
+    right = check_ra("right RA", right_ra_deg)
+    top = check_dec("top Dec", top_dec_deg)
+    bottom = check_dec("bottom Dec", bottom_dec_deg)
+    if top == bottom:
+        raise OutOfRangeError("the top and bottom Dec are equal: the box has no height")
+    grid = info.pixel_grid
+    low_ra, width = ra_interval(left, right)
+    rows = rows_between(grid, low_dec_deg=min(top, bottom), high_dec_deg=max(top, bottom))
+    columns = columns_between(grid, low_ra_deg=low_ra, width_deg=width)
+    pixels = len(rows) * len(columns)
+    if pixels > max_pixels:
+        raise OutOfRangeError(
+            f"the cut-out would be {len(columns)} x {len(rows)} = {pixels} pixels, "
+            f"more than the limit of {max_pixels}"
+        )
+    return rows, columns
+
+
+def cutout_pixels(*, info: PlaneInfo, max_pixels: int, **bounds_deg: float) -> int:
+    """The pixel count of the cut-out ``make_cutout`` would return, without reading any.
+
+    Parameters
+    ----------
+    info : PlaneInfo
+        The plane's grid.
+    max_pixels : int
+        As ``make_cutout``: over it raises ``OutOfRangeError``.
+    **bounds_deg : float
+        ``left_ra_deg``, ``right_ra_deg``, ``top_dec_deg``, ``bottom_dec_deg``.
+    """
+    rows, columns = _cutout_window(info=info, max_pixels=max_pixels, **bounds_deg)
+    return len(rows) * len(columns)
+
+
 def make_cutout(
     *,
     read: ReadWindow,
@@ -187,23 +232,15 @@ def make_cutout(
     NoDataError
         When the box misses the map or holds no finite pixel.
     """
-    left = check_ra("left RA", left_ra_deg)
-    right = check_ra("right RA", right_ra_deg)
-    top = check_dec("top Dec", top_dec_deg)
-    bottom = check_dec("bottom Dec", bottom_dec_deg)
-    if top == bottom:
-        raise OutOfRangeError("the top and bottom Dec are equal: the box has no height")
-    grid = info.pixel_grid
-    low_ra, width = ra_interval(left, right)
-    rows = rows_between(grid, low_dec_deg=min(top, bottom), high_dec_deg=max(top, bottom))
-    columns = columns_between(grid, low_ra_deg=low_ra, width_deg=width)
-    pixels = len(rows) * len(columns)
-    if pixels > max_pixels:
-        raise OutOfRangeError(
-            f"the cut-out would be {len(columns)} x {len(rows)} = {pixels} pixels, "
-            f"more than the limit of {max_pixels}"
-        )
-    data = gather(read, rows, grid.wrap_columns(columns))
+    rows, columns = _cutout_window(
+        info=info,
+        left_ra_deg=left_ra_deg,
+        right_ra_deg=right_ra_deg,
+        top_dec_deg=top_dec_deg,
+        bottom_dec_deg=bottom_dec_deg,
+        max_pixels=max_pixels,
+    )
+    data = gather(read, rows, info.pixel_grid.wrap_columns(columns))
     if not np.isfinite(data).any():
         raise NoDataError("no data in the region")
     return Cutout(data=data, header=cutout_header(info, columns=columns, rows=rows))

@@ -24,7 +24,7 @@ import numpy as np
 
 from maps.engine.aperture import aperture_stats
 from maps.engine.combine import check_function, combine
-from maps.engine.cutout import Cutout, make_cutout
+from maps.engine.cutout import Cutout, cutout_pixels, make_cutout
 from maps.engine.downsample import block_sums, gather, mean_from_sums
 from maps.engine.errors import FitsError, NoDataError, OutOfRangeError
 from maps.engine.fits_source import PlaneInfo, PlaneReader, open_plane
@@ -259,6 +259,10 @@ class PixelSource:
             bottom_dec_deg=bottom_dec_deg,
             max_pixels=max_pixels,
         )
+
+    def cutout_pixels(self, *, max_pixels: int, **bounds_deg: float) -> int:
+        """Pixels of ``cutout(**bounds_deg)``, known before reading; see ``cutout_pixels``."""
+        return cutout_pixels(info=self.info, max_pixels=max_pixels, **bounds_deg)
 
     def aperture(
         self, *, ra_deg: float, dec_deg: float, radius_arcmin: float, max_radius_arcmin: float

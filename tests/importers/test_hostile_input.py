@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from catalogs.readers import SourceRecord, read_catalog
-from catalogs.serializers import source_group_json
+from catalogs.serializers import SOURCE_GROUP_TAIL, source_group_head, sources_json
 from tests.importers.conftest import config_with_layers, layer_entry, snapshot, write_json
 
 pytestmark = pytest.mark.django_db
@@ -194,7 +194,8 @@ def test_catalogue_body_turns_stored_nan_into_null():
     """Rows stored before the admin refused NaN still give valid JSON."""
     stored = '{"flux": NaN, "list": [Infinity, -Infinity, 1], "note": "NaN here"}'
     summary = {"source_group_id": "c", "name": "C", "description": ""}
-    body = source_group_json(summary, [("a", 1.0, 2.0, stored), ("b", 3.0, 4.0, '{"x": 1}')])
+    rows = [("a", 1.0, 2.0, stored), ("b", 3.0, 4.0, '{"x": 1}')]
+    body = source_group_head(summary) + sources_json(rows, first=True) + SOURCE_GROUP_TAIL
     assert json.loads(body, parse_constant=refuse_constant)["sources"] == [
         {
             "name": "a",
