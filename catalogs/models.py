@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from catalogs.readers import DEC_RANGE_DEG, RA_RANGE_DEG, non_finite_key
+from catalogs.readers import DEC_RANGE_DEG, RA_RANGE_DEG, non_finite_key, nul_key
 from maps.models import Grant
 
 
@@ -49,5 +49,7 @@ class Source(models.Model):
             if where is not None:
                 # PostgreSQL's jsonb refuses them and JSON has no such numbers.
                 errors["extra"] = f"{where}: NaN and Infinity are not allowed; use null"
+            elif (where := nul_key(self.extra)) is not None:
+                errors["extra"] = f"{where}: a NUL character is not allowed"
         if errors:
             raise ValidationError(errors)

@@ -128,6 +128,10 @@ def records_from_list(items: Iterable, *, file: str, path: str = "") -> list[Sou
             dec = _degrees(item.get("dec"), DEC_RANGE_DEG)
             name = item.get("name")
             extra = item.get("extra")
+            nul = nul_key(item)
+            if nul is not None:
+                problems.add(f"{file}: {path}[{position}].{nul}: a NUL character")
+                continue
             if (
                 ra is not None
                 and dec is not None
@@ -243,13 +247,17 @@ def _read_text(path: str | os.PathLike) -> str:
         raise CatalogError([f"{name}: not a regular file (a device, pipe or socket)"])
     try:
         with open(path, encoding="utf-8-sig") as handle:
-            return handle.read()
+            text = handle.read()
     except UnicodeDecodeError as error:
         raise CatalogError(
             [f"{name}: not UTF-8 text (byte {error.start}); is it really a catalogue?"]
         ) from None
     except OSError as error:
         raise CatalogError([f"{name}: cannot read the file ({error.strerror})"]) from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise CatalogError([f"{name}: line {line}: a NUL character; is it really a catalogue?"])
+    return text
 
 
 def _degrees(raw: object, bounds: tuple[float, float]) -> float | None:
@@ -342,6 +350,30 @@ def non_finite_key(value: object, *, path: str = "") -> str | None:
         found = non_finite_key(inner, path=where)
         if found is not None:
             return found
+    return None
+
+
+def nul_key(value: object, *, path: str = "") -> str | None:
+    """Where in ``value`` the first string (or key) holding a NUL character sits, else None.
+
+    PostgreSQL's text and jsonb cannot store NUL: such a value would fail at
+    the write, after validation said yes. ``path`` prefixes the answer.
+    """
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return f"{path}.<key>" if path else "<key>"
+            found = nul_key(inner, path=where)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            found = nul_key(inner, path=f"{path}[{i}]")
+            if found is not None:
+                return found
     return None
 
 

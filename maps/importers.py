@@ -26,7 +26,14 @@ from django.core.exceptions import ValidationError
 from django.db import connections, models, router, transaction
 
 from catalogs.models import Source, SourceGroup
-from catalogs.readers import FILE_TYPES, CatalogError, SourceRecord, read_catalog, records_from_list
+from catalogs.readers import (
+    FILE_TYPES,
+    CatalogError,
+    SourceRecord,
+    nul_key,
+    read_catalog,
+    records_from_list,
+)
 from maps.engine import FitsError, PlaneInfo, inspect_plane
 from maps.models import (
     COMBINATION_FUNCTIONS,
@@ -147,6 +154,11 @@ def import_config_data(data: dict, *, base_dir: Path, source_name: str) -> Impor
     Raises ``ConfigError`` listing every problem; nothing is written then.
     """
     plan = _Validator(base_dir=Path(base_dir), source_name=source_name).validate(data)
+    # After the validator, whose messages name the entry for the fields it
+    # checks (file names); this catches NUL in every other string.
+    nul = nul_key(data)
+    if nul is not None:
+        raise ConfigError([f"{source_name}: {nul}: a NUL character (no database can store it)"])
     report = ImportReport(source_name=source_name, warnings=plan.warnings)
     _write(plan, report)
     return report

@@ -364,12 +364,13 @@ NON_FINITE_EXTRAS = [
     ('{"flux": NaN}', "extra", "flux: NaN and Infinity are not allowed; use null"),
     ('{"flux": Infinity}', "extra", "flux: NaN and Infinity are not allowed; use null"),
     ('{"a": {"b": [1, -Infinity]}}', "extra", "a.b[1]: NaN and Infinity are not allowed"),
+    ('{"a": ["x\\u0000"]}', "extra", "a[0]: a NUL character is not allowed"),
     ("[1, 2]", "extra", "expected a JSON object"),
 ]
 
 
 @pytest.mark.parametrize(
-    ("extra", "field", "message"), NON_FINITE_EXTRAS, ids=["nan", "inf", "nested", "list"]
+    ("extra", "field", "message"), NON_FINITE_EXTRAS, ids=["nan", "inf", "nested", "nul", "list"]
 )
 def test_source_form_refuses_non_finite_extras(catalogue, staff, extra, field, message):
     source = Source.objects.first()

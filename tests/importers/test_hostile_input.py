@@ -46,8 +46,8 @@ def environment_entries() -> list[str]:
 
 
 LEAKS = [
-    ("environ-as-json", "/proc/self/environ", "json", None, "invalid JSON at line 1 column 1"),
-    ("environ-as-csv", "/proc/self/environ", "csv", None, "line 1: the header row must name"),
+    ("environ-as-json", "/proc/self/environ", "json", None, "line 1: a NUL character"),
+    ("environ-as-csv", "/proc/self/environ", "csv", None, "line 1: a NUL character"),
     ("secret-as-csv", "s.csv", "csv", f"SECRET={SECRET}\n", "(missing ra, dec; the header has"),
     ("secret-as-json", "s.csv", "json", f"SECRET={SECRET}\n", "invalid JSON at line 1"),
     ("secret-column", "s.csv", "csv", f"ra,dec\n{SECRET},1\n", "s.csv: line 2: ra: not a number"),
@@ -182,6 +182,51 @@ def test_layer_id_default_is_refused(tmp_path, small_map):
     assert import_problems(config_path) == [
         f"{config_path}: {LAYER0} (layer_id 'default'): layer_id: 'default' is reserved: "
         "/layers/default is a route, not a layer"
+    ]
+    assert snapshot() == before
+
+
+# PostgreSQL's text and jsonb cannot hold NUL: refused at validation, never at the write.
+NUL_CATALOGUES = [
+    ("nul-byte-csv", "n.csv", "csv", "name,ra,dec\nok,1,2\nb\x00d,3,4\n", "n.csv: line 3: a NUL"),
+    (
+        "nul-escape-name",
+        "n.json",
+        "json",
+        '[{"ra": 1, "dec": 2, "name": "a\\u0000b"}]',
+        "n.json: [0].name: a NUL character",
+    ),
+    (
+        "nul-escape-extra",
+        "n.json",
+        "json",
+        '[{"ra": 1, "dec": 2, "extra": {"f": ["x", "\\u0000"]}}]',
+        "n.json: [0].extra.f[1]: a NUL character",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("filename", "file_type", "text", "fragment"),
+    [case[1:] for case in NUL_CATALOGUES],
+    ids=[case[0] for case in NUL_CATALOGUES],
+)
+def test_nul_characters_in_catalogues_are_refused(tmp_path, filename, file_type, text, fragment):
+    (tmp_path / filename).write_text(text)
+    config_path = catalogue_config(tmp_path, filename, file_type)
+    before = snapshot()
+    problems = import_problems(config_path)
+    assert len(problems) == 1
+    assert fragment in problems[0]
+    assert snapshot() == before
+
+
+def test_nul_character_anywhere_in_a_config_is_refused(tmp_path, small_map):
+    entry = {**layer_entry("l1", str(small_map)), "name": "I\x00"}
+    config_path = write_json(tmp_path / "config.json", config_with_layers(entry))
+    before = snapshot()
+    assert import_problems(config_path) == [
+        f"{config_path}: {LAYER0}.name: a NUL character (no database can store it)"
     ]
     assert snapshot() == before
 
