@@ -3,11 +3,9 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import (
-    SpectacularJSONAPIView,
-    SpectacularSwaggerView,
-)
+from drf_spectacular.views import SpectacularJSONAPIView
 
+from maps.api_docs import SwaggerDocsView
 from tilemaker_site.health import healthz
 
 _api_prefix = settings.API_ENDPOINT.strip("/")
@@ -23,9 +21,7 @@ urlpatterns = [
     path(API_PREFIX, include("catalogs.urls")),
     path(API_PREFIX, include("regions.urls")),
     path(f"{API_PREFIX}openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
-    path(
-        f"{API_PREFIX}docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="docs"
-    ),
+    path(f"{API_PREFIX}docs", SwaggerDocsView.as_view(url_name="openapi-schema"), name="docs"),
 ]
 
 if settings.SERVE_FRONTEND:
