@@ -4,11 +4,13 @@ Every user-visible field holds markup that would run script if it were
 parsed: the tests walk the viewer's paths that show those fields (layer
 menu and search, title, colour panel, catalogue and box lists and popups,
 cursor readout, aperture tool) and check that nothing was parsed and that
-the markup is shown literally.
+the markup is shown literally. The admin's pages get the same strings.
 """
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.test import Client
 
 from catalogs.models import Source, SourceGroup
 from maps import local_server
@@ -29,6 +31,7 @@ BUNIT_ATTACK = '<img src=x onerror="window.__xss=1">'
 JAVASCRIPT_URL = "javascript:window.__xss=1"
 VIEW = {"ra": 70.0, "dec": 0.0, "zoom": 2, "flip": True}
 CATALOGUE_ID = "xss-cat"
+User = get_user_model()
 
 
 def hostile(field):
@@ -205,3 +208,43 @@ def test_hostile_fits_bunit_from_tilemaker_open_is_shown_as_text(
     assert text_of(page, "#aperture-result td[data-stat='mean']").endswith(f" {BUNIT_ATTACK}")
     assert_nothing_parsed(page)
     cache.clear()
+
+
+ADMIN_PAGES = [
+    "/admin/maps/grant/",
+    "/admin/maps/grant/{grant}/change/",
+    "/admin/maps/mapgroup/",
+    "/admin/maps/map/",
+    "/admin/maps/band/",
+    "/admin/maps/layer/",
+    "/admin/maps/layer/{layer}/change/",
+    "/admin/catalogs/sourcegroup/",
+    "/admin/catalogs/sourcegroup/{catalogue}/change/",
+    "/admin/catalogs/source/",
+    "/admin/regions/box/",
+    "/admin/regions/box/{box}/change/",
+    "/admin/auth/user/{holder}/change/",
+]
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
+def test_admin_shows_hostile_text_escaped(hostile_sky, path):
+    """The admin's own pages, and the grant pages built with ``format_html``."""
+    holder = User.objects.create_user(hostile("user")[:150])
+    grant = Grant.objects.get()
+    grant.users.add(holder)
+    objects = {
+        "grant": grant,
+        "layer": Layer.objects.get(),
+        "catalogue": SourceGroup.objects.get(),
+        "box": Box.objects.get(),
+        "holder": holder,
+    }
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", password="pw-not-used"))
+    response = client.get(path.format(**{name: obj.pk for name, obj in objects.items()}))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<img src=x" not in html
+    assert "<script>window.__xss" not in html
+    assert "&lt;img src=x onerror=" in html
