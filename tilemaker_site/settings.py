@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "tilemaker_site.middleware.RequestLogMiddleware",
+    "tilemaker_site.middleware.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "tilemaker_site.static_files.AsyncWhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",

@@ -2,23 +2,11 @@
 
 from django.conf import settings
 from django.contrib import admin
-from django.http import HttpResponse
 from django.urls import include, path
-from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularJSONAPIView
 
+from maps.api_docs import SwaggerDocsView
 from tilemaker_site.health import healthz
-
-
-class DocsView(SpectacularSwaggerView):
-    """The Swagger page; OPTIONS answers without rendering it.
-
-    DRF's OPTIONS answer is a metadata dict, which the page's HTML template
-    cannot render: it was a 500.
-    """
-
-    def options(self, request, *args, **kwargs):
-        return HttpResponse(status=204, headers={"Allow": ", ".join(self.allowed_methods)})
-
 
 _api_prefix = settings.API_ENDPOINT.strip("/")
 API_PREFIX = f"{_api_prefix}/" if _api_prefix else ""
@@ -33,7 +21,7 @@ urlpatterns = [
     path(API_PREFIX, include("catalogs.urls")),
     path(API_PREFIX, include("regions.urls")),
     path(f"{API_PREFIX}openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
-    path(f"{API_PREFIX}docs", DocsView.as_view(url_name="openapi-schema"), name="docs"),
+    path(f"{API_PREFIX}docs", SwaggerDocsView.as_view(url_name="openapi-schema"), name="docs"),
 ]
 
 if settings.SERVE_FRONTEND:

@@ -84,14 +84,53 @@ def browser(allow_orm_beside_playwright):
         chromium.close()
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+def open_page(browser, *, bypass_csp):
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True, bypass_csp=bypass_csp)
     page = context.new_page()
     page.console_errors = []
     page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+    return page
+
+
+@pytest.fixture
+def page(browser):
+    """A page that ignores the site's Content-Security-Policy: Playwright's
+    ``wait_for_function`` evaluates its string in the page, which
+    ``script-src 'self'`` forbids. ``csp_page`` keeps the policy."""
+    page = open_page(browser, bypass_csp=True)
     yield page
-    context.close()
+    page.context.close()
+
+
+# Each document records the violations reported to it; Chromium also logs
+# them to the console, which outlives navigations.
+RECORD_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  const where = `${event.sourceFile}:${event.lineNumber}`;
+  window.__cspViolations.push(`${event.violatedDirective} blocked ${event.blockedURI} at ${where}`);
+});
+"""
+
+
+@pytest.fixture
+def csp_page(browser):
+    """A page under the site's policy, recording every violation reported to it
+    (``window.__cspViolations`` in the current document, ``page.csp_console``
+    since the page opened)."""
+    page = open_page(browser, bypass_csp=False)
+    page.add_init_script(RECORD_VIOLATIONS)
+    page.csp_console = []
+    page.on(
+        "console",
+        lambda message: (
+            page.csp_console.append(message.text)
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    yield page
+    page.context.close()
 
 
 @pytest.fixture

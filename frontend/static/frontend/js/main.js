@@ -248,10 +248,10 @@ class Viewer {
     }
     const body = $("#popup-body");
     if (feature.get("kind") === "source") {
-      body.innerHTML = this.catalogues.popupHtml(feature);
+      body.replaceChildren(...this.catalogues.popupContent(feature));
       this.popup.setPosition(feature.getGeometry().getCoordinates());
     } else if (feature.get("kind") === "box") {
-      this.boxes.popupHtml(feature, body);
+      body.replaceChildren(...this.boxes.popupContent(feature));
       this.popup.setPosition(event.coordinate);
     }
     $("#popup").hidden = false;

@@ -1,6 +1,7 @@
 // Catalogue and box overlays, box drawing, and cut-out downloads.
 
 import { apiFetch, apiPath, getJson } from "./api.js";
+import { el } from "./dom.js";
 import { colourParams } from "./mapview.js";
 import { formatDecDms, formatDeg, formatRaHms, raToX, raToXNear, wrap360, xToRa } from "./sky.js";
 
@@ -13,17 +14,15 @@ const BOX_COLOUR = "#7fd1ff";
 const DRAWN_BOX_COLOUR = "#ffb86b";
 const CUTOUT_FORMATS = ["fits", "png", "jpg", "webp"];
 
-function escapeHtml(text) {
-  const span = document.createElement("span");
-  span.textContent = String(text);
-  return span.innerHTML;
+function row(heading, ...cells) {
+  return el("tr", {}, el("th", {}, heading), el("td", {}, ...cells));
 }
 
 function positionRows(raDeg, decDeg) {
-  return (
-    `<tr><th>RA</th><td>${formatDeg(wrap360(raDeg), 5)}\u00b0 <span class="dim">${formatRaHms(raDeg)}</span></td></tr>` +
-    `<tr><th>Dec</th><td>${formatDeg(decDeg, 5)}\u00b0 <span class="dim">${formatDecDms(decDeg)}</span></td></tr>`
-  );
+  return [
+    row("RA", `${formatDeg(wrap360(raDeg), 5)}\u00b0 `, el("span", { className: "dim" }, formatRaHms(raDeg))),
+    row("Dec", `${formatDeg(decDeg, 5)}\u00b0 `, el("span", { className: "dim" }, formatDecDms(decDeg))),
+  ];
 }
 
 export class Catalogues {
@@ -150,19 +149,16 @@ export class Catalogues {
     return [...this.visible];
   }
 
-  popupHtml(feature) {
+  popupContent(feature) {
     const { item, group, colour } = feature.getProperties();
-    const extra = Object.entries(item.extra || {})
-      .map(([key, value]) => {
-        const shown = typeof value === "object" && value !== null ? JSON.stringify(value) : value;
-        return `<tr><th>${escapeHtml(key)}</th><td>${escapeHtml(shown)}</td></tr>`;
-      })
-      .join("");
-    return (
-      `<h3><span class="swatch" style="border-color:${colour}"></span>${escapeHtml(item.name || "(unnamed)")}</h3>` +
-      `<p class="dim">${escapeHtml(group)}</p>` +
-      `<table>${positionRows(item.ra, item.dec)}${extra}</table>`
+    const extra = Object.entries(item.extra || {}).map(([key, value]) =>
+      row(key, typeof value === "object" && value !== null ? JSON.stringify(value) : String(value)),
     );
+    return [
+      el("h3", {}, el("span", { className: "swatch", style: { borderColor: colour } }), item.name || "(unnamed)"),
+      el("p", { className: "dim" }, group),
+      el("table", {}, ...positionRows(item.ra, item.dec), ...extra),
+    ];
   }
 }
 
@@ -359,16 +355,20 @@ export class Boxes {
     }
   }
 
-  popupHtml(feature, holder) {
+  popupContent(feature) {
     const box = feature.get("box");
-    holder.innerHTML =
-      `<h3>${escapeHtml(box.name)}</h3>` +
-      (box.description ? `<p class="dim">${escapeHtml(box.description)}</p>` : "") +
-      `<table><tr><th>top left</th><td>${formatDeg(wrap360(box.top_left_ra), 4)}\u00b0, ${formatDeg(box.top_left_dec, 4)}\u00b0</td></tr>` +
-      `<tr><th>bottom right</th><td>${formatDeg(wrap360(box.bottom_right_ra), 4)}\u00b0, ${formatDeg(box.bottom_right_dec, 4)}\u00b0</td></tr></table>`;
-    const line = document.createElement("p");
-    line.append("Cut-out: ", this.downloadButtons(box));
-    holder.append(line);
+    const corner = (raDeg, decDeg) => `${formatDeg(wrap360(raDeg), 4)}\u00b0, ${formatDeg(decDeg, 4)}\u00b0`;
+    return [
+      el("h3", {}, box.name),
+      ...(box.description ? [el("p", { className: "dim" }, box.description)] : []),
+      el(
+        "table",
+        {},
+        row("top left", corner(box.top_left_ra, box.top_left_dec)),
+        row("bottom right", corner(box.bottom_right_ra, box.bottom_right_dec)),
+      ),
+      el("p", {}, "Cut-out: ", this.downloadButtons(box)),
+    ];
   }
 
   isDrawing() {

@@ -2,6 +2,7 @@
 // marker, and the aperture tool.
 
 import { apiFetch, apiPath, getJson } from "./api.js";
+import { el } from "./dom.js";
 import { readFitsImage } from "./fits.js";
 import {
   angularDistanceDeg,
@@ -91,8 +92,14 @@ export class Readout {
       return;
     }
     this.position = position;
-    ra.innerHTML = `RA <b>${formatDeg(position.raDeg, 4)}\u00b0</b> <span class="dim">${formatRaHms(position.raDeg)}</span>`;
-    dec.innerHTML = `Dec <b>${formatDeg(position.decDeg, 4)}\u00b0</b> <span class="dim">${formatDecDms(position.decDeg)}</span>`;
+    ra.replaceChildren(
+      "RA ", el("b", {}, `${formatDeg(position.raDeg, 4)}\u00b0`), " ",
+      el("span", { className: "dim" }, formatRaHms(position.raDeg)),
+    );
+    dec.replaceChildren(
+      "Dec ", el("b", {}, `${formatDeg(position.decDeg, 4)}\u00b0`), " ",
+      el("span", { className: "dim" }, formatDecDms(position.decDeg)),
+    );
     this.requestValue(position);
   }
 
@@ -268,7 +275,7 @@ export class ApertureTool {
     const radiusArcmin = circle.radiusDeg * 60;
     this.result = { circle, stats: null };
     this.redraw();
-    this.root.innerHTML = '<p class="dim">Measuring\u2026</p>';
+    this.root.replaceChildren(el("p", { className: "dim" }, "Measuring\u2026"));
     let stats;
     try {
       stats = await getJson(apiPath("analysis", "aperture", layer.layer_id), {
@@ -283,14 +290,18 @@ export class ApertureTool {
     }
     this.result.stats = stats;
     const units = layer.units ? ` ${layer.units}` : "";
-    const row = (name, value) =>
-      `<tr><th>${name}</th><td data-stat="${name}" data-value="${value}">${formatNumber(value, 6)}${units}</td></tr>`;
-    this.root.innerHTML =
-      `<table class="stats">` +
-      `<tr><th>centre</th><td>${formatDeg(wrap360(stats.ra), 4)}\u00b0, ${formatDeg(stats.dec, 4)}\u00b0</td></tr>` +
-      `<tr><th>radius</th><td>${formatNumber(stats.radius, 5)}\u2032</td></tr>` +
-      row("mean", stats.mean) + row("std", stats.std) + row("min", stats.min) + row("max", stats.max) +
-      `</table>`;
+    const row = (name, text, dataset = {}) => el("tr", {}, el("th", {}, name), el("td", { dataset }, text));
+    const stat = (name) =>
+      row(name, `${formatNumber(stats[name], 6)}${units}`, { stat: name, value: String(stats[name]) });
+    this.root.replaceChildren(
+      el(
+        "table",
+        { className: "stats" },
+        row("centre", `${formatDeg(wrap360(stats.ra), 4)}\u00b0, ${formatDeg(stats.dec, 4)}\u00b0`),
+        row("radius", `${formatNumber(stats.radius, 5)}\u2032`),
+        ...["mean", "std", "min", "max"].map(stat),
+      ),
+    );
   }
 
   clear() {
