@@ -11,8 +11,10 @@ if [ "$(id -u)" = "0" ]; then
 fi
 python3 -m pip install -q -r requirements-test.txt
 python3 -m pip install -q --no-deps -e .
+npm ci --no-audit --no-fund --loglevel=error
 
 python3 -m ruff check .
 python3 -m ruff format --check .
+npx --no-install eslint .
 python3 manage.py makemigrations --check --dry-run
 python3 -m pytest -q "$@"
