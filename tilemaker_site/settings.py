@@ -71,7 +71,7 @@ MIDDLEWARE = [
     "tilemaker_site.middleware.RequestLogMiddleware",
     "tilemaker_site.middleware.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "tilemaker_site.static_files.AsyncWhiteNoiseMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "maps.api_errors.JsonErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -287,14 +287,14 @@ SOCIAL_AUTH_REDIRECT_IS_HTTPS = HTTPS
 
 STATIC_URL = "static/"
 # Only collectstatic needs a folder (the Docker image sets one); without it
-# WhiteNoise serves straight from the apps' static folders.
+# ServeStatic serves straight from the apps' static folders.
 _static_root = env_optional_str("STATIC_ROOT")
 STATIC_ROOT = Path(_static_root) if _static_root else None
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = True
+SERVESTATIC_USE_FINDERS = True
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -39,6 +39,15 @@ def test_health_through_nginx(stack):
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
+def test_collected_static_files_are_served(stack):
+    # DEBUG=no with TILEMAKER_STATIC_ROOT: served from the collectstatic folder.
+    response = get(stack, "/static/frontend/js/main.js")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/javascript")
+    assert b"import " in response.content
+    assert get(stack, "/static/frontend/js/no-such-file.js").status_code == 404
+
+
 def test_nginx_speaks_http2_over_tls(stack):
     assert stack.nginx.negotiated_protocol() == "h2"
 
