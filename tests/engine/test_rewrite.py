@@ -15,7 +15,6 @@ import threading
 
 import numpy as np
 import pytest
-from astropy.io import fits
 
 from maps.engine import (
     FileChangedError,
@@ -26,29 +25,11 @@ from maps.engine import (
     open_plane,
     source_from_provider,
 )
-from tests.fitsutil import car_header
+from tests.fitsutil import bump_mtime, write_constant_map
 
 NX, NY = 2000, 1000
-# 0.01 deg pixels: level 0 has a block factor above the overview's, so the
-# overview is built and used.
-PIXEL_SCALE_DEG = 0.01
 REWRITE_PERIOD_SECONDS = 0.05
 REWRITE_SECONDS = 2.0
-
-
-def write_constant_map(path, value: float) -> None:
-    header = car_header(
-        nx=NX, ny=NY, pixel_scale_deg=PIXEL_SCALE_DEG, ra_left_deg=20.0, dec_bottom_deg=-5.0
-    )
-    for key in ("NAXIS", "NAXIS1", "NAXIS2"):
-        header.remove(key)
-    data = np.full((NY, NX), value, dtype=np.float32)
-    fits.PrimaryHDU(data=data, header=header).writeto(path, overwrite=True)
-
-
-def bump_mtime(path) -> None:
-    stat = os.stat(path)
-    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
 
 
 @pytest.fixture(params=["vm_readv", "preadv"])
@@ -64,8 +45,10 @@ def copy_mode(request, monkeypatch):
 def maps(tmp_path):
     """(served path, a map of 1.0, a map of 2.0); the served file starts as 1.0."""
     ones, twos, served = tmp_path / "ones.fits", tmp_path / "twos.fits", tmp_path / "served.fits"
-    write_constant_map(ones, 1.0)
-    write_constant_map(twos, 2.0)
+    # 0.01 deg pixels: level 0 has a block factor above the overview's, so
+    # the overview is built and used.
+    write_constant_map(ones, 1.0, nx=NX, ny=NY, pixel_scale_deg=0.01)
+    write_constant_map(twos, 2.0, nx=NX, ny=NY, pixel_scale_deg=0.01)
     shutil.copyfile(ones, served)
     return served, ones, twos
 
