@@ -683,6 +683,39 @@ class PlaneReader:
             return self._to_float32(self._read_compressed(y0, y1, x0, x1))
         return self._to_float32(self._read_rows(y0, y1, x0, x1), owned=True)
 
+    def read_oriented(
+        self, *, y0: int, y1: int, x0: int, x1: int, reverse_rows: bool, reverse_cols: bool
+    ) -> np.ndarray:
+        """As ``read``, with rows and/or columns reversed, as one C-contiguous array.
+
+        A native tile is a window with its rows (and, for RA increasing to
+        the left, its columns) reversed. The reversal costs nothing here: the
+        rows are copied into place in reversed order, and the byte swap that
+        every read needs also reverses the columns, where ``read`` followed
+        by a reversed copy passes over the pixels once more (0.12 ms and a
+        1.8 MB allocation for 675 x 675).
+        """
+        if self._file is None or not self._file.gathers_cheaply:
+            window = self.read(y0=y0, y1=y1, x0=x0, x1=x1)
+            return np.ascontiguousarray(
+                window[:: -1 if reverse_rows else 1, :: -1 if reverse_cols else 1]
+            )
+        ny, nx = self.info.shape
+        if not (0 <= y0 < y1 <= ny and 0 <= x0 < x1 <= nx):
+            raise OutOfRangeError(f"window {y0}:{y1}, {x0}:{x1} is outside the {ny} x {nx} plane")
+        rows = np.arange(y0, y1, dtype=np.int64)
+        raw = np.empty((y1 - y0, x1 - x0), dtype=self._dtype)
+        starts = (
+            self._plane_start
+            + x0 * self._dtype.itemsize
+            + self._row_bytes * (rows[::-1] if reverse_rows else rows)
+        )
+        self._file.fill(raw, starts, raw.shape[1] * self._dtype.itemsize)
+        self._check_unchanged()
+        if reverse_cols:
+            return self._to_float32(raw[:, ::-1])
+        return self._to_float32(raw, owned=True)
+
     def take(self, *, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """The grid of pixels at ``rows`` x ``cols`` (index arrays), as float32.
 

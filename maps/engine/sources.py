@@ -62,6 +62,10 @@ class PixelSource:
         """The float32 grid of pixels at ``rows`` x ``cols`` (valid index arrays)."""
         raise NotImplementedError
 
+    # A source that reads a reversed window cheaper than a window and a copy
+    # sets this to ``read_window(..., reverse_rows=, reverse_cols=)``.
+    read_oriented = None
+
     @property
     def overview_ready(self) -> bool:
         """Whether coarse tiles come from memory (always, when the grid has no coarse levels)."""
@@ -124,7 +128,12 @@ class PixelSource:
         factor = grid.block_factor(level)
         overview = self._overview
         if factor == 1:
-            data = gather(self.read_window, rows[::-1], cols[:: -1 if flip else 1])
+            data = gather(
+                self.read_window,
+                rows[::-1],
+                cols[:: -1 if flip else 1],
+                read_oriented=self.read_oriented,
+            )
         elif method == "stride":
             middle = factor // 2
             data = self._take_grid(
@@ -224,6 +233,9 @@ class FitsPlaneSource(PixelSource):
 
     def read_window(self, *, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         return self._reader.read(y0=y0, y1=y1, x0=x0, x1=x1)
+
+    def read_oriented(self, **window) -> np.ndarray:
+        return self._reader.read_oriented(**window)
 
     def take(self, *, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         return self._reader.take(rows=rows, cols=cols)

@@ -62,6 +62,8 @@ def test_a_truncated_file_raises_file_changed(maps, copy_mode):
         reader.read(y0=900, y1=910, x0=30, x1=40)
     with pytest.raises(FileChangedError):
         reader.take(rows=np.array([5, 950]), cols=np.array([3, 1999]))
+    with pytest.raises(FileChangedError):
+        reader.read_oriented(y0=0, y1=NY, x0=0, x1=9, reverse_rows=True, reverse_cols=True)
     with pytest.raises(FitsError):
         open_plane(served)
 
