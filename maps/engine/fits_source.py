@@ -557,6 +557,8 @@ class _FileBytes:
             raise _fail(f"cannot read the file ({error.strerror})", path) from None
         weakref.finalize(self, os.close, self.fd)
         self.path = path
+        # Ranges are checked against this: the mapping's length once mapped.
+        self.size = os.fstat(self.fd).st_size
         self._mapping = None
         self._address = 0
         if _vm_readv is not None:
@@ -566,6 +568,7 @@ class _FileBytes:
                 self._mapping = None
             else:
                 self._address = np.frombuffer(self._mapping, dtype=np.uint8).ctypes.data
+                self.size = len(self._mapping)
 
     @property
     def gathers_cheaply(self) -> bool:
@@ -583,6 +586,10 @@ class _FileBytes:
         offsets = np.asarray(offsets, dtype=np.uint64)
         if out.nbytes != len(offsets) * length or not out.flags.c_contiguous:
             raise ValueError("the buffer does not match the ranges")
+        if len(offsets) and int(offsets.max()) + length > self.size:
+            # Never sent to the kernel: beyond the mapping it would copy
+            # whatever memory follows it.
+            raise FileChangedError("the file is shorter than when it was inspected", path=self.path)
         if self.gathers_cheaply and self._vm_fill(out, offsets, length):
             return
         view = memoryview(out).cast("B")

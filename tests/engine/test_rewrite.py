@@ -203,3 +203,15 @@ def test_reads_during_rewrites_every_50_ms_fail_cleanly_and_see_the_new_file(
     assert report["reads"] > 1
     assert set(report["errors"]) <= {"FileChangedError", "FitsError"}
     assert report["last"] == 2.0
+
+
+def test_ranges_beyond_the_file_are_refused_before_any_copy(tmp_path, copy_mode):
+    path = tmp_path / "bytes.bin"
+    path.write_bytes(bytes(range(256)) * 32)
+    data = fits_source._FileBytes(str(path))
+    out = np.zeros(16, dtype=np.uint8)
+    with pytest.raises(FileChangedError):
+        data.fill(out, np.array([8190]), 16)
+    assert not out.any()
+    data.fill(out, np.array([8176]), 16)
+    assert out.tolist() == list(range(240, 256))
