@@ -70,7 +70,7 @@ def bench_inspect(path):
 
 
 def bench_window_readers(path):
-    """numpy on one mmap (the engine) against astropy's memmap'd ``.data``: 675^2 windows.
+    """The engine's reads (process_vm_readv) against astropy's memmap'd ``.data``: 675^2 windows.
 
     Whichever touches a window first may pay for page-cache misses, so the
     order alternates from window to window.
@@ -93,7 +93,7 @@ def bench_window_readers(path):
             ]
             for times, run in runs[:: 1 if number % 2 else -1]:
                 times.append(_timed(run)[0])
-    print(f"675^2 window, engine mmap      p50 {_ms(statistics.median(engine_times))}")
+    print(f"675^2 window, engine          p50 {_ms(statistics.median(engine_times))}")
     print(f"675^2 window, astropy .data    p50 {_ms(statistics.median(astropy_times))}")
 
 

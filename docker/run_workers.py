@@ -2,9 +2,13 @@
 
 The container's main process (after docker/entrypoint.sh). One port per
 worker rather than one shared socket, so nginx knows each worker: it marks a
-dead one down and resends an idempotent request to another. A worker that
-exits is restarted after a short pause; SIGTERM/SIGINT stop them all, with
-SIGKILL for any that has not ended after the grace period.
+dead one down and resends an idempotent request to another. The workers are
+kept by ``maps.local_server.WorkerPool``, the supervisor of ``serve
+--workers``: a worker that exits is restarted, at most
+``WORKER_RESTARTS_PER_MINUTE`` times a minute, after which everything stops
+with exit code 1 (and the container's restart policy takes over);
+SIGTERM/SIGINT stop them all, with SIGKILL for any that has not ended after
+the grace period.
 
 Once the workers are starting, one separate process warms the shared cache
 (``maps.tiles.precache_all``: histograms and level-0 tiles, unless
@@ -19,10 +23,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
+from pathlib import Path
 
-RESTART_PAUSE_SECONDS = 1.0
-STOP_GRACE_SECONDS = 20.0
+# Run as a script from the project folder: the project's packages sit one up.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from maps.local_server import WorkerPool
+
 ASGI_APPLICATION = "tilemaker_site.asgi:application"
 
 
@@ -57,45 +64,20 @@ def log(message: str) -> None:
 
 
 def supervise(*, workers: int, base_port: int, host: str) -> int:
-    stopping = False
-
-    def stop(signum, frame):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-
     ports = [base_port + i for i in range(workers)]
-    children = {port: subprocess.Popen(worker_command(host=host, port=port)) for port in ports}
+    pool = WorkerPool(
+        lambda slot: subprocess.Popen(worker_command(host=host, port=ports[slot])),
+        log=log,
+    )
+    signal.signal(signal.SIGTERM, pool.stop)
+    signal.signal(signal.SIGINT, pool.stop)
+    pool.start(workers)
     log(f"{workers} daphne workers on {host}:{ports[0]}-{ports[-1]}")
     warmer = subprocess.Popen([sys.executable, "-c", PRECACHE_CODE])
-    while not stopping:
-        time.sleep(0.2)
-        for port, child in list(children.items()):
-            code = child.poll()
-            if code is None:
-                continue
-            log(f"worker on port {port} exited with {code}; restarting")
-            # A worker failing at start-up would otherwise spin at full speed.
-            time.sleep(RESTART_PAUSE_SECONDS)
-            if stopping:
-                break
-            children[port] = subprocess.Popen(worker_command(host=host, port=port))
-
-    everyone = [warmer, *children.values()]
-    for child in everyone:
-        if child.poll() is None:
-            child.terminate()
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
-    for child in everyone:
-        try:
-            child.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+    failed = pool.supervise()
+    pool.shutdown(also=[warmer])
     log("all workers stopped")
-    return 0
+    return 1 if failed else 0
 
 
 def main(argv=None) -> int:

@@ -31,7 +31,7 @@ from rest_framework.views import APIView
 
 from maps import tiles
 from maps.api_errors import BAD_REQUEST, NOT_FOUND, BadRequest, api_exception_handler
-from maps.engine import NoDataError, OutOfRangeError, resolve_tile
+from maps.engine import FileChangedError, NoDataError, OutOfRangeError, resolve_tile
 from maps.engine.colormap import UnknownColourMapError, lookup_table
 from maps.engine.encode import FITS_RENDERER, IMAGE_RENDERERS, colour_bar_png
 from maps.engine.errors import FitsError
@@ -44,6 +44,9 @@ COLOUR_BAR_MAX_AGE_SECONDS = 86400
 # Echoing user input in an error helps; echoing a megabyte of it does not.
 MAX_ECHO_CHARS = 40
 MAX_INT_DIGITS = 18
+# A map rewritten in place (cp, rsync --inplace) is whole again within seconds
+# for ACT-sized files on local disks; clients may retry after this long.
+FILE_CHANGED_RETRY_SECONDS = 2
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -157,15 +160,27 @@ class _AlwaysJSON(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+class FileBeingRewritten(APIException):
+    """503 with ``Retry-After``: the layer's file changed while it was read."""
+
+    status_code = 503
+    default_detail = "The layer's file is being rewritten; retry shortly."
+    default_code = "file_changed"
+    wait = FILE_CHANGED_RETRY_SECONDS
+
+
 class ImageAPIView(APIView):
     renderer_classes = (JSONRenderer,)
     content_negotiation_class = _AlwaysJSON
 
 
 def _engine_errors(call, *, out_of_range_status=400):
-    """Run ``call`` translating engine errors into the API's 4xx answers."""
+    """Run ``call`` translating engine errors into the API's 4xx answers (503 for a
+    file rewritten under the read: the next request reads the new version)."""
     try:
         return call()
+    except FileChangedError:
+        raise FileBeingRewritten() from None
     except NoDataError as error:
         raise NotFound(str(error) or "no data there") from None
     except tiles.LayerUnavailable as error:

@@ -9,6 +9,7 @@ and the cache warm-up starts after it, so the first tile is never queued
 behind the warm-up.
 """
 
+import collections
 import contextlib
 import errno
 import os
@@ -30,6 +31,13 @@ LISTEN_BACKLOG = 128
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 WORKER_READY_TIMEOUT_SECONDS = 120.0
+# A worker that dies is restarted, at most this many times within
+# RESTART_WINDOW_SECONDS; one more death then stops the whole server.
+WORKER_RESTARTS_PER_MINUTE = 5
+RESTART_WINDOW_SECONDS = 60.0
+SUPERVISE_POLL_SECONDS = 0.1
+# Workers still running this long after SIGTERM are killed.
+STOP_GRACE_SECONDS = 20.0
 ORPHAN_CHECK_SECONDS = 1.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -383,8 +391,10 @@ def serve_workers(
     Each worker is ``tilemaker serve --fd N`` (so it warms its own cache and
     serves in-process exactly as a single server does); the kernel spreads
     connections over the processes accepting on the shared socket. A stop
-    signal is passed on to every worker; a worker that dies on its own stops
-    the others, so a supervisor (docker, systemd) sees the failure and restarts.
+    signal is passed on to every worker. A worker that dies on its own is
+    restarted while the others keep serving (``WorkerPool.supervise``: at
+    most ``WORKER_RESTARTS_PER_MINUTE``, then everything stops with exit
+    code 1 so that a supervisor such as docker or systemd sees the failure).
     """
     if listener.is_ipv6:
         raise ServerStartError("--workers above 1 needs an IPv4 --host (e.g. 0.0.0.0)")
@@ -399,43 +409,71 @@ def serve_workers(
         "serve",
         "--fd",
         str(fd),
-        "--ready-fd",
-        str(ready_write),
         *worker_args,
     ]
-    pool = _WorkerPool()
+    starting = True
+
+    def start_worker(slot: int) -> subprocess.Popen:
+        # The listening socket stays open here so that a restarted worker can
+        # inherit it; only the first workers report readiness.
+        if not starting:
+            return subprocess.Popen(command, pass_fds=(fd,), env=env)
+        return subprocess.Popen(
+            [*command, "--ready-fd", str(ready_write)], pass_fds=(fd, ready_write), env=env
+        )
+
+    pool = WorkerPool(start_worker, log=log)
     for signum in STOP_SIGNALS:
         signal.signal(signum, pool.stop)
+    failed = True
     try:
-        for _ in range(workers):
-            pool.children.append(subprocess.Popen(command, pass_fds=(fd, ready_write), env=env))
+        pool.start(workers)
+        starting = False
         os.close(ready_write)
-        listener.close()
         if pool.wait_ready(ready_read, workers=workers):
             log(f"TileMaker ready: {listener.url}  ({workers} workers, Ctrl-C to stop)")
-        failed = pool.wait_exited(log=log)
+            failed = pool.supervise()
+        else:
+            failed = not pool.stopping
+            for child in pool.children:
+                if child.poll() is not None and not pool.stopping:
+                    log(f"Worker {child.pid} exited with code {child.returncode}: stopping")
     finally:
         os.close(ready_read)
-        pool.stop()
-        for child in pool.children:
-            child.wait()
+        pool.shutdown()
         for signum in STOP_SIGNALS:
             signal.signal(signum, signal.SIG_IGN)
     log("Stopped.")
     return 1 if failed else 0
 
 
-class _WorkerPool:
-    """The worker processes of ``serve_workers`` and whether they are being stopped.
+class WorkerPool:
+    """Worker processes kept running, one per slot, until stopped; shared by
+    ``serve --workers`` and the container's ``docker/run_workers.py``.
 
-    ``stop`` runs as a signal handler: it only sets a flag and sends signals,
-    never takes a lock (a ``threading.Event`` there can deadlock when a
-    second signal arrives while the first handler holds the Event's lock).
+    ``start_worker(slot)`` starts the process of a slot. ``stop`` runs as a
+    signal handler: it only sets a flag and sends signals, never takes a
+    lock (a ``threading.Event`` there can deadlock when a second signal
+    arrives while the first handler holds the Event's lock).
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        start_worker: Callable[[int], subprocess.Popen],
+        *,
+        log: Log = console,
+        restarts_per_minute: int = WORKER_RESTARTS_PER_MINUTE,
+    ) -> None:
         self.children: list[subprocess.Popen] = []
         self.stopping = False
+        self._start_worker = start_worker
+        self._log = log
+        self._restarts_per_minute = restarts_per_minute
+        self._restart_times: collections.deque[float] = collections.deque()
+
+    def start(self, count: int) -> None:
+        for slot in range(count):
+            self.children.append(self._start_worker(slot))
 
     def stop(self, signum=None, frame=None) -> None:
         self.stopping = True
@@ -464,19 +502,61 @@ class _WorkerPool:
                     ready += len(chunk)
         return True
 
-    def wait_exited(self, *, log: Log) -> bool:
-        """Wait until every worker has exited; True when one died without being asked to."""
-        failed = False
-        while any(child.poll() is None for child in self.children):
-            if not self.stopping:
-                for child in self.children:
-                    if child.returncode is not None:
-                        log(f"Worker {child.pid} exited with code {child.returncode}: stopping")
-                        failed = True
-                        self.stop()
-                        break
-            time.sleep(0.1)
-        return failed
+    def supervise(self) -> bool:
+        """Restart workers that exit until stopped; True when the restart limit stopped all.
+
+        A worker that keeps dying (a bad deployment, memory exhaustion on
+        every request) would otherwise be restarted forever while hiding the
+        failure; past the limit everything stops so that the operator, or
+        the service manager above, sees it.
+        """
+        while not self.stopping:
+            for slot, child in enumerate(self.children):
+                if self.stopping:
+                    break
+                if child.poll() is None:
+                    continue
+                if not self._may_restart():
+                    self._log(
+                        f"Worker {child.pid} exited with code {child.returncode}: "
+                        f"{self._restarts_per_minute} workers were already restarted in the "
+                        "last minute, stopping (see the errors above)"
+                    )
+                    self.stop()
+                    return True
+                self._log(
+                    f"Worker {child.pid} exited with code {child.returncode}: restarting it "
+                    f"(restart {len(self._restart_times)} of at most "
+                    f"{self._restarts_per_minute} a minute)"
+                )
+                self.children[slot] = self._start_worker(slot)
+            time.sleep(SUPERVISE_POLL_SECONDS)
+        return False
+
+    def _may_restart(self) -> bool:
+        now = time.monotonic()
+        while self._restart_times and now - self._restart_times[0] >= RESTART_WINDOW_SECONDS:
+            self._restart_times.popleft()
+        if len(self._restart_times) >= self._restarts_per_minute:
+            return False
+        self._restart_times.append(now)
+        return True
+
+    def shutdown(self, also: Sequence[subprocess.Popen] = ()) -> None:
+        """Stop every worker (and ``also``), killing any still running after the grace period."""
+        self.stop()
+        everyone = [*self.children, *also]
+        for child in also:
+            if child.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    child.terminate()
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for child in everyone:
+            try:
+                child.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
 
 
 def signal_ready(ready_fd: int) -> None:

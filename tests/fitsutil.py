@@ -4,6 +4,7 @@ Pixel values are a known function of position so a test can say which
 value a given RA/Dec must show: ``value_at(ra_deg, dec_deg)``.
 """
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -123,3 +124,37 @@ def write_car_map(
         hdus.append(image)
     fits.HDUList(hdus).writeto(path, overwrite=True)
     return Path(path)
+
+
+def write_constant_map(
+    path: Path,
+    value: float,
+    *,
+    nx: int = 2000,
+    ny: int = 1000,
+    pixel_scale_deg: float = 0.01,
+    ra_left_deg: float = 20.0,
+    dec_bottom_deg: float = -5.0,
+) -> Path:
+    """A float32 CAR map whose every pixel is ``value`` (default: RA 20 .. 0, Dec -5 .. 5).
+
+    Two of these with different values tell which version of a file a read saw.
+    """
+    header = car_header(
+        nx=nx,
+        ny=ny,
+        pixel_scale_deg=pixel_scale_deg,
+        ra_left_deg=ra_left_deg,
+        dec_bottom_deg=dec_bottom_deg,
+    )
+    for key in ("NAXIS", "NAXIS1", "NAXIS2"):
+        header.remove(key)
+    data = np.full((ny, nx), value, dtype=np.float32)
+    fits.PrimaryHDU(data=data, header=header).writeto(path, overwrite=True)
+    return path
+
+
+def bump_mtime(path: Path) -> None:
+    """Move a file's mtime a second on, so a rewrite is seen whatever the clock's grain."""
+    stat = os.stat(path)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))

@@ -3,7 +3,8 @@
 Everything takes values as arguments (no settings); errors are the classes
 in ``maps.engine.errors`` so the web layer can map them to statuses:
 ``FitsError`` (unusable file/plane, one-line ``str()`` without the path,
-``.path``), ``NoDataError`` (no finite pixel: 404), ``OutOfRangeError``
+``.path``), ``FileChangedError`` (a ``FitsError``: the file was rewritten or
+truncated during a read; retry), ``NoDataError`` (no finite pixel: 404), ``OutOfRangeError``
 (also a ``ValueError``: bad level/x/y or a request over a cap: 4xx).
 
 Geometry (``maps.engine.geometry``)
@@ -64,7 +65,13 @@ Pixel sources (``maps.engine.sources``)
 
 from maps.engine.combine import COMBINATION_FUNCTIONS
 from maps.engine.cutout import Cutout
-from maps.engine.errors import EngineError, FitsError, NoDataError, OutOfRangeError
+from maps.engine.errors import (
+    EngineError,
+    FileChangedError,
+    FitsError,
+    NoDataError,
+    OutOfRangeError,
+)
 from maps.engine.fits_source import (
     PlaneInfo,
     PlaneReader,
@@ -87,6 +94,7 @@ __all__ = [
     "TILE_METHODS",
     "Cutout",
     "EngineError",
+    "FileChangedError",
     "FitsError",
     "NoDataError",
     "OutOfRangeError",

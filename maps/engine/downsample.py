@@ -59,10 +59,13 @@ def gather(
     *,
     fill: float = np.nan,
     dtype=np.float32,
+    read_oriented: Callable[..., np.ndarray] | None = None,
 ) -> np.ndarray:
     """The grid ``out[i, j] = pixel(rows[i], cols[j])``, ``fill`` where an index is -1.
 
-    ``read(y0=, y1=, x0=, x1=)`` returns a new array for a window.
+    ``read(y0=, y1=, x0=, x1=)`` returns a new array for a window;
+    ``read_oriented(y0=, y1=, x0=, x1=, reverse_rows=, reverse_cols=)``, when
+    given, returns it already reversed (a native tile in one pass).
     """
     rows = np.asarray(rows, dtype=np.int64)
     cols = np.asarray(cols, dtype=np.int64)
@@ -76,6 +79,10 @@ def gather(
         if (r_stop - r_start, c_stop - c_start) == shape:
             y0, y1 = _span(r_first, r_step, shape[0])
             x0, x1 = _span(c_first, c_step, shape[1])
+            if read_oriented is not None and np.dtype(dtype) == np.float32:
+                return read_oriented(
+                    y0=y0, y1=y1, x0=x0, x1=x1, reverse_rows=r_step < 0, reverse_cols=c_step < 0
+                )
             block = read(y0=y0, y1=y1, x0=x0, x1=x1)[::r_step, ::c_step]
             return np.ascontiguousarray(block, dtype=dtype)
     out = np.full(shape, fill, dtype=dtype)

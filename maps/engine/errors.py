@@ -18,6 +18,14 @@ class FitsError(EngineError):
         self.path = path
 
 
+class FileChangedError(FitsError):
+    """The file changed (rewritten, truncated, replaced) while its pixels were read.
+
+    Transient: the next request re-inspects the file and reads the new
+    version, so the web layer answers 503 with ``Retry-After``.
+    """
+
+
 class NoDataError(EngineError):
     """The requested region holds no finite pixel (HTTP 404)."""
 

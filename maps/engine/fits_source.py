@@ -1,9 +1,9 @@
 """FITS access: header inspection, normalisation, and fast windowed pixel reads.
 
 Headers are read lazily (astropy never touches the data when inspecting), so
-inspecting a 5 GB map costs milliseconds. Uncompressed pixels are read
-through one read-only ``mmap`` per file shared by every plane and thread;
-a window is converted to native-endian float32 in a single numpy pass.
+inspecting a 5 GB map costs milliseconds. Uncompressed pixels are read with
+positional reads into numpy buffers (not a mapping: a file rewritten in place
+under a mapping gives SIGBUS), byte-swapped in place to native float32.
 Tile-compressed HDUs decompress only the tiles under the requested window
 (astropy's ``section``).
 
@@ -12,6 +12,8 @@ float32 plane the reader returns: the file's own header object is never
 modified.
 """
 
+import ctypes
+import errno
 import math
 import mmap
 import os
@@ -19,13 +21,14 @@ import re
 import stat
 import threading
 import warnings
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
 from astropy.io import fits
 
-from maps.engine.errors import FitsError, OutOfRangeError
+from maps.engine.errors import FileChangedError, FitsError, OutOfRangeError
 from maps.engine.geometry import PixelGrid, TileGrid, tile_grid_for
 
 FITS_BLOCK_BYTES = 2880
@@ -40,6 +43,13 @@ _NON_PLANE_KEY = re.compile(
     r"|(PC|CD|PV|PS)\d+_\d+|BSCALE|BZERO|BLANK|CHECKSUM|DATASUM|LONPOLE|LATPOLE)$"
 )
 READER_CACHE_SIZE = 256
+# A window whose rows leave at most this many bytes between them is read in
+# one system call (the gaps copied and dropped) rather than one call per row.
+CONTIGUOUS_GAP_BYTES = 32 * 1024
+# Ranges per process_vm_readv call: the kernel's limit on one call's vectors.
+IOV_MAX = 1024
+# Bytes of row spans a sparse read (``take``) holds at once.
+TAKE_BATCH_BYTES = 8 * 1024 * 1024
 
 # astropy reports oddities in headers through warnings; the filter state is
 # process-wide, so header parsing is serialised to keep it from leaking.
@@ -505,11 +515,143 @@ def scan_file(path) -> list[PlaneInfo]:
     return planes
 
 
+def _load_vm_readv():
+    """libc's ``process_vm_readv``, or None where there is none (not Linux)."""
+    try:
+        function = ctypes.CDLL(None, use_errno=True).process_vm_readv
+    except (OSError, AttributeError):
+        return None
+    function.restype = ctypes.c_ssize_t
+    function.argtypes = [
+        ctypes.c_int,
+        ctypes.c_void_p,
+        ctypes.c_ulong,
+        ctypes.c_void_p,
+        ctypes.c_ulong,
+        ctypes.c_ulong,
+    ]
+    return function
+
+
+# Cleared for the process when the kernel refuses the call (a seccomp policy).
+_vm_readv = _load_vm_readv()
+
+
+class _FileBytes:
+    """Copies byte ranges of one open file into numpy buffers, never raising SIGBUS.
+
+    The file is mapped once, but the mapping is never touched from Python:
+    ``process_vm_readv`` on this process copies from it in the kernel, which
+    answers a page past a truncated end with EFAULT where a plain access
+    would kill the process with SIGBUS. One call gathers up to ``IOV_MAX``
+    rows, so a 675 x 675 tile costs one system call, where ``os.preadv``
+    needs one per row (1.1 ms against 0.8 ms per window, the mapping read
+    directly 0.4 ms, on the ACT benchmark map). Where the kernel refuses the
+    call, reads fall back to ``os.preadv``.
+    """
+
+    def __init__(self, path: str):
+        try:
+            self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except OSError as error:
+            raise _fail(f"cannot read the file ({error.strerror})", path) from None
+        weakref.finalize(self, os.close, self.fd)
+        self.path = path
+        # Ranges are checked against this: the mapping's length once mapped.
+        self.size = os.fstat(self.fd).st_size
+        self._mapping = None
+        self._address = 0
+        if _vm_readv is not None:
+            try:
+                self._mapping = mmap.mmap(self.fd, 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):
+                self._mapping = None
+            else:
+                self._address = np.frombuffer(self._mapping, dtype=np.uint8).ctypes.data
+                self.size = len(self._mapping)
+
+    @property
+    def gathers_cheaply(self) -> bool:
+        """Whether many separate ranges cost one call (else one call per range)."""
+        return self._mapping is not None and _vm_readv is not None
+
+    def fill(self, out: np.ndarray, offsets: np.ndarray, length: int) -> None:
+        """Copy ``length`` bytes from each of ``offsets``, in order, into ``out``.
+
+        Raises
+        ------
+        FileChangedError
+            A range lies past the file's end now (truncated or being rewritten).
+        """
+        offsets = np.asarray(offsets, dtype=np.uint64)
+        if out.nbytes != len(offsets) * length or not out.flags.c_contiguous:
+            raise ValueError("the buffer does not match the ranges")
+        if len(offsets) and int(offsets.max()) + length > self.size:
+            # Never sent to the kernel: beyond the mapping it would copy
+            # whatever memory follows it.
+            raise FileChangedError("the file is shorter than when it was inspected", path=self.path)
+        if self.gathers_cheaply and self._vm_fill(out, offsets, length):
+            return
+        view = memoryview(out).cast("B")
+        for number, offset in enumerate(offsets.tolist()):
+            self._pread(view[number * length : (number + 1) * length], offset)
+
+    def _vm_fill(self, out: np.ndarray, offsets: np.ndarray, length: int) -> bool:
+        global _vm_readv
+        function = _vm_readv
+        if function is None:
+            return False
+        remote = np.empty((len(offsets), 2), dtype=np.uint64)
+        remote[:, 0] = offsets + np.uint64(self._address)
+        remote[:, 1] = length
+        local = np.empty(2, dtype=np.uint64)
+        base, pid = out.ctypes.data, os.getpid()
+        for first in range(0, len(offsets), IOV_MAX):
+            count = min(IOV_MAX, len(offsets) - first)
+            local[0], local[1] = base + first * length, count * length
+            copied = function(pid, local.ctypes.data, 1, remote[first:].ctypes.data, count, 0)
+            if copied == count * length:
+                continue
+            code = ctypes.get_errno() if copied < 0 else errno.EFAULT
+            if code == errno.EFAULT:
+                raise FileChangedError(
+                    "the file is shorter than when it was opened (being rewritten?)",
+                    path=self.path,
+                )
+            if first == 0 and code in (errno.ENOSYS, errno.EPERM, errno.EACCES):
+                _vm_readv = None
+                return False
+            raise FileChangedError(f"cannot read the file ({os.strerror(code)})", path=self.path)
+        return True
+
+    def _pread(self, view: memoryview, offset: int) -> None:
+        while view.nbytes:
+            try:
+                count = os.preadv(self.fd, [view], offset)
+            except OSError as error:
+                raise FileChangedError(
+                    f"cannot read the file ({error.strerror})", path=self.path
+                ) from None
+            if count == 0:
+                raise FileChangedError(
+                    "the file is shorter than when it was opened (being rewritten?)",
+                    path=self.path,
+                )
+            view, offset = view[count:], offset + count
+
+
 class PlaneReader:
     """Windowed float32 reads of one plane; thread-safe, shared per process.
 
     Obtain one with ``open_plane``. ``read`` returns a new native-endian
     float32 array with BSCALE/BZERO applied and BLANK as NaN.
+
+    Uncompressed pixels are copied by ``_FileBytes`` from a descriptor held
+    for the reader's life, never read through a mapping from Python: a file
+    truncated or rewritten in place under a mapping kills the process with
+    SIGBUS on the next access, whereas here a read comes back short or the
+    descriptor's size and mtime no longer match the version inspected, and
+    the reader raises ``FileChangedError`` instead.
     """
 
     def __init__(self, info: PlaneInfo, storage: _Storage):
@@ -517,15 +659,15 @@ class PlaneReader:
         self._storage = storage
         self._lock = threading.Lock()
         self._hdus: fits.HDUList | None = None
-        self._array: np.ndarray | None = None
+        self._file: _FileBytes | None = None
         if not info.compressed:
-            ny, nx = info.shape
-            self._array = np.ndarray(
-                shape=(ny, nx),
-                dtype=storage.storage_dtype,
-                buffer=_file_map(info.path, storage),
-                offset=storage.data_offset + storage.plane_offset,
-            )
+            self._file = _FileBytes(info.path)
+            self._dtype = np.dtype(storage.storage_dtype)
+            self._row_bytes = info.shape[1] * self._dtype.itemsize
+            self._plane_start = storage.data_offset + storage.plane_offset
+            # Checked on the descriptor: the file inspected may have been
+            # replaced between the inspection and this open.
+            self._check_unchanged()
 
     @property
     def version(self) -> tuple:
@@ -534,21 +676,59 @@ class PlaneReader:
         return (info.path, storage.mtime_ns, storage.size, info.hdu, info.index)
 
     def read(self, *, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
-        """Rows ``y0:y1`` and columns ``x0:x1`` of the plane, in file order."""
+        """Rows ``y0:y1`` and columns ``x0:x1`` of the plane, in file order.
+
+        Raises
+        ------
+        FileChangedError
+            The file was truncated or rewritten since it was inspected.
+        """
         ny, nx = self.info.shape
         if not (0 <= y0 < y1 <= ny and 0 <= x0 < x1 <= nx):
             raise OutOfRangeError(f"window {y0}:{y1}, {x0}:{x1} is outside the {ny} x {nx} plane")
-        if self._array is not None:
-            raw = self._array[y0:y1, x0:x1]
-        else:
-            raw = self._read_compressed(y0, y1, x0, x1)
-        return self._to_float32(raw)
+        if self._file is None:
+            return self._to_float32(self._read_compressed(y0, y1, x0, x1))
+        return self._to_float32(self._read_rows(y0, y1, x0, x1), owned=True)
+
+    def read_oriented(
+        self, *, y0: int, y1: int, x0: int, x1: int, reverse_rows: bool, reverse_cols: bool
+    ) -> np.ndarray:
+        """As ``read``, with rows and/or columns reversed, as one C-contiguous array.
+
+        A native tile is a window with its rows (and, for RA increasing to
+        the left, its columns) reversed. The reversal costs nothing here: the
+        rows are copied into place in reversed order, and the byte swap that
+        every read needs also reverses the columns, where ``read`` followed
+        by a reversed copy passes over the pixels once more (0.12 ms and a
+        1.8 MB allocation for 675 x 675).
+        """
+        if self._file is None or not self._file.gathers_cheaply:
+            window = self.read(y0=y0, y1=y1, x0=x0, x1=x1)
+            return np.ascontiguousarray(
+                window[:: -1 if reverse_rows else 1, :: -1 if reverse_cols else 1]
+            )
+        ny, nx = self.info.shape
+        if not (0 <= y0 < y1 <= ny and 0 <= x0 < x1 <= nx):
+            raise OutOfRangeError(f"window {y0}:{y1}, {x0}:{x1} is outside the {ny} x {nx} plane")
+        rows = np.arange(y0, y1, dtype=np.int64)
+        raw = np.empty((y1 - y0, x1 - x0), dtype=self._dtype)
+        starts = (
+            self._plane_start
+            + x0 * self._dtype.itemsize
+            + self._row_bytes * (rows[::-1] if reverse_rows else rows)
+        )
+        self._file.fill(raw, starts, raw.shape[1] * self._dtype.itemsize)
+        self._check_unchanged()
+        if reverse_cols:
+            return self._to_float32(raw[:, ::-1])
+        return self._to_float32(raw, owned=True)
 
     def take(self, *, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """The grid of pixels at ``rows`` x ``cols`` (index arrays), as float32.
 
         For sparse samples (strided tiles, histograms): only the listed rows
-        are touched, unlike a window read spanning them.
+        are read, each over the span of ``cols``, unlike a window read
+        spanning them.
         """
         rows = np.asarray(rows, dtype=np.intp)
         cols = np.asarray(cols, dtype=np.intp)
@@ -557,19 +737,81 @@ class PlaneReader:
             return np.empty((rows.size, cols.size), dtype=np.float32)
         if rows.min() < 0 or rows.max() >= ny or cols.min() < 0 or cols.max() >= nx:
             raise OutOfRangeError(f"pixel indexes outside the {ny} x {nx} plane")
-        if self._array is not None:
-            return self._to_float32(self._array[np.ix_(rows, cols)])
         x0, x1 = int(cols.min()), int(cols.max()) + 1
-        return np.stack(
-            [self._to_float32(self._read_compressed(r, r + 1, x0, x1))[0, cols - x0] for r in rows]
-        )
+        if self._file is None:
+            return np.stack(
+                [
+                    self._to_float32(self._read_compressed(r, r + 1, x0, x1))[0, cols - x0]
+                    for r in rows
+                ]
+            )
+        span_bytes = (x1 - x0) * self._dtype.itemsize
+        batch = max(1, TAKE_BATCH_BYTES // span_bytes)
+        raw = np.empty((rows.size, cols.size), dtype=self._dtype)
+        spans = np.empty((min(batch, rows.size), x1 - x0), dtype=self._dtype)
+        starts = self._plane_start + rows.astype(np.int64) * self._row_bytes
+        starts += x0 * self._dtype.itemsize
+        within = cols - x0
+        for first in range(0, rows.size, batch):
+            count = min(batch, rows.size - first)
+            self._file.fill(spans[:count], starts[first : first + count], span_bytes)
+            raw[first : first + count] = spans[:count, within]
+        self._check_unchanged()
+        return self._to_float32(raw, owned=True)
 
-    def _to_float32(self, raw: np.ndarray) -> np.ndarray:
+    def _read_rows(self, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+        """The window in storage byte order, as a new array."""
+        itemsize, row_bytes = self._dtype.itemsize, self._row_bytes
+        width_bytes = (x1 - x0) * itemsize
+        first = self._plane_start + y0 * row_bytes + x0 * itemsize
+        gap_bytes = row_bytes - width_bytes
+        if (
+            y1 - y0 == 1
+            or gap_bytes == 0
+            or (gap_bytes <= CONTIGUOUS_GAP_BYTES and not self._file.gathers_cheaply)
+        ):
+            # One range from the window's first pixel to its last: without a
+            # cheap gather, copying the bytes between rows costs less than a
+            # system call per row.
+            items = ((y1 - y0 - 1) * row_bytes + width_bytes) // itemsize
+            buffer = np.empty(items, dtype=self._dtype)
+            self._file.fill(buffer, np.array([first]), items * itemsize)
+            self._check_unchanged()
+            window = np.lib.stride_tricks.as_strided(
+                buffer, shape=(y1 - y0, x1 - x0), strides=(row_bytes, itemsize)
+            )
+            return window if gap_bytes == 0 else window.copy()
+        window = np.empty((y1 - y0, x1 - x0), dtype=self._dtype)
+        self._file.fill(window, first + np.arange(y1 - y0, dtype=np.int64) * row_bytes, width_bytes)
+        self._check_unchanged()
+        return window
+
+    def _check_unchanged(self) -> None:
+        """Raise when the file no longer is the version inspected.
+
+        Called after reading: a rewrite in place that began before the check
+        has already changed the size or mtime, so bytes that passed it
+        belong to the inspected version.
+        """
         storage = self._storage
+        try:
+            now = os.fstat(self._file.fd) if self._file is not None else os.stat(self.info.path)
+        except OSError:
+            now = None
+        if now is None or (now.st_size, now.st_mtime_ns) != (storage.size, storage.mtime_ns):
+            raise FileChangedError(
+                "the file changed while it was read (being rewritten?)", path=self.info.path
+            )
+
+    def _to_float32(self, raw: np.ndarray, *, owned: bool = False) -> np.ndarray:
+        """Native float32 pixels; ``owned`` arrays are reused in place where possible."""
+        storage = self._storage
+        if owned and not raw.dtype.isnative:
+            raw = raw.byteswap(inplace=True).view(raw.dtype.newbyteorder("="))
         # float64 values beyond float32's range become inf (no data), silently.
         with np.errstate(over="ignore"):
-            out = raw.astype(np.float32)
-        if raw.dtype.kind in "iu" and self._array is not None:
+            out = raw.astype(np.float32, copy=not owned)
+        if raw.dtype.kind in "iu" and self._file is not None:
             blank = raw == storage.blank if storage.blank is not None else None
             if storage.scale != 1.0:
                 out *= np.float32(storage.scale)
@@ -593,45 +835,30 @@ class PlaneReader:
                 key = (*self._storage.leading_index, slice(y0, y1), slice(x0, x1))
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    return np.asarray(section[key])
+                    data = np.asarray(section[key])
             except Exception as error:
+                self._check_unchanged()
                 raise FitsError(
                     f"cannot decompress HDU {self.info.hdu} ({_one_line(error)})",
                     path=self.info.path,
                 ) from None
+        self._check_unchanged()
+        return data
 
 
-_maps: OrderedDict[tuple, mmap.mmap] = OrderedDict()
 _readers: OrderedDict[tuple, PlaneReader] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _file_map(path: str, storage: _Storage) -> mmap.mmap:
-    """One read-only mapping per file version, shared by its planes."""
-    key = (path, storage.mtime_ns, storage.size)
-    with _cache_lock:
-        mapping = _maps.get(key)
-        if mapping is None:
-            with open(path, "rb") as handle:
-                mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-            _maps[key] = mapping
-            while len(_maps) > READER_CACHE_SIZE:
-                _maps.popitem(last=False)
-        else:
-            _maps.move_to_end(key)
-        return mapping
-
-
 def _forget_other_versions(path: str, storage: _Storage) -> None:
-    """Drop cached readers and mappings of older versions of a file.
+    """Drop cached readers of older versions of a file.
 
-    A mapping keeps a replaced file's blocks allocated on disk, and 5 GB
-    maps get regenerated in place; callers hold the lock.
+    An open descriptor keeps a replaced file's blocks allocated on disk, and
+    5 GB maps get regenerated in place; callers hold the lock.
     """
     version = (storage.mtime_ns, storage.size)
-    for cache in (_readers, _maps):
-        for key in [k for k in cache if k[0] == path and (k[1], k[2]) != version]:
-            del cache[key]
+    for key in [k for k in _readers if k[0] == path and (k[1], k[2]) != version]:
+        del _readers[key]
 
 
 def open_plane(path, *, hdu: int = 0, index: int | None = None) -> PlaneReader:

@@ -69,6 +69,10 @@ class PixelSource:
         """The float32 grid of pixels at ``rows`` x ``cols`` (valid index arrays)."""
         raise NotImplementedError
 
+    # A source that reads a reversed window cheaper than a window and a copy
+    # sets this to ``read_window(..., reverse_rows=, reverse_cols=)``.
+    read_oriented = None
+
     @property
     def overview_ready(self) -> bool:
         """Whether coarse tiles come from memory (always, when the grid has no coarse levels)."""
@@ -132,7 +136,9 @@ class PixelSource:
             cols = pixel_grid.tile_columns(grid=grid, level=level, x=x)
             if (rows < 0).all() or (cols < 0).all():
                 raise NoDataError("the tile is outside the map")
-            data = gather(self.read_window, rows[::-1], cols[::flip_step])
+            data = gather(
+                self.read_window, rows[::-1], cols[::flip_step], read_oriented=self.read_oriented
+            )
         else:
             # Coarse tiles cover up to 2^(L-z) times more grid pixels than the map
             # has (a 32-pixel map at level 0 of 19 levels: 1.8e8 x 3.6e8); only
@@ -304,6 +310,9 @@ class FitsPlaneSource(PixelSource):
 
     def read_window(self, *, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         return self._reader.read(y0=y0, y1=y1, x0=x0, x1=x1)
+
+    def read_oriented(self, **window) -> np.ndarray:
+        return self._reader.read_oriented(**window)
 
     def take(self, *, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         return self._reader.take(rows=rows, cols=cols)

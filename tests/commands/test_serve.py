@@ -1,13 +1,22 @@
 """``serve``: the configured database, one process or several on one port."""
 
 import json
+import os
 import re
 import signal
 import socket
+import time
+from pathlib import Path
 
 import pytest
 
-from tests.commands.server import ServerProcess, free_port, run_command
+from maps.local_server import WORKER_RESTARTS_PER_MINUTE
+from tests.commands.server import (
+    STOP_TIMEOUT_SECONDS,
+    ServerProcess,
+    free_port,
+    run_command,
+)
 
 
 @pytest.fixture
@@ -139,3 +148,79 @@ def test_busy_port(workspace):
     assert result.returncode != 0
     assert len(result.stderr.strip().splitlines()) == 1
     assert "--port" in result.stderr
+
+
+def worker_pids(server) -> set[int]:
+    """The running (not zombie) child processes of the server, from /proc."""
+    found = set()
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name (in parentheses) may hold spaces: split after it.
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == server.process.pid and fields[0] != "Z":
+            found.add(int(stat_file.parent.name))
+    return found
+
+
+def two_workers(server) -> set[int] | None:
+    pids = worker_pids(server)
+    return pids if len(pids) == 2 else None
+
+
+def wait_until(condition, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def test_a_killed_worker_is_restarted_while_the_others_serve(workspace, config_file):
+    env = database_env(workspace, TILEMAKER_CONFIG_PATH=str(config_file))
+    args = ["serve", "--port", str(free_port()), "--workers", "2"]
+    with ServerProcess(args, cwd=workspace.cwd, env=env) as server:
+        server.wait_ready()
+        first = wait_until(lambda: two_workers(server))
+        killed, survivor = sorted(first)
+        os.kill(killed, signal.SIGKILL)
+        for _ in range(6):
+            check_served(server)
+        server.wait_for(re.compile(rf"Worker {killed} exited with code -9: restarting it"))
+        now = wait_until(lambda: two_workers(server))
+        assert survivor in now
+        assert killed not in now
+        for _ in range(6):
+            check_served(server)
+        assert server.process.poll() is None
+        assert server.stop(signal.SIGTERM) == 0
+        assert server.wait_group_gone(), "a worker outlived the parent"
+
+
+def test_a_crash_loop_stops_the_server_after_the_restart_limit(workspace, config_file):
+    env = database_env(workspace, TILEMAKER_CONFIG_PATH=str(config_file))
+    args = ["serve", "--port", str(free_port()), "--workers", "2"]
+    with ServerProcess(args, cwd=workspace.cwd, env=env) as server:
+        server.wait_ready()
+        wait_until(lambda: len(worker_pids(server)) == 2)
+        for number in range(1, WORKER_RESTARTS_PER_MINUTE + 1):
+            victim = max(worker_pids(server))
+            os.kill(victim, signal.SIGKILL)
+            server.wait_for(
+                re.compile(rf"Worker {victim} exited .*restarting it \(restart {number} ")
+            )
+            wait_until(lambda victim=victim: len(worker_pids(server) - {victim}) == 2)
+        victim = max(worker_pids(server))
+        os.kill(victim, signal.SIGKILL)
+        server.wait_for(
+            re.compile(
+                rf"Worker {victim} exited with code -9: {WORKER_RESTARTS_PER_MINUTE} workers "
+                "were already restarted in the last minute, stopping"
+            )
+        )
+        assert server.process.wait(timeout=STOP_TIMEOUT_SECONDS) != 0
+        assert "a worker stopped unexpectedly" in server.output
+        assert server.wait_group_gone(), "a worker outlived the parent"

@@ -87,3 +87,30 @@ def test_readers_are_shared_until_the_file_changes(make_car_map):
     second = open_plane(path)
     assert second is not first
     assert second.info.dtype == "float64"
+
+
+@pytest.mark.parametrize("gather", ["vm_readv", "preadv"])
+@pytest.mark.parametrize(
+    ("options", "hdu"), [(dict(), 0), (dict(dtype="int16"), 0), (dict(compressed=True), 1)]
+)
+def test_oriented_reads_equal_reversed_windows(make_car_map, monkeypatch, gather, options, hdu):
+    from maps.engine import fits_source
+
+    if gather == "preadv":
+        monkeypatch.setattr(fits_source, "_vm_readv", None)
+    reader = open_plane(make_car_map(**options), hdu=hdu)
+    for y0, y1, x0, x1 in WINDOWS:
+        window = reader.read(y0=y0, y1=y1, x0=x0, x1=x1)
+        for reverse_rows in (False, True):
+            for reverse_cols in (False, True):
+                oriented = reader.read_oriented(
+                    y0=y0, y1=y1, x0=x0, x1=x1, reverse_rows=reverse_rows, reverse_cols=reverse_cols
+                )
+                assert oriented.flags.c_contiguous
+                assert oriented.dtype == np.dtype(np.float32)
+                np.testing.assert_array_equal(
+                    oriented,
+                    window[:: -1 if reverse_rows else 1, :: -1 if reverse_cols else 1],
+                )
+    with pytest.raises(OutOfRangeError):
+        reader.read_oriented(y0=0, y1=181, x0=0, x1=10, reverse_rows=True, reverse_cols=False)
