@@ -90,9 +90,12 @@ def get_visible_or_404(model: type[Model], user, **lookup) -> Model:
 
 # --- Lookups by unique id, remembered per process ------------------------------
 
-# Rows of objects that exist; unknown ids are not remembered, so requests
-# for made-up ids cannot push real ones out.
+# Rows of objects that exist, and separately ids that matched nothing, so
+# that requests for made-up ids cannot push real ones out. Both are
+# remembered so that a hidden id and an unknown one cost the same work: an
+# answer that came faster for one of them would tell which ids exist.
 _REMEMBERED_ROWS = 4096
+_REMEMBERED_MISSES = 4096
 # Kinds whose tables (and their ancestors' and grants' tables) change the
 # visibility generation when written (maps/migrations/0002). Sources are
 # not among them: a catalogue import writes up to a million rows.
@@ -114,10 +117,12 @@ class _Memory:
     def __init__(self):
         self.generation = None
         self.rows: OrderedDict[tuple, _Row] = OrderedDict()
+        self.misses: OrderedDict[tuple, None] = OrderedDict()
 
     def start(self, generation) -> None:
         self.generation = generation
         self.rows.clear()
+        self.misses.clear()
 
 
 _memories: dict[str, _Memory] = {}
@@ -180,23 +185,29 @@ def _remembered_row(model: type[Model], lookup: dict) -> _Row | None:
         if row is not None:
             memory.rows.move_to_end(key)
             return row
+        if key in memory.misses:
+            memory.misses.move_to_end(key)
+            return None
     row = _read_row(model, lookup)
-    if generation is None or row is None:
+    if generation is None:
         return row
     with _memories_lock:
         if memory.generation == generation:
-            memory.rows[key] = row
-            while len(memory.rows) > _REMEMBERED_ROWS:
-                memory.rows.popitem(last=False)
+            remembered, limit = (
+                (memory.rows, _REMEMBERED_ROWS) if row else (memory.misses, _REMEMBERED_MISSES)
+            )
+            remembered[key] = row
+            while len(remembered) > limit:
+                remembered.popitem(last=False)
     return row
 
 
 def _remembered_lookup(model: type[Model], user, lookup: dict) -> Model | None:
     """``visible(model, user).filter(**lookup).first()`` for a unique-field lookup."""
     row = _remembered_row(model, lookup)
-    if row is None:
-        return None
-    if not row.grant_names <= user_grants(user):
+    # Asked for a missing object too: hidden and missing ones cost the same.
+    granted = user_grants(user)
+    if row is None or not row.grant_names <= granted:
         return None
     names = [field.attname for field in model._meta.concrete_fields]
     # A fresh instance per call: callers may change it, and JSON values are

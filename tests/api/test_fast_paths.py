@@ -193,6 +193,20 @@ def test_nothing_is_remembered_without_a_generation(catalogue, fetches):
     assert len(fetches) == 3
 
 
+@pytest.mark.django_db
+def test_unknown_ids_are_remembered_apart_from_real_ones(catalogue, fetches, monkeypatch):
+    monkeypatch.setattr(grants, "_REMEMBERED_MISSES", 3)
+    assert sees(Layer, PUBLIC_LAYER)
+    for number in range(10):
+        assert not sees(Layer, f"made-up-{number}")
+    assert len(fetches) == 11
+    # The last unknown ids answer from memory, and made-up ids pushed out
+    # only other made-up ids.
+    assert not sees(Layer, "made-up-9")
+    assert sees(Layer, PUBLIC_LAYER)
+    assert len(fetches) == 11
+
+
 def test_cache_control_of_restricted_layers_is_private(caller, catalogue):
     client, holds = caller
     public = client.get(f"/layers/{PUBLIC_LAYER}/0/0/0/tile.png")
