@@ -19,6 +19,7 @@ SQL), is seen by the next lookup everywhere, whatever the cache set-up.
 """
 
 import copy
+import sqlite3
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -141,14 +142,34 @@ def _by_unique_field(model: type[Model], lookup: dict) -> bool:
         return False
 
 
+# On SQLite, a connection of each process's own for reading the generation:
+# a warm anonymous tile needs nothing else from the database, and opening
+# Django's connection for it (which registers some thirty SQL functions)
+# cost 0.45 ms per request, the read on an open connection 0.02 ms.
+_sqlite_readers: dict[str, sqlite3.Connection] = {}
+_sqlite_readers_lock = threading.Lock()
+
+
 def _generation(db: str):
     """The database's visibility generation, or None when its row is missing (after a
     test flush, until the next write); raw SQL, as building an ORM query costs more
     than running this one."""
-    with connections[db].cursor() as cursor:
-        cursor.execute(_GENERATION_SQL)
-        found = cursor.fetchone()
-    return None if found is None else found[0]
+    connection = connections[db]
+    # Inside a transaction only its own connection sees what it wrote.
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        with _sqlite_readers_lock:
+            reader = _sqlite_readers.get(db)
+            if reader is None:
+                reader = sqlite3.connect(**connection.get_connection_params())
+                _sqlite_readers[db] = reader
+            # fetchall runs the statement to its end, so no read transaction
+            # stays open to show an old snapshot next time.
+            found = reader.execute(_GENERATION_SQL).fetchall()
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(_GENERATION_SQL)
+            found = cursor.fetchall()
+    return found[0][0] if found else None
 
 
 def _fetch_row(model: type[Model], lookup: dict) -> tuple[tuple, frozenset[str]] | None:
