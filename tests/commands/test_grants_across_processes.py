@@ -10,19 +10,19 @@ import json
 import signal
 
 import pytest
+import requests
 
 from tests.commands.server import ServerProcess, free_port, run_command
 
 SECRET = "act-private"
 # Through the shell: a user holding the grant, and a logged-in session of theirs.
-MAKE_HOLDER = """
+MAKE_SESSION = """
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import User
 from django.contrib.sessions.backends.db import SessionStore
 from maps.models import Grant
 
-user = User.objects.create_user("holder")
-Grant.objects.get(name="act-private").users.add(user)
+{make_user}
 session = SessionStore()
 session[SESSION_KEY] = str(user.pk)
 session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
@@ -30,6 +30,14 @@ session[HASH_SESSION_KEY] = user.get_session_auth_hash()
 session.create()
 print(session.session_key)
 """
+MAKE_HOLDER = MAKE_SESSION.format(
+    make_user='user = User.objects.create_user("holder")\n'
+    'Grant.objects.get(name="act-private").users.add(user)'
+)
+PRINT_LAYER_PK = (
+    'from maps.models import Layer\nprint(Layer.objects.get(layer_id="demo-public").pk)'
+)
+MAKE_CURATOR = MAKE_SESSION.format(make_user='user = User.objects.create_superuser("curator")')
 
 
 def layer(layer_id, grant=None):
@@ -77,6 +85,12 @@ def env(workspace):
     )
 
 
+def session_of(script, workspace, env) -> dict:
+    # The last line: the shell may print which models it imported first.
+    printed = manage(["shell", "-c", script], workspace, env)
+    return {"sessionid": printed.split()[-1]}
+
+
 def manage(args, workspace, env):
     done = run_command(args, cwd=workspace.cwd, env=env, launcher="manage.py")
     assert done.returncode == 0, done.stderr
@@ -99,11 +113,15 @@ def shell(workspace, env, statement):
     manage(["shell", "-c", code], workspace, env)
 
 
+def get_alone(url, cookies=None) -> requests.Response:
+    """A GET on a connection of its own: a kept-alive one always reaches the same worker."""
+    with requests.Session() as fresh:
+        fresh.trust_env = False
+        return fresh.get(url, cookies=cookies, timeout=60)
+
+
 def statuses(server, path, times, cookies=None):
-    return {
-        server.http.get(server.url + path, cookies=cookies, timeout=60).status_code
-        for _ in range(times)
-    }
+    return {get_alone(server.url + path, cookies).status_code for _ in range(times)}
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -112,34 +130,31 @@ def test_restricting_and_publishing_show_in_the_next_answer(workspace, env, iqu_
     args = ["serve", "--port", str(free_port()), "--workers", str(workers)]
     with ServerProcess(args, cwd=workspace.cwd, env=env, launcher="manage.py") as server:
         server.wait_ready()
-        # Enough requests for every worker to have remembered everything.
+        # Enough requests for each worker to have remembered everything.
         for path in ("layers/demo-public", "layers/demo-public/0/0/1/tile.png"):
             assert statuses(server, path, 10) == {200}
         assert statuses(server, "bands/demo-band/layers", 10) == {200}
         import_config(workspace, env, iqu_map, public_grant=SECRET)
         for path in ("layers/demo-public", "layers/demo-public/0/0/1/tile.png"):
             assert statuses(server, path, 10) == {404}
-        assert server.get("bands/demo-band/layers").json() == []
+        assert get_alone(server.url + "bands/demo-band/layers").json() == []
         import_config(workspace, env, iqu_map)
         assert statuses(server, "layers/demo-public", 10) == {200}
-        assert [entry["layer_id"] for entry in server.get("bands/demo-band/layers").json()] == [
-            "demo-public"
-        ]
+        menu = get_alone(server.url + "bands/demo-band/layers").json()
+        assert [entry["layer_id"] for entry in menu] == ["demo-public"]
         assert server.stop(signal.SIGTERM) == 0
 
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_revoked_and_deactivated_users_lose_access_at_once(workspace, env, iqu_map, workers):
     import_config(workspace, env, iqu_map)
-    # The last line: the shell may print which models it imported first.
-    printed = manage(["shell", "-c", MAKE_HOLDER], workspace, env)
-    session = {"sessionid": printed.split()[-1]}
+    session = session_of(MAKE_HOLDER, workspace, env)
     args = ["serve", "--port", str(free_port()), "--workers", str(workers)]
     with ServerProcess(args, cwd=workspace.cwd, env=env, launcher="manage.py") as server:
         server.wait_ready()
         assert statuses(server, "layers/demo-secret", 10, session) == {200}
         assert statuses(server, "layers/demo-secret", 2) == {404}
-        me = server.http.get(server.url + "auth/me", cookies=session, timeout=60).json()
+        me = get_alone(server.url + "auth/me", session).json()
         assert (me["username"], me["grants"]) == ("holder", [SECRET])
 
         shell(workspace, env, "grant.users.clear()")
@@ -148,6 +163,35 @@ def test_revoked_and_deactivated_users_lose_access_at_once(workspace, env, iqu_m
         assert statuses(server, "layers/demo-secret", 10, session) == {200}
         shell(workspace, env, "holder.is_active = False; holder.save()")
         assert statuses(server, "layers/demo-secret", 10, session) == {404}
-        me = server.http.get(server.url + "auth/me", cookies=session, timeout=60).json()
+        me = get_alone(server.url + "auth/me", session).json()
         assert (me["authenticated"], me["grants"]) == (False, [])
+        assert server.stop(signal.SIGTERM) == 0
+
+
+def test_an_admin_edit_through_one_worker_shows_on_the_other(workspace, env, iqu_map):
+    import_config(workspace, env, iqu_map)
+    curator = session_of(MAKE_CURATOR, workspace, env)
+    args = ["serve", "--port", str(free_port()), "--workers", "2"]
+    with ServerProcess(args, cwd=workspace.cwd, env=env, launcher="manage.py") as server:
+        server.wait_ready()
+        assert statuses(server, "layers/demo-public", 10) == {200}
+        admin = server.http.get(server.url + "admin/maps/layer/", cookies=curator, timeout=60)
+        assert admin.status_code == 200
+        layer_pk = manage(["shell", "-c", PRINT_LAYER_PK], workspace, env).split()[-1]
+        deleted = server.http.post(
+            server.url + "admin/maps/layer/",
+            data={
+                "csrfmiddlewaretoken": server.http.cookies["csrftoken"],
+                "action": "delete_selected",
+                "_selected_action": layer_pk,
+                "post": "yes",
+            },
+            cookies=curator,
+            headers={"Referer": server.url + "admin/maps/layer/"},
+            allow_redirects=False,
+            timeout=60,
+        )
+        assert deleted.status_code == 302, deleted.text[:2000]
+        # Each connection reaches either worker: both had remembered the layer.
+        assert statuses(server, "layers/demo-public", 10) == {404}
         assert server.stop(signal.SIGTERM) == 0
