@@ -5,8 +5,11 @@ request goes through the whole Django stack in-process (middleware, URL
 resolution, DRF, grants), production settings (DEBUG off, HTTPS). For each
 endpoint it prints the median and 90th percentile over the repeats, twice:
 "cold" with django-cachalot's query cache emptied before every request, and
-"warm" for repeated identical requests. The machine is shared, so expect
-noise; compare runs made side by side.
+"warm" for repeated identical requests. django-cachalot caches only in a
+shared cache: with the default in-process one, warm requests read the
+database too (run with ``TILEMAKER_CACHE_TYPE=memcached`` and a memcached
+on ``TILEMAKER_MEMCACHED_PORT`` to time cachalot). The machine is shared,
+so expect noise; compare runs made side by side.
 """
 
 import argparse

@@ -149,8 +149,8 @@ def check_deploy_settings(app_configs=None, **kwargs):
         messages.append(
             Warning(
                 "In-process cache in production: each worker renders its own tiles, and "
-                "django-cachalot in one worker never hears of writes made by another, "
-                "so the others serve stale catalogue queries.",
+                "no database query is cached (django-cachalot needs a cache the workers "
+                "share to hear of each other's writes).",
                 hint="Set TILEMAKER_CACHE_TYPE=memcached.",
                 id="tilemaker.W016",
             )

@@ -168,3 +168,20 @@ class Layer(Restricted):
             errors.update(error.message_dict)
         if errors:
             raise ValidationError(errors)
+
+
+class VisibilityGeneration(models.Model):
+    """One row whose ``value`` changes, to a value never used before, in every
+    transaction that writes a table deciding what a lookup by id finds (the
+    catalogue tree, grants, source groups, boxes).
+
+    Database triggers (migration 0002) make the change, so raw SQL, bulk updates,
+    ``import_config`` and other processes change it too, in the same transaction
+    as the write. ``maps.grants`` remembers rows only while the value it read is
+    unchanged.
+    """
+
+    value = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"visibility generation {self.value}"

@@ -322,11 +322,20 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-CACHALOT_ENABLED = True
+# cachalot forgets a cached query when its own process, or another one
+# sharing the cache, writes a table. With the in-process cache nobody tells
+# a process about writes made by another (the other worker, `import_config`,
+# a shell): a newly restricted layer stayed in its menus, a deactivated user
+# stayed logged in, for CACHALOT_TIMEOUT. So queries are cached only in the
+# shared cache.
+CACHALOT_ENABLED = CACHE_TYPE == "memcached"
 # A big catalogue's rows (100k sources: several MB pickled) cost more to
 # store in the cache than to read from the database, and exceed memcached's
-# 1 MB item limit, so every request would pay for a failed store.
-CACHALOT_UNCACHABLE_TABLES = frozenset({"django_migrations", "catalogs_source"})
+# 1 MB item limit, so every request would pay for a failed store. The
+# visibility generation is written by triggers, which cachalot never sees.
+CACHALOT_UNCACHABLE_TABLES = frozenset(
+    {"django_migrations", "catalogs_source", "maps_visibilitygeneration"}
+)
 # cachalot invalidates by writing to the cache, and a hung or restarting
 # memcached drops that write silently: without an expiry, a query cached
 # before the outage (which maps a grant reveals, say) would be served stale

@@ -1,12 +1,34 @@
-"""django-cachalot serves repeated catalogue queries from the cache and forgets them on writes."""
+"""django-cachalot serves repeated catalogue queries from the cache and forgets them on writes.
+
+cachalot is on only with a shared cache (memcached); here the in-process
+cache stands in for it. Answers to lookups by id still read the visibility
+generation, the one query a repeated request makes.
+"""
 
 import pytest
+from cachalot.settings import cachalot_settings
 from django.contrib import admin
 from django.contrib.auth.models import User
 
+from maps import grants
 from maps.models import Band, Layer
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def cachalot_on(settings):
+    # cachalot reads its settings, and patches the ORM, only when told to.
+    configured = settings.CACHALOT_ENABLED
+    settings.CACHALOT_ENABLED = True
+    cachalot_settings.reload()
+    yield
+    settings.CACHALOT_ENABLED = configured
+    cachalot_settings.reload()
+
+
+def other_than_the_generation(queries):
+    return [query["sql"] for query in queries if query["sql"] != grants._GENERATION_SQL]
 
 
 def layer_name(client, layer_id="coadd-f090-i"):
@@ -30,24 +52,26 @@ def layer_name(client, layer_id="coadd-f090-i"):
     ],
 )
 def test_second_identical_request_runs_no_query(
-    catalogue, anonymous_client, django_assert_num_queries, django_assert_max_num_queries, url
+    catalogue, anonymous_client, django_assert_max_num_queries, url
 ):
     with django_assert_max_num_queries(20) as first:
         first_body = anonymous_client.get(url).content
     assert len(first.captured_queries) > 0
-    with django_assert_num_queries(0):
+    with django_assert_max_num_queries(1) as second:
         assert anonymous_client.get(url).content == first_body
+    assert other_than_the_generation(second.captured_queries) == []
 
 
 def test_source_rows_are_read_from_the_database_every_time(
-    catalogue, anonymous_client, django_assert_num_queries
+    catalogue, anonymous_client, django_assert_max_num_queries
 ):
     # catalogs_source is in CACHALOT_UNCACHABLE_TABLES (a big catalogue costs
     # more to pickle than to read); the catalogue lookup itself stays cached.
     first = anonymous_client.get("/sources/bright").content
-    with django_assert_num_queries(1) as second:
+    with django_assert_max_num_queries(2) as second:
         assert anonymous_client.get("/sources/bright").content == first
-    assert 'FROM "catalogs_source"' in second.captured_queries[0]["sql"]
+    (source_query,) = other_than_the_generation(second.captured_queries)
+    assert 'FROM "catalogs_source"' in source_query
 
 
 def rename_with_orm_update(layer, name):

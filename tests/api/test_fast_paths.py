@@ -16,10 +16,10 @@ import time
 
 import pytest
 from asgiref.sync import async_to_sync
-from cachalot.settings import cachalot_settings
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
+from django.db import connection
 from django.http import Http404
 from django.test import AsyncClient, Client, override_settings
 from django.utils.module_loading import import_string
@@ -27,7 +27,7 @@ from django.utils.module_loading import import_string
 from maps import grants, image_views, tiles
 from maps.engine.sources import PixelSource
 from maps.grants import get_visible_or_404
-from maps.models import Band, Layer, Map, MapGroup
+from maps.models import Band, Layer, Map, MapGroup, VisibilityGeneration
 from tests.api.conftest import SECRET, walk
 from tests.api.image_fixtures import (
     image_layer,  # noqa: F401
@@ -75,7 +75,7 @@ def get_through_asgi(url, query=None, headers=None):
 
 @pytest.fixture
 def fetches(monkeypatch):
-    """Counts the lookups that went to the database (through cachalot)."""
+    """Counts the lookups that went to the database."""
     calls = []
     original = grants._fetch_row
 
@@ -165,29 +165,46 @@ def test_lookups_are_remembered_until_a_write(catalogue, fetches):
     assert len(fetches) == 2
 
 
-@pytest.mark.django_db(transaction=True)
-def test_lookups_are_read_again_when_the_stamps_are_lost(catalogue, fetches):
+@pytest.mark.django_db
+def test_lookups_are_read_again_when_the_generation_changes(catalogue, fetches):
     assert sees(Layer, PUBLIC_LAYER)
+    # Nothing is validated through the cache: losing it loses nothing.
+    cache.clear()
     assert sees(Layer, PUBLIC_LAYER)
     assert len(fetches) == 1
-    # A restarted cache or an evicted stamp: a write may have been missed.
-    cache.clear()
+    # A write no Django signal or cachalot hears of: the triggers do.
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE maps_grant SET description = 'changed behind the ORM'")
     assert sees(Layer, PUBLIC_LAYER)
     assert len(fetches) == 2
-    cache.clear()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_lookups_are_read_again_after_the_cachalot_timeout(catalogue, fetches, monkeypatch):
-    # cachalot reads its settings once, so override_settings would not reach it.
-    monkeypatch.setattr(cachalot_settings, "CACHALOT_TIMEOUT", 1)
+@pytest.mark.django_db
+def test_nothing_is_remembered_without_a_generation(catalogue, fetches):
+    # A test flush deletes the row; the next write brings it back.
+    VisibilityGeneration.objects.all().delete()
     assert sees(Layer, PUBLIC_LAYER)
-    assert sees(Layer, PUBLIC_LAYER)
-    assert len(fetches) == 1
-    time.sleep(1.2)
     assert sees(Layer, PUBLIC_LAYER)
     assert len(fetches) == 2
-    cache.clear()
+    MapGroup.objects.filter(map_group_id="planck").update(description="written")
+    assert VisibilityGeneration.objects.count() == 1
+    assert sees(Layer, PUBLIC_LAYER)
+    assert sees(Layer, PUBLIC_LAYER)
+    assert len(fetches) == 3
+
+
+@pytest.mark.django_db
+def test_unknown_ids_are_remembered_apart_from_real_ones(catalogue, fetches, monkeypatch):
+    monkeypatch.setattr(grants, "_REMEMBERED_MISSES", 3)
+    assert sees(Layer, PUBLIC_LAYER)
+    for number in range(10):
+        assert not sees(Layer, f"made-up-{number}")
+    assert len(fetches) == 11
+    # The last unknown ids answer from memory, and made-up ids pushed out
+    # only other made-up ids.
+    assert not sees(Layer, "made-up-9")
+    assert sees(Layer, PUBLIC_LAYER)
+    assert len(fetches) == 11
 
 
 def test_cache_control_of_restricted_layers_is_private(caller, catalogue):
