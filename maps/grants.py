@@ -30,20 +30,8 @@ from django.db import connections
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
-from catalogs.models import Source, SourceGroup
-from maps.models import Band, Grant, Layer, Map, MapGroup, VisibilityGeneration
-from regions.models import Box
-
-# For each kind, the lookups from it to every grant that restricts it.
-_GRANT_PATHS: dict[type[Model], tuple[str, ...]] = {
-    MapGroup: ("grant",),
-    Map: ("grant", "map_group__grant"),
-    Band: ("grant", "map__grant", "map__map_group__grant"),
-    Layer: ("grant", "band__grant", "band__map__grant", "band__map__map_group__grant"),
-    SourceGroup: ("grant",),
-    Source: ("source_group__grant",),
-    Box: ("grant",),
-}
+from maps import restricted
+from maps.models import Grant, VisibilityGeneration
 
 _CACHE_ATTRIBUTE = "_tilemaker_grant_names"
 
@@ -68,7 +56,7 @@ def user_grants(user) -> frozenset[str]:
 def visibility_filter(model: type[Model], granted: frozenset[str]) -> Q:
     """A ``Q`` keeping only rows of ``model`` whose every grant is in ``granted``."""
     condition = Q()
-    for lookup in _GRANT_PATHS[model]:
+    for lookup in restricted.kind(model).grant_paths:
         condition &= Q(**{f"{lookup}__isnull": True}) | Q(**{f"{lookup}__name__in": granted})
     return condition
 
@@ -97,10 +85,6 @@ def get_visible_or_404(model: type[Model], user, **lookup) -> Model:
 # answer that came faster for one of them would tell which ids exist.
 _REMEMBERED_ROWS = 4096
 _REMEMBERED_MISSES = 4096
-# Kinds whose tables (and their ancestors' and grants' tables) change the
-# visibility generation when written (maps/migrations/0002). Sources are
-# not among them: a catalogue import writes up to a million rows.
-_REMEMBERED_KINDS = frozenset({MapGroup, Map, Band, Layer, SourceGroup, Box})
 _GENERATION_SQL = f"SELECT value FROM {VisibilityGeneration._meta.db_table} WHERE id = 1"
 
 
@@ -174,7 +158,7 @@ def _generation(db: str):
 
 def _fetch_row(model: type[Model], lookup: dict) -> tuple[tuple, frozenset[str]] | None:
     names = [field.attname for field in model._meta.concrete_fields]
-    grant_names = [f"{path}__name" for path in _GRANT_PATHS[model]]
+    grant_names = [f"{path}__name" for path in restricted.kind(model).grant_paths]
     rows = list(model.objects.filter(**lookup).values_list(*names, *grant_names)[:1])
     if not rows:
         return None
@@ -190,7 +174,7 @@ def _read_row(model: type[Model], lookup: dict) -> _Row | None:
 def _remembered_row(model: type[Model], lookup: dict) -> _Row | None:
     """The row matching a unique-field ``lookup``, or None when there is none; read
     again whenever the visibility generation changed since it was remembered."""
-    if model not in _REMEMBERED_KINDS:
+    if not restricted.kind(model).remembered:
         return _read_row(model, lookup)
     db = model.objects.db
     ((name, value),) = lookup.items()
