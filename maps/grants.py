@@ -70,7 +70,3 @@ def is_public(obj: Model) -> bool:
     """Whether everyone may see ``obj``: no grant on it or on anything above it."""
     row = remembered.row(type(obj), {"pk": obj.pk})
     return row is not None and not row.grant_names
-
-
-def is_visible(obj: Model, user) -> bool:
-    return visible(type(obj), user).filter(pk=obj.pk).exists()
