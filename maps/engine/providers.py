@@ -202,8 +202,11 @@ def unknown_keys(value: object, *, field: str = "provider") -> list[tuple[str, s
     """``[(where, key)]`` of keys the format does not know (configs warn and ignore them)."""
     if not isinstance(value, dict):
         return []
-    if value.get("provider_type", PROVIDER_FITS) != PROVIDER_COMBINATION:
+    kind = value.get("provider_type", PROVIDER_FITS)
+    if kind == PROVIDER_FITS:
         return [(field, key) for key in value if key not in FITS_KEYS]
+    if kind != PROVIDER_COMBINATION:
+        return []
     found = [(field, key) for key in value if key not in COMBINATION_KEYS]
     entries = value.get("providers")
     for number, entry in enumerate(entries if isinstance(entries, list) else []):

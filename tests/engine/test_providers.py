@@ -130,11 +130,30 @@ def test_unknown_keys_are_reported_where_they_are():
     ("value", "expected"),
     [
         (combination(A, B), ["/m/a.fits", "/m/b.fits"]),
+        ({"provider_type": "fits", "filename": "/m/a.fits", "hdu": 0}, ["/m/a.fits"]),
+        (
+            {
+                "provider_type": "fits_combination",
+                "function": "/",
+                "providers": [
+                    {"provider_type": "fits", "filename": "/m/a.fits"},
+                    {
+                        "provider_type": "fits_combination",
+                        "function": "+",
+                        "providers": [{"provider_type": "fits", "filename": "/m/b.fits"}],
+                    },
+                ],
+            },
+            ["/m/a.fits", "/m/b.fits"],
+        ),
+        ({"provider_type": "fits"}, []),
         ({"hdu": 0}, []),
+        ("not a dict", []),
         ([A], []),
     ],
 )
 def test_filenames_never_raise(value, expected):
+    """The deploy check (W001) and the admin list every file a stored row names, even a bad one."""
     assert filenames(value) == expected
 
 
