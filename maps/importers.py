@@ -500,7 +500,7 @@ class _Validator:
                 self._planes[key] = error
         found = self._planes[key]
         if isinstance(found, FitsError):
-            raise found
+            raise found.with_traceback(None)
         return found
 
     def _catalog_file(self, provider: object, where: str) -> list[SourceRecord] | None:
