@@ -50,6 +50,7 @@ def configure(db_path: Path) -> None:
 
 def build_catalogue(workdir: Path, n_sources: int) -> None:
     from catalogs.models import Source, SourceGroup
+    from maps.layer_geometry import refresh_layer_geometry
     from maps.models import Band, Grant, Layer, Map, MapGroup
     from regions.models import Box
     from tests.fitsutil import write_car_map
@@ -72,7 +73,7 @@ def build_catalogue(workdir: Path, n_sources: int) -> None:
                     band_id=f"band-{g}-{m}-{b}", name=f"f{90 + 60 * b:03d}", map=map_, position=b
                 )
                 for i in range(LAYERS_PER_BAND):
-                    Layer(
+                    layer = Layer(
                         layer_id=f"layer-{g}-{m}-{b}-{i}",
                         name=f"{'IQU'[i % 3]} {i}",
                         band=band,
@@ -82,7 +83,9 @@ def build_catalogue(workdir: Path, n_sources: int) -> None:
                             "filename": fits_path,
                             "index": i % 3,
                         },
-                    ).save()
+                    )
+                    refresh_layer_geometry(layer)
+                    layer.save()
     big = SourceGroup.objects.create(source_group_id="big", name="100k sources")
     SourceGroup.objects.create(source_group_id="small", name="A few", position=1)
     batch = []

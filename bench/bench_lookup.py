@@ -43,6 +43,7 @@ def configure(database_url: str) -> None:
 
 
 def build(workdir: Path) -> None:
+    from maps.layer_geometry import refresh_layer_geometry
     from maps.models import Band, Grant, Layer, Map, MapGroup
     from tests.fitsutil import write_car_map
 
@@ -50,11 +51,13 @@ def build(workdir: Path) -> None:
     group = MapGroup.objects.create(map_group_id="bench-group", name="G")
     sky_map = Map.objects.create(map_id="bench-map", name="M", map_group=group)
     band = Band.objects.create(band_id="bench-band", name="B", map=sky_map)
-    Layer.objects.create(layer_id="bench-public", name="P", band=band, provider=provider)
     secret = Grant.objects.create(name="bench-secret")
-    Layer.objects.create(
-        layer_id="bench-hidden", name="H", band=band, provider=provider, grant=secret
-    )
+    for layer in (
+        Layer(layer_id="bench-public", name="P", band=band, provider=provider),
+        Layer(layer_id="bench-hidden", name="H", band=band, provider=provider, grant=secret),
+    ):
+        refresh_layer_geometry(layer)
+        layer.save()
 
 
 def per_call_us(call, calls: int, *, reconnect: bool, rounds: int = 5) -> float:

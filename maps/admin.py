@@ -1,9 +1,9 @@
 """Admin registrations for the maps app: MapGroup > Map > Band > Layer.
 
 Each page inlines the level below, so a hierarchy can be curated top-down.
-Derived layer fields are read-only: they come from the FITS header, through
-``Layer.clean`` (which also validates an edited provider, turning a bad path
-into a form error) and the "Re-read FITS header" action.
+Derived layer fields are read-only: they come from the FITS header, read by
+``LayerForm`` (which also validates an edited provider, turning a bad path
+into a form error) and by the "Re-read FITS header" action.
 
 The grant, user and group pages live in ``maps.admin_grants``; importing it
 here lets admin autodiscovery register them.
@@ -18,18 +18,12 @@ from django.db.models import Count
 
 from maps import admin_grants  # noqa: F401
 from maps.grants import visibility_filter
-from maps.layer_geometry import LayerGeometryError, fits_providers
-from maps.models import Band, Layer, Map, MapGroup
+from maps.models import DERIVED_LAYER_FIELDS, Band, Layer, Map, MapGroup
 from maps.paths import DataPathError, check_file_name
 
-DERIVED_LAYER_FIELDS = (
-    "tile_size",
-    "number_of_levels",
-    "bounding_left",
-    "bounding_right",
-    "bounding_top",
-    "bounding_bottom",
-)
+# maps.layer_geometry and maps.engine.providers, and with them numpy and astropy
+# (0.7 s), are imported on first use, not when django.setup() autodiscovers the
+# admin for every management command.
 
 
 class RestrictedFilter(admin.SimpleListFilter):
@@ -53,37 +47,54 @@ class RestrictedFilter(admin.SimpleListFilter):
 
 
 class LayerForm(forms.ModelForm):
-    """Refuses relative FITS paths: in the admin there is no config folder to resolve them."""
+    """Validates a provider as the importer does and reads its headers for the derived fields.
+
+    Refuses relative FITS paths: in the admin there is no config folder to
+    resolve them. Stores the provider in its canonical form (``to_dict``).
+    """
 
     class Meta:
         model = Layer
         # The admin passes the fields it shows; this is only the form's own default.
         fields = ("provider",)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.derived = {}
+
     def clean_provider(self):
-        provider = self.cleaned_data["provider"]
+        from maps.engine.providers import ProviderError, parse_provider
+        from maps.layer_geometry import derived_fields, read_provider
+
         try:
-            entries = fits_providers(provider)
-        except LayerGeometryError:
-            # A malformed provider: Layer.clean reports it on this field.
-            return provider
-        for entry in entries:
-            filename = entry.get("filename")
-            if not isinstance(filename, str):
-                continue
+            parsed = parse_provider(self.cleaned_data["provider"])
+        except ProviderError as error:
+            raise ValidationError([f"{f}: {m}" for f, m in error.problems]) from None
+        for where, entry in parsed.located_inputs():
             try:
-                check_file_name(filename)
-                absolute = Path(filename).expanduser().is_absolute()
+                check_file_name(entry.filename)
+                absolute = Path(entry.filename).expanduser().is_absolute()
             except DataPathError as error:
-                raise ValidationError(str(error)) from None
+                raise ValidationError(f"{where}.filename: {error}") from None
             except RuntimeError:
-                # "~user/..." of an unknown user: Layer.clean's resolve_data_path says so.
+                # "~user/..." of an unknown user: read_provider's resolve_data_path says so.
                 continue
             if not absolute:
                 raise ValidationError(
-                    f"{filename}: give an absolute path (relative names only work in configs)"
+                    f"{where}.filename: {entry.filename}: give an absolute path "
+                    "(relative names only work in configs)"
                 )
-        return provider
+        try:
+            _, plane = read_provider(parsed)
+        except ProviderError as error:
+            raise ValidationError([f"{f}: {m}" for f, m in error.problems]) from None
+        self.derived = derived_fields(plane)
+        return parsed.to_dict()
+
+    def save(self, commit=True):
+        for name, value in self.derived.items():
+            setattr(self.instance, name, value)
+        return super().save(commit)
 
 
 class MapInline(admin.TabularInline):
@@ -237,17 +248,18 @@ class LayerAdmin(admin.ModelAdmin):
 
     @admin.display(description="FITS files")
     def files(self, layer):
-        provider = layer.provider if isinstance(layer.provider, dict) else {}
-        inputs = provider.get("providers", [provider])
-        names = [p.get("filename", "?") for p in inputs if isinstance(p, dict)]
-        return ", ".join(str(name) for name in names) or "—"
+        from maps.engine.providers import filenames
+
+        return ", ".join(filenames(layer.provider)) or "—"
 
     @admin.action(description="Re-read FITS header (tile grid and bounds)")
     def reread_fits_header(self, request, queryset):
+        from maps.layer_geometry import refresh_layer_geometry
+
         refreshed = 0
         for layer in queryset:
             try:
-                layer.refresh_geometry()
+                refresh_layer_geometry(layer)
             except ValidationError as error:
                 reasons = "; ".join(error.messages)
                 self.message_user(request, f"{layer.layer_id}: {reasons}", messages.ERROR)

@@ -16,19 +16,6 @@ from maps.paths import DataPathError, resolve_data_path
 FITS_MAGIC = b"SIMPLE  ="
 
 
-def provider_filenames(provider) -> list[str]:
-    """Every FITS filename a layer provider reads (combinations are nested)."""
-    if not isinstance(provider, dict):
-        return []
-    if provider.get("provider_type") == "fits_combination":
-        names = []
-        for child in provider.get("providers") or []:
-            names.extend(provider_filenames(child))
-        return names
-    filename = provider.get("filename")
-    return [filename] if isinstance(filename, str) else []
-
-
 def fits_file_problem(filename: str) -> str | None:
     """Why ``filename`` cannot be served, or None when it opens as FITS."""
     try:
@@ -49,6 +36,7 @@ def fits_file_problem(filename: str) -> str | None:
 def check_layer_files(app_configs=None, databases=None, **kwargs):
     if not databases or "default" not in databases:
         return []
+    from maps.engine.providers import filenames
     from maps.models import Layer
 
     try:
@@ -59,7 +47,7 @@ def check_layer_files(app_configs=None, databases=None, **kwargs):
     problems = {}
     messages = []
     for layer_id, provider in layers:
-        for filename in provider_filenames(provider):
+        for filename in filenames(provider):
             if filename not in problems:
                 problems[filename] = fits_file_problem(filename)
             if problems[filename] is not None:

@@ -35,10 +35,11 @@ from catalogs.readers import (
     records_from_list,
 )
 from maps.engine import FitsError, PlaneInfo, inspect_plane
+from maps.engine.providers import ProviderError, parse_provider, unknown_keys
+from maps.engine.providers import kind_of as _kind
+from maps.layer_geometry import derived_fields, read_provider, refresh_layer_geometry
 from maps.models import (
-    COMBINATION_FUNCTIONS,
-    PROVIDER_COMBINATION,
-    PROVIDER_FITS,
+    DERIVED_LAYER_FIELDS,
     Band,
     Grant,
     Layer,
@@ -56,18 +57,7 @@ SOURCE_BATCH_SIZE = 5000
 _ID = re.compile(r"^[-a-zA-Z0-9_]+$")
 ID_MAX_LENGTH = 200
 # Written by the original TileMaker's genconfig; derived here from the FITS header instead.
-_DERIVED_LAYER_KEYS = frozenset(
-    {
-        "bounding_left",
-        "bounding_right",
-        "bounding_top",
-        "bounding_bottom",
-        "tile_size",
-        "number_of_levels",
-    }
-)
-# Two inputs of a combination may differ by rounding in their headers, not by pixels.
-SAME_GRID_TOLERANCE_DEG = 1e-6
+_DERIVED_LAYER_KEYS = frozenset(DERIVED_LAYER_FIELDS)
 
 
 class ConfigError(ValueError):
@@ -293,7 +283,7 @@ class _Validator:
             if built is not None:
                 stored, info = built
                 fields["provider"] = stored
-                fields.update(_derived_fields(info))
+                fields.update(derived_fields(info))
         return _Row(key, where, fields, self._grant(item, where))
 
     def _source_group(self, item: dict, where: str) -> _Row | None:
@@ -488,118 +478,30 @@ class _Validator:
     # --- files ---------------------------------------------------------------------------------
 
     def _provider(self, provider: object, where: str) -> tuple[dict, PlaneInfo] | None:
-        if not isinstance(provider, dict):
-            self.problem(where, "provider", f"expected an object, found {_kind(provider)}")
-            return None
-        kind = provider.get("provider_type", PROVIDER_FITS)
-        if kind == PROVIDER_FITS:
-            self._unknown_keys(provider, f"{where}.provider", _FITS_KEYS)
-            return self._fits(provider, where, "provider.")
-        if kind != PROVIDER_COMBINATION:
-            self.problem(
-                where,
-                "provider.provider_type",
-                f"{kind!r} is not one of {PROVIDER_FITS!r}, {PROVIDER_COMBINATION!r}",
-            )
-            return None
-        self._unknown_keys(
-            provider, f"{where}.provider", {"provider_type", "providers", "function"}
-        )
-        function = provider.get("function")
-        if function not in COMBINATION_FUNCTIONS:
-            self.problem(
-                where,
-                "provider.function",
-                f"{function!r} is not one of {' '.join(COMBINATION_FUNCTIONS)}",
-            )
-        inputs = provider.get("providers")
-        if not isinstance(inputs, list) or not inputs:
-            self.problem(where, "provider.providers", "expected a non-empty list of fits providers")
-            return None
-        built = []
-        for number, entry in enumerate(inputs):
-            prefix = f"provider.providers[{number}]."
-            if not isinstance(entry, dict):
-                self.problem(where, prefix[:-1], f"expected an object, found {_kind(entry)}")
-                continue
-            entry_type = entry.get("provider_type", PROVIDER_FITS)
-            if entry_type != PROVIDER_FITS:
-                self.problem(
-                    where,
-                    f"{prefix}provider_type",
-                    f"{entry_type!r}: a combination takes fits providers only",
-                )
-                continue
-            self._unknown_keys(entry, f"{where}.{prefix[:-1]}", _FITS_KEYS)
-            result = self._fits(entry, where, prefix)
-            if result is not None:
-                built.append((number, *result))
-        if len(built) != len(inputs) or function not in COMBINATION_FUNCTIONS:
-            return None
-        first = built[0][2]
-        for number, _, info in built[1:]:
-            if not _same_grid(first, info):
-                self.problem(
-                    where,
-                    f"provider.providers[{number}]",
-                    f"{info.path}: pixel grid {info.shape[1]} x {info.shape[0]} at "
-                    f"{_bounds_text(info)} differs from providers[0] ({first.shape[1]} x "
-                    f"{first.shape[0]} at {_bounds_text(first)}): inputs must share one grid",
-                )
-                return None
-        stored = {
-            "provider_type": PROVIDER_COMBINATION,
-            "providers": [entry for _, entry, _ in built],
-            "function": function,
-        }
-        return stored, first
-
-    def _fits(self, entry: dict, where: str, prefix: str) -> tuple[dict, PlaneInfo] | None:
-        filename, hdu, index = entry.get("filename"), entry.get("hdu", 0), entry.get("index")
-        ok = True
-        if filename is None:
-            self.problem(where, f"{prefix}filename", "missing (required)")
-            ok = False
-        elif not isinstance(filename, str) or not filename.strip():
-            self.problem(
-                where, f"{prefix}filename", f"expected a file name, found {_kind(filename)}"
-            )
-            ok = False
-        if hdu is None:
-            hdu = 0
-        if isinstance(hdu, bool) or not isinstance(hdu, int) or hdu < 0:
-            self.problem(where, f"{prefix}hdu", f"expected an integer >= 0, found {_kind(hdu)}")
-            ok = False
-        if index is not None and (
-            isinstance(index, bool) or not isinstance(index, int) or index < 0
-        ):
-            self.problem(
-                where, f"{prefix}index", f"expected an integer >= 0 or null, found {_kind(index)}"
-            )
-            ok = False
-        if not ok:
-            return None
+        for location, key in unknown_keys(provider):
+            warning = f"{self.source}: {where}.{location}: unknown field {key!r} ignored"
+            self.warnings.append(warning)
         try:
-            path = resolve_data_path(filename, base_dir=self.base_dir)
-        except DataPathError as error:
-            self.problem(where, f"{prefix}filename", str(error))
+            parsed = parse_provider(provider)
+            resolved, info = read_provider(parsed, base_dir=self.base_dir, inspect=self._inspect)
+        except ProviderError as error:
+            for field_name, message in error.problems:
+                self.problem(where, field_name, message)
             return None
-        found = self._inspect(str(path), hdu, index)
-        if isinstance(found, FitsError):
-            reason = str(found)
-            self.problem(where, f"{prefix}{_field_of(reason)}", f"{path}: {reason}")
-            return None
-        stored = {"provider_type": PROVIDER_FITS, "filename": str(path), "hdu": hdu, "index": index}
-        return stored, found
+        return resolved.to_dict(), info
 
-    def _inspect(self, path: str, hdu: int, index: int | None) -> PlaneInfo | FitsError:
+    def _inspect(self, path: str, *, hdu: int, index: int | None) -> PlaneInfo:
+        """``inspect_plane``, once per plane of a config (layers often share files)."""
         key = (path, hdu, index)
         if key not in self._planes:
             try:
                 self._planes[key] = inspect_plane(path, hdu=hdu, index=index)
             except FitsError as error:
                 self._planes[key] = error
-        return self._planes[key]
+        found = self._planes[key]
+        if isinstance(found, FitsError):
+            raise found.with_traceback(None)
+        return found
 
     def _catalog_file(self, provider: object, where: str) -> list[SourceRecord] | None:
         if not isinstance(provider, dict):
@@ -638,68 +540,12 @@ class _Validator:
                 return
 
 
-_FITS_KEYS = frozenset({"provider_type", "filename", "hdu", "index"})
 _BOX_CORNERS = {
     "top_left_ra": (-360.0, 360.0),
     "top_left_dec": (-90.0, 90.0),
     "bottom_right_ra": (-360.0, 360.0),
     "bottom_right_dec": (-90.0, 90.0),
 }
-
-
-def _field_of(reason: str) -> str:
-    """Which provider field a FITS problem is about, from the engine's one-line reason."""
-    if reason.startswith("index ") or "an index" in reason:
-        return "index"
-    if reason.startswith("HDU ") and "does not exist" in reason:
-        return "hdu"
-    return "filename"
-
-
-def _same_grid(first: PlaneInfo, other: PlaneInfo) -> bool:
-    edges = ("bounding_left", "bounding_right", "bounding_top", "bounding_bottom")
-    return (
-        first.shape == other.shape
-        and first.grid == other.grid
-        and all(
-            abs(getattr(first, edge) - getattr(other, edge)) <= SAME_GRID_TOLERANCE_DEG
-            for edge in edges
-        )
-    )
-
-
-def _bounds_text(info: PlaneInfo) -> str:
-    return (
-        f"RA {info.bounding_left:g}..{info.bounding_right:g}, "
-        f"Dec {info.bounding_bottom:g}..{info.bounding_top:g}"
-    )
-
-
-def _derived_fields(info: PlaneInfo) -> dict:
-    return {
-        "tile_size": info.grid.tile_size,
-        "number_of_levels": info.grid.number_of_levels,
-        "bounding_left": info.bounding_left,
-        "bounding_right": info.bounding_right,
-        "bounding_top": info.bounding_top,
-        "bounding_bottom": info.bounding_bottom,
-    }
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        return f"the string {value!r}" if len(value) <= 40 else "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -747,6 +593,7 @@ def _write(plan: _Plan, report: ImportReport) -> None:
                                 {"band": band},
                                 report,
                                 "layers",
+                                refresh=refresh_layer_geometry,
                             )
             current["where"] = ""
             for position, row in enumerate(plan.source_groups):
@@ -794,7 +641,14 @@ def _upsert(
     parents: dict,
     report: ImportReport,
     kind: str,
+    refresh: Callable[[models.Model], None] | None = None,
 ) -> models.Model:
+    """Create or update the row of ``row``; ``refresh`` re-derives a new or changed provider.
+
+    The plan's derived fields were read during validation; reading the
+    headers again right before writing turns a file that broke in between
+    into a rolled-back import rather than a layer that cannot be served.
+    """
     values = {
         **row.fields,
         **parents,
@@ -807,6 +661,8 @@ def _upsert(
     existing = model.objects.filter(**{key_field: row.key}).first()
     if existing is None:
         created = model(**{key_field: row.key}, **values)
+        if refresh is not None:
+            refresh(created)
         created.save()
         counts.created += 1
         return created
@@ -816,6 +672,8 @@ def _upsert(
         return existing
     for name in changed:
         setattr(existing, name, values[name])
+    if refresh is not None and "provider" in changed:
+        refresh(existing)
     existing.save()
     counts.updated += 1
     return existing

@@ -1,84 +1,86 @@
-"""Derived layer geometry (tile grid and bounds) from a provider's FITS headers."""
+"""A layer's derived fields (tile grid and bounds), read from the FITS headers its provider names.
 
-from dataclasses import dataclass
+``Layer.save()`` reads no file: whoever sets or changes a provider refreshes
+the derived fields explicitly, the importer and the admin form through
+``read_provider``, everything else (the admin's re-read action, tests,
+benchmarks) through ``refresh_layer_geometry``.
+"""
 
-from maps.models import COMBINATION_FUNCTIONS, PROVIDER_COMBINATION, PROVIDER_FITS
+import dataclasses
+
+from django.core.exceptions import ValidationError
+
+from maps.engine import FitsError, PlaneInfo, inspect_plane
+from maps.engine.providers import (
+    CombinationProvider,
+    Provider,
+    ProviderError,
+    check_same_grid,
+    parse_provider,
+)
 from maps.paths import DataPathError, resolve_data_path, shown_name
 
 
-class LayerGeometryError(ValueError):
-    """A provider that cannot give a layer; ``str()`` is a one-line reason."""
+def read_provider(
+    provider: Provider, *, base_dir=None, inspect=inspect_plane, field: str = "provider"
+) -> tuple[Provider, PlaneInfo]:
+    """Resolve and inspect every file of ``provider``.
 
+    Returns the provider with each filename made absolute and symlink-free
+    (``resolve_data_path``, relative names against ``base_dir``) and the
+    plane of its first input, which every combined input shares
+    (``check_same_grid``). ``inspect(path, *, hdu, index)`` reads a header;
+    the importer passes a memo.
 
-@dataclass(frozen=True)
-class LayerGeometry:
-    tile_size: int
-    number_of_levels: int
-    bounding_left: float
-    bounding_right: float
-    bounding_top: float
-    bounding_bottom: float
-
-
-def fits_providers(provider: object) -> list[dict]:
-    """The plain ``fits`` providers inside ``provider``, validating its shape."""
-    if not isinstance(provider, dict):
-        raise LayerGeometryError("provider must be an object")
-    kind = provider.get("provider_type")
-    if kind == PROVIDER_FITS:
-        return [provider]
-    if kind == PROVIDER_COMBINATION:
-        function = provider.get("function")
-        if function not in COMBINATION_FUNCTIONS:
-            raise LayerGeometryError(
-                f"function {function!r} is not one of {' '.join(COMBINATION_FUNCTIONS)}"
-            )
-        inputs = provider.get("providers")
-        if not isinstance(inputs, list) or not inputs:
-            raise LayerGeometryError("providers must be a non-empty list")
-        if any(not isinstance(p, dict) or p.get("provider_type") != PROVIDER_FITS for p in inputs):
-            raise LayerGeometryError("every entry of providers must be a fits provider")
-        return inputs
-    raise LayerGeometryError(
-        f"provider_type {kind!r} is not one of {PROVIDER_FITS}, {PROVIDER_COMBINATION}"
-    )
-
-
-def geometry_for_provider(provider: object) -> LayerGeometry:
-    """Read the header(s) behind ``provider``; every combined input must share one grid."""
-    from maps.engine import FitsError, inspect_plane
-
-    infos = []
-    for entry in fits_providers(provider):
-        hdu = entry.get("hdu", 0)
-        index = entry.get("index")
-        if not isinstance(hdu, int) or isinstance(hdu, bool) or hdu < 0:
-            raise LayerGeometryError(f"hdu {hdu!r} must be a non-negative integer")
-        if index is not None and (
-            not isinstance(index, int) or isinstance(index, bool) or index < 0
-        ):
-            raise LayerGeometryError(f"index {index!r} must be a non-negative integer or null")
-        filename = entry.get("filename")
+    Raises ``ProviderError`` listing a problem for every input that cannot be
+    used, each on the field it is about (``provider.providers[1].index``).
+    """
+    problems, resolved, planes = [], [], []
+    for where, entry in provider.located_inputs(field):
         try:
-            path = resolve_data_path(filename)
+            path = str(resolve_data_path(entry.filename, base_dir=base_dir))
         except DataPathError as error:
             # Its message names the file already, shortened when absurdly long.
-            raise LayerGeometryError(str(error)) from None
+            problems.append((f"{where}.filename", str(error)))
+            continue
         try:
-            infos.append(inspect_plane(str(path), hdu=hdu, index=index))
+            planes.append(inspect(path, hdu=entry.hdu, index=entry.index))
         except FitsError as error:
-            raise LayerGeometryError(f"{shown_name(filename)}: {error}") from None
-    first = infos[0]
-    for other in infos[1:]:
-        if other.shape != first.shape or other.grid != first.grid:
-            raise LayerGeometryError(
-                f"{other.path}: pixel grid {other.shape} differs from {first.path} {first.shape}"
-            )
-    return LayerGeometry(
-        tile_size=first.grid.tile_size,
-        number_of_levels=first.grid.number_of_levels,
-        bounding_left=first.bounding_left,
-        bounding_right=first.bounding_right,
-        bounding_top=first.bounding_top,
-        bounding_bottom=first.bounding_bottom,
-    )
+            problems.append((f"{where}.{error.key or 'filename'}", f"{shown_name(path)}: {error}"))
+            continue
+        resolved.append(dataclasses.replace(entry, filename=path))
+    if problems:
+        (first_field, first_message), *more = problems
+        raise ProviderError(first_field, first_message, more=more)
+    check_same_grid(planes, field=field)
+    if isinstance(provider, CombinationProvider):
+        return dataclasses.replace(provider, inputs=tuple(resolved)), planes[0]
+    return resolved[0], planes[0]
+
+
+def derived_fields(plane: PlaneInfo) -> dict:
+    """The value of each of ``maps.models.DERIVED_LAYER_FIELDS`` for a layer showing ``plane``."""
+    return {
+        "tile_size": plane.grid.tile_size,
+        "number_of_levels": plane.grid.number_of_levels,
+        "bounding_left": plane.bounding_left,
+        "bounding_right": plane.bounding_right,
+        "bounding_top": plane.bounding_top,
+        "bounding_bottom": plane.bounding_bottom,
+    }
+
+
+def refresh_layer_geometry(layer) -> None:
+    """Re-read the FITS header(s) behind ``layer.provider`` and set its derived fields.
+
+    Does not save. Raises ``ValidationError`` on ``provider``, one
+    ``"<field>: <message>"`` line per problem, when the provider is malformed
+    or a file cannot be used.
+    """
+    try:
+        _, plane = read_provider(parse_provider(layer.provider))
+    except ProviderError as error:
+        lines = [f"{field}: {message}" for field, message in error.problems]
+        raise ValidationError({"provider": lines}) from None
+    for name, value in derived_fields(plane).items():
+        setattr(layer, name, value)

@@ -9,9 +9,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-PROVIDER_FITS = "fits"
-PROVIDER_COMBINATION = "fits_combination"
-COMBINATION_FUNCTIONS = ("+", "-", "*", "/", "max", "min", "mean")
 # ``/layers/default`` is a route (maps.api_urls), so no layer can be reached by that id.
 RESERVED_LAYER_IDS = frozenset({"default"})
 
@@ -92,11 +89,24 @@ class Band(Restricted):
         pass
 
 
+# Layer fields read from the FITS header(s) of its provider (maps.layer_geometry).
+DERIVED_LAYER_FIELDS = (
+    "tile_size",
+    "number_of_levels",
+    "bounding_left",
+    "bounding_right",
+    "bounding_top",
+    "bounding_bottom",
+)
+
+
 class Layer(Restricted):
     """One 2-D image. Pixels come from ``provider`` (SPEC section 3 shape).
 
     ``vmin``/``vmax`` of ``None`` mean "auto": the histogram's percentiles.
-    The geometry fields are derived from the FITS header, never typed in.
+    The geometry fields are derived from the FITS header, never typed in:
+    ``save()`` reads no file, so whoever sets the provider refreshes them
+    (``maps.layer_geometry.refresh_layer_geometry``).
     """
 
     layer_id = models.SlugField(max_length=200, unique=True)
@@ -121,39 +131,13 @@ class Layer(Restricted):
     class Meta(Restricted.Meta):
         pass
 
-    def save(self, *args, **kwargs):
-        if self.tile_size == 0 or getattr(self, "_loaded_provider", None) != self.provider:
-            self.refresh_geometry()
-        super().save(*args, **kwargs)
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        instance._loaded_provider = instance.__dict__.get("provider")
-        return instance
-
-    def refresh_geometry(self) -> None:
-        """Re-read the FITS header(s) behind ``provider`` and store the derived fields.
-
-        Raises ``ValidationError`` on the ``provider`` field with a one-line
-        reason when the provider is malformed or a file cannot be used.
-        """
-        from maps.layer_geometry import LayerGeometryError, geometry_for_provider
-
-        try:
-            geometry = geometry_for_provider(self.provider)
-        except LayerGeometryError as error:
-            raise ValidationError({"provider": str(error)}) from None
-        self.tile_size = geometry.tile_size
-        self.number_of_levels = geometry.number_of_levels
-        self.bounding_left = geometry.bounding_left
-        self.bounding_right = geometry.bounding_right
-        self.bounding_top = geometry.bounding_top
-        self.bounding_bottom = geometry.bounding_bottom
-        self._loaded_provider = self.provider
-
     def clean(self) -> None:
-        """Refuse what the importer refuses, so a layer edited in the admin can be served."""
+        """Refuse what the importer refuses, so a layer edited in the admin can be served.
+
+        Reads no file: the admin form reads the headers (``LayerForm``).
+        """
+        from maps.engine.providers import ProviderError, parse_provider
+
         super().clean()
         problems = {
             "layer_id": reserved_layer_id_problem(self.layer_id),
@@ -163,9 +147,9 @@ class Layer(Restricted):
             problems["vmax"] = "vmax must be greater than vmin"
         errors = {key: [message] for key, message in problems.items() if message}
         try:
-            self.refresh_geometry()
-        except ValidationError as error:
-            errors.update(error.message_dict)
+            parse_provider(self.provider)
+        except ProviderError as error:
+            errors["provider"] = [f"{field}: {message}" for field, message in error.problems]
         if errors:
             raise ValidationError(errors)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from catalogs.readers import CatalogError, file_type_for, read_catalog
-from maps.engine import FitsError, PlaneInfo, open_plane, scan_file
+from maps.engine import FitsError, FitsProvider, PlaneInfo, open_plane, scan_file
 
 log = logging.getLogger("maps.scanning")
 
@@ -512,12 +512,7 @@ def _layers_for_file(
                 "vmin": display.vmin,
                 "vmax": display.vmax,
                 "cmap": product.cmap,
-                "provider": {
-                    "provider_type": "fits",
-                    "filename": str(path),
-                    "hdu": info.hdu,
-                    "index": info.index,
-                },
+                "provider": FitsProvider(str(path), info.hdu, info.index).to_dict(),
             }
         )
     return layers

@@ -1,6 +1,7 @@
 """Hostile strings in every user-visible field, for the viewer's and the admin's escaping tests."""
 
 from catalogs.models import Source, SourceGroup
+from maps.layer_geometry import refresh_layer_geometry
 from maps.models import Band, Grant, Layer, Map, MapGroup
 from regions.models import Box
 
@@ -36,7 +37,7 @@ def create_hostile_sky(fits_path, *, source_ra_dec_deg, box_corners_deg) -> Gran
         description=hostile("band-description"),
         map=sky_map,
     )
-    Layer.objects.create(
+    layer = Layer(
         layer_id="xss-layer",
         name=hostile("layer"),
         description=hostile("layer-description"),
@@ -48,6 +49,8 @@ def create_hostile_sky(fits_path, *, source_ra_dec_deg, box_corners_deg) -> Gran
         cmap="viridis",
         provider={"provider_type": "fits", "filename": str(fits_path), "index": 0},
     )
+    refresh_layer_geometry(layer)
+    layer.save()
     catalogue = SourceGroup.objects.create(
         source_group_id=CATALOGUE_ID,
         name=hostile("catalogue"),

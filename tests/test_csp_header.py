@@ -12,6 +12,7 @@ from django.test import Client
 from social_core.backends.github import GithubOAuth2
 
 from catalogs.models import Source, SourceGroup
+from maps.layer_geometry import refresh_layer_geometry
 from maps.models import Band, Grant, Layer, Map, MapGroup
 from regions.models import Box
 
@@ -63,13 +64,15 @@ def catalogue(make_car_map):
     band = Band.objects.create(
         band_id="b", name="f090", map=Map.objects.create(map_id="m", name="Map", map_group=group)
     )
-    layer = Layer.objects.create(
+    layer = Layer(
         layer_id="l",
         name="Layer",
         band=band,
         units="uK",
         provider={"provider_type": "fits", "filename": str(make_car_map())},
     )
+    refresh_layer_geometry(layer)
+    layer.save()
     sources = SourceGroup.objects.create(source_group_id="c", name="Sources")
     source = Source.objects.create(source_group=sources, name="s", ra=1.0, dec=2.0, extra={})
     box = Box.objects.create(

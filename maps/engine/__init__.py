@@ -3,7 +3,8 @@
 Everything takes values as arguments (no settings); errors are the classes
 in ``maps.engine.errors`` so the web layer can map them to statuses:
 ``FitsError`` (unusable file/plane, one-line ``str()`` without the path,
-``.path``), ``FileChangedError`` (a ``FitsError``: the file was rewritten or
+``.path``, ``.key``: ``"hdu"``/``"index"`` when the reason is about that key),
+``FileChangedError`` (a ``FitsError``: the file was rewritten or
 truncated during a read; retry), ``NoDataError`` (no finite pixel: 404), ``OutOfRangeError``
 (also a ``ValueError``: bad level/x/y or a request over a cap: 4xx).
 
@@ -24,6 +25,15 @@ FITS files (``maps.engine.fits_source``)
     ``scan_file(path) -> list[PlaneInfo]`` (every usable plane)
     ``open_plane(path, *, hdu=0, index=None) -> PlaneReader`` (cached per file
     version; ``.info``, ``.read(*, y0, y1, x0, x1) -> float32``)
+
+Providers (``maps.engine.providers``): the one owner of the provider format
+    ``parse_provider(value, *, field="provider") -> FitsProvider(filename, hdu,
+    index) | CombinationProvider(inputs, function)`` (frozen; ``.to_dict()`` is
+    the stored form; a missing ``provider_type`` is ``fits``, a null ``hdu`` 0);
+    every problem is a ``ProviderError`` (a ``FitsError``) with ``.field``
+    (``"provider.providers[1].hdu"``) and ``.message``.
+    ``check_same_grid(planes, *, field)``: combined inputs must have one shape,
+    one WCS and one tile grid. ``filenames(value)`` never raises.
 
 Pixel sources (``maps.engine.sources``)
     ``source_from_provider(provider, *, path_resolver=None) -> PixelSource``
@@ -87,25 +97,37 @@ from maps.engine.geometry import (
     tile_bounds_deg,
     tile_grid_for,
 )
+from maps.engine.providers import (
+    CombinationProvider,
+    FitsProvider,
+    ProviderError,
+    check_same_grid,
+    parse_provider,
+)
 from maps.engine.sources import TILE_METHODS, PixelSource, source_from_provider
 
 __all__ = [
     "COMBINATION_FUNCTIONS",
     "TILE_METHODS",
+    "CombinationProvider",
     "Cutout",
     "EngineError",
     "FileChangedError",
     "FitsError",
+    "FitsProvider",
     "NoDataError",
     "OutOfRangeError",
     "PixelGrid",
     "PixelSource",
     "PlaneInfo",
     "PlaneReader",
+    "ProviderError",
     "TileGrid",
     "TileIndex",
+    "check_same_grid",
     "inspect_plane",
     "open_plane",
+    "parse_provider",
     "resolve_tile",
     "scan_file",
     "source_from_provider",

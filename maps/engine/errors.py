@@ -10,12 +10,14 @@ class FitsError(EngineError):
 
     ``str()`` is a one-line human reason without the path, so callers can
     prefix whichever name the user knows (a config entry, a file name);
-    ``path`` holds the file concerned.
+    ``path`` holds the file concerned; ``key`` the provider key the reason is
+    about, ``"hdu"`` or ``"index"``, or None for the file itself.
     """
 
-    def __init__(self, reason: str, *, path: str | None = None):
+    def __init__(self, reason: str, *, path: str | None = None, key: str | None = None):
         super().__init__(reason)
         self.path = path
+        self.key = key
 
 
 class FileChangedError(FitsError):

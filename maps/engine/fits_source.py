@@ -101,8 +101,8 @@ class _Storage:
     size: int
 
 
-def _fail(reason: str, path: str) -> FitsError:
-    return FitsError(reason, path=path)
+def _fail(reason: str, path: str, *, key: str | None = None) -> FitsError:
+    return FitsError(reason, path=path, key=key)
 
 
 def _stat_regular_file(path: str) -> os.stat_result:
@@ -304,14 +304,16 @@ def _inspect_hdu(
     n_planes = math.prod(axes[2:])
     if n_planes == 1:
         if index not in (None, 0):
-            raise _fail(f"index {index} given for a 2-D image (only 0 or null)", path)
+            raise _fail(f"index {index} given for a 2-D image (only 0 or null)", path, key="index")
         index = None
     elif index is None:
         raise _fail(
-            f"HDU {hdu_number} holds {n_planes} planes: an index 0..{n_planes - 1} is needed", path
+            f"HDU {hdu_number} holds {n_planes} planes: an index 0..{n_planes - 1} is needed",
+            path,
+            key="index",
         )
     elif not 0 <= index < n_planes:
-        raise _fail(f"index {index} is outside 0..{n_planes - 1}", path)
+        raise _fail(f"index {index} is outside 0..{n_planes - 1}", path, key="index")
     bitpix = header.get("BITPIX")
     if bitpix not in BITPIX_DTYPES:
         raise _fail(f"BITPIX = {bitpix!r} is not valid", path)
@@ -420,9 +422,9 @@ def _hdu_count(hdus: fits.HDUList, path: str) -> int:
 def _inspect(path, *, hdu: int, index: int | None) -> tuple[PlaneInfo, _Storage]:
     path = _resolved(path)
     if isinstance(hdu, bool) or not isinstance(hdu, int) or hdu < 0:
-        raise _fail(f"hdu {hdu!r} must be a non-negative integer", path)
+        raise _fail(f"hdu {hdu!r} must be a non-negative integer", path, key="hdu")
     if index is not None and (isinstance(index, bool) or not isinstance(index, int) or index < 0):
-        raise _fail(f"index {index!r} must be a non-negative integer or null", path)
+        raise _fail(f"index {index!r} must be a non-negative integer or null", path, key="index")
     file_stat = _stat_regular_file(path)
     with _HEADER_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -432,7 +434,9 @@ def _inspect(path, *, hdu: int, index: int | None) -> tuple[PlaneInfo, _Storage]
                 selected = hdus[hdu]
             except IndexError:
                 count = _hdu_count(hdus, path)
-                raise _fail(f"HDU {hdu} does not exist (the file has {count})", path) from None
+                raise _fail(
+                    f"HDU {hdu} does not exist (the file has {count})", path, key="hdu"
+                ) from None
             except Exception as error:
                 raise _fail(f"unreadable FITS structure ({_one_line(error)})", path) from None
             try:

@@ -23,19 +23,18 @@ from collections.abc import Callable
 import numpy as np
 
 from maps.engine.aperture import aperture_stats
-from maps.engine.combine import check_function, combine
+from maps.engine.combine import combine
 from maps.engine.cutout import Cutout, cutout_pixels, make_cutout
 from maps.engine.downsample import block_sums, gather, mean_from_sums
 from maps.engine.errors import FitsError, NoDataError, OutOfRangeError
 from maps.engine.fits_source import PlaneInfo, PlaneReader, open_plane
 from maps.engine.geometry import MapCover, TileIndex
 from maps.engine.overview import Overview, build_overview, needs_overview
+from maps.engine.providers import CombinationProvider, check_same_grid, parse_provider
 
 logger = logging.getLogger(__name__)
 
 TILE_METHODS = ("mean", "stride")
-PROVIDER_FITS = "fits"
-PROVIDER_COMBINATION = "fits_combination"
 SOURCE_CACHE_SIZE = 64
 # Pixels gathered per step when a coarse tile is computed from the file.
 CHUNK_PIXELS = 8_000_000
@@ -46,9 +45,6 @@ CHUNK_PIXELS = 8_000_000
 # this a tile answers 400 "zoom in" rather than hold a render slot for minutes.
 MAX_TILE_SOURCE_PIXELS = 2**30
 HISTOGRAM_SAMPLE_SIZE = 4_000_000
-# Column positions of two combined inputs may differ by this much and still
-# count as the same grid (headers written with different digits).
-SAME_GRID_TOLERANCE_PIXELS = 1e-3
 
 
 class PixelSource:
@@ -322,9 +318,8 @@ class CombinedSource(PixelSource):
     """Planes on one pixel grid combined element-wise (``fits_combination``)."""
 
     def __init__(self, inputs: list[PlaneReader], function: str, version: str):
+        check_same_grid([reader.info for reader in inputs])
         first = inputs[0].info
-        for number, reader in enumerate(inputs[1:], start=2):
-            _check_same_grid(first, reader.info, number)
         units = {reader.info.bunit for reader in inputs}
         bunit = units.pop() if len(units) == 1 and function not in ("*", "/") else None
         super().__init__(dataclasses.replace(first, bunit=bunit), version)
@@ -337,70 +332,6 @@ class CombinedSource(PixelSource):
 
     def take(self, *, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         return combine(self._function, [r.take(rows=rows, cols=cols) for r in self._inputs])
-
-
-def _check_same_grid(first: PlaneInfo, other: PlaneInfo, number: int) -> None:
-    where = f"combination input {number} ({os.path.basename(other.path)})"
-    if other.shape != first.shape:
-        raise FitsError(
-            f"{where} is {other.shape[1]} x {other.shape[0]} pixels, input 1 is "
-            f"{first.shape[1]} x {first.shape[0]}: inputs must share one pixel grid",
-            path=other.path,
-        )
-    a, b = first.pixel_grid, other.pixel_grid
-    ny, nx = first.shape
-    corners_ra = a.ra_of_column(np.array([0, nx - 1]))
-    corners_dec = a.dec_of_row(np.array([0, ny - 1]))
-    column_shift = np.abs(b.column_coordinate(corners_ra) - a.column_coordinate(corners_ra))
-    row_shift = np.abs(b.row_coordinate(corners_dec) - a.row_coordinate(corners_dec))
-    if max(column_shift.max(), row_shift.max()) > SAME_GRID_TOLERANCE_PIXELS:
-        raise FitsError(
-            f"{where} has a different WCS from input 1: inputs must share one pixel grid",
-            path=other.path,
-        )
-
-
-def _parse_fits_provider(provider: object, where: str) -> tuple[str, int, int | None]:
-    if not isinstance(provider, dict) or provider.get("provider_type") != PROVIDER_FITS:
-        raise FitsError(f"{where} must be a provider with provider_type {PROVIDER_FITS!r}")
-    filename = provider.get("filename")
-    hdu = provider.get("hdu", 0)
-    index = provider.get("index")
-    if not isinstance(filename, str) or not filename:
-        raise FitsError(f"{where}: filename must be a non-empty string")
-    if isinstance(hdu, bool) or not isinstance(hdu, int) or hdu < 0:
-        raise FitsError(f"{where}: hdu {hdu!r} must be a non-negative integer")
-    if index is not None and (isinstance(index, bool) or not isinstance(index, int) or index < 0):
-        raise FitsError(f"{where}: index {index!r} must be a non-negative integer or null")
-    return filename, hdu, index
-
-
-def parse_provider(provider: object) -> tuple[list[tuple[str, int, int | None]], str | None]:
-    """``([(filename, hdu, index), ...], function or None)`` of a provider dict.
-
-    Raises
-    ------
-    FitsError
-        A provider of the wrong shape, type or function.
-    """
-    if not isinstance(provider, dict):
-        raise FitsError("provider must be an object")
-    kind = provider.get("provider_type")
-    if kind == PROVIDER_FITS:
-        return [_parse_fits_provider(provider, "provider")], None
-    if kind == PROVIDER_COMBINATION:
-        function = check_function(provider.get("function"))
-        inputs = provider.get("providers")
-        if not isinstance(inputs, list) or not inputs:
-            raise FitsError("providers of a fits_combination must be a non-empty list")
-        entries = [
-            _parse_fits_provider(entry, f"providers[{number}]")
-            for number, entry in enumerate(inputs)
-        ]
-        return entries, function
-    raise FitsError(
-        f"provider_type {kind!r} is not one of {PROVIDER_FITS!r}, {PROVIDER_COMBINATION!r}"
-    )
 
 
 _sources: OrderedDict[tuple, PixelSource] = OrderedDict()
@@ -427,11 +358,12 @@ def source_from_provider(
         A malformed provider, an unusable file or plane, or combined inputs
         on different pixel grids.
     """
-    entries, function = parse_provider(provider)
+    parsed = parse_provider(provider)
+    function = parsed.function if isinstance(parsed, CombinationProvider) else None
     resolve = path_resolver or (lambda filename: filename)
     readers = [
-        open_plane(os.fspath(resolve(filename)), hdu=hdu, index=index)
-        for filename, hdu, index in entries
+        open_plane(os.fspath(resolve(entry.filename)), hdu=entry.hdu, index=entry.index)
+        for entry in parsed.inputs
     ]
     key = (function, tuple(reader.version for reader in readers))
     with _sources_lock:

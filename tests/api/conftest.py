@@ -34,6 +34,7 @@ from django.contrib.auth.models import Group, User
 from django.test import Client, override_settings
 
 from catalogs.models import Source, SourceGroup
+from maps.layer_geometry import refresh_layer_geometry
 from maps.models import Band, Grant, Layer, Map, MapGroup
 from regions.models import Box
 
@@ -180,6 +181,8 @@ def catalogue(db, grant, make_car_map):
             fields.update(display)
             fields["provider"] = {"provider_type": "fits", "filename": fits_path, "index": index}
         obj = models[depth](**fields)
+        if depth == 3:
+            refresh_layer_geometry(obj)
         obj.save()
         created[node.public_id] = obj
     for position, (group_id, spec) in enumerate(SOURCE_GROUPS.items()):

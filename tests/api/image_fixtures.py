@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from django.core.cache import cache
 
+from maps.layer_geometry import refresh_layer_geometry
 from maps.models import Band, Grant, Layer, Map, MapGroup
 from tilemaker_site.cache import memcached_cache
 
@@ -45,7 +46,10 @@ def make_layer(layer_id, path, *, grant=None, **display):
         "provider": {"provider_type": "fits", "filename": str(path)},
         **display,
     }
-    return Layer.objects.create(layer_id=layer_id, name=layer_id, band=band, grant=grant, **fields)
+    layer = Layer(layer_id=layer_id, name=layer_id, band=band, grant=grant, **fields)
+    refresh_layer_geometry(layer)
+    layer.save()
+    return layer
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from django.core.cache import cache
 from django.test import Client, override_settings
 
 from catalogs.models import Source, SourceGroup
+from maps.layer_geometry import refresh_layer_geometry
 from maps.models import Band, Grant, Layer, Map, MapGroup
 from regions.models import Box
 from tests.auth.flow import github_login
@@ -153,7 +154,7 @@ def sky(db, tmp_path):
 
     def layer(layer_id, band, *, restricted, position=0, plane=0, path=secret_file):
         fields = _restricted(layer_id) if restricted else {"name": layer_id.title()}
-        return Layer.objects.create(
+        created = Layer(
             layer_id=layer_id,
             band=band,
             grant=grant if restricted else None,
@@ -165,6 +166,9 @@ def sky(db, tmp_path):
             provider={"provider_type": "fits", "filename": str(path), "index": plane},
             **fields,
         )
+        refresh_layer_geometry(created)
+        created.save()
+        return created
 
     secret_group = MapGroup.objects.create(
         map_group_id="sentinel-group-q7x", grant=grant, position=0, **_restricted("group")

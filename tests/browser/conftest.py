@@ -13,6 +13,7 @@ from astropy.io import fits
 from django.core.cache import cache
 
 from catalogs.models import Source, SourceGroup
+from maps.layer_geometry import refresh_layer_geometry
 from maps.models import Band, Layer, Map, MapGroup
 from regions.models import Box
 
@@ -163,7 +164,7 @@ def sky(transactional_db, sky_file):
     sky_map = Map.objects.create(map_id="test-map", name="Synthetic", map_group=group)
     band = Band.objects.create(band_id="test-f090", name="f090", map=sky_map)
     for position, (layer_id, (plane, vmin, vmax, cmap)) in enumerate(LAYERS.items()):
-        Layer.objects.create(
+        layer = Layer(
             layer_id=layer_id,
             name=layer_id.upper(),
             band=band,
@@ -174,10 +175,12 @@ def sky(transactional_db, sky_file):
             cmap=cmap,
             provider={"provider_type": "fits", "filename": str(sky_file), "index": plane},
         )
+        refresh_layer_geometry(layer)
+        layer.save()
     other = MapGroup.objects.create(map_group_id="other-group", name="Other sky", position=1)
     other_map = Map.objects.create(map_id="other-map", name="Other map", map_group=other)
     other_band = Band.objects.create(band_id="other-band", name="f150", map=other_map)
-    Layer.objects.create(
+    other_layer = Layer(
         layer_id="other-layer",
         name="Other layer",
         band=other_band,
@@ -187,6 +190,8 @@ def sky(transactional_db, sky_file):
         cmap="RdBu_r",
         provider={"provider_type": "fits", "filename": str(sky_file), "index": 0},
     )
+    refresh_layer_geometry(other_layer)
+    other_layer.save()
     catalogue = SourceGroup.objects.create(source_group_id=CATALOGUE_ID, name="Test sources")
     Source.objects.create(
         source_group=catalogue, name="Bright", ra=SOURCE_RA_DEG, dec=SOURCE_DEC_DEG, extra={}

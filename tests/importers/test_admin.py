@@ -188,7 +188,7 @@ def test_reread_action_reports_each_failing_layer(catalogue, staff):
     shown = sorted(str(m) for m in response.context["messages"])
     assert shown == [
         "Re-read the FITS header of 1 layer.",
-        f"open-layer: {catalogue.resolve() / 'm.fits'}: no such file",
+        f"open-layer: provider.filename: {catalogue.resolve() / 'm.fits'}: no such file",
     ]
 
 
@@ -248,7 +248,10 @@ def form_data(staff, url) -> dict:
             "/nowhere/x.fits: no such file",
         ),
         ('{"provider_type": "fits", "filename": "m.fits"}', "m.fits: give an absolute path"),
-        ('{"provider_type": "healpix"}', "provider_type &#x27;healpix&#x27; is not one of"),
+        (
+            '{"provider_type": "healpix"}',
+            "provider.provider_type: &#x27;healpix&#x27; is not one of",
+        ),
         ('{"provider_type": "fits", "filename": "{iqu}"}', "an index 0..2 is needed"),
         ("{not json", "Enter a valid JSON."),
     ],
@@ -288,6 +291,56 @@ def test_bad_provider_in_the_band_inline_is_a_form_error(catalogue, staff):
     assert response.status_code == 200
     assert "/nowhere/y.fits: no such file" in response.content.decode()
     assert Layer.objects.filter(provider__filename="/nowhere/y.fits").count() == 0
+
+
+def combination_of(*paths) -> str:
+    inputs = [{"provider_type": "fits", "filename": str(path)} for path in paths]
+    return json.dumps({"provider_type": "fits_combination", "function": "-", "providers": inputs})
+
+
+def test_a_combination_of_maps_at_different_sky_positions_is_a_form_error(catalogue, staff):
+    """Same shape, same pixel scale, another RA: the engine could serve no tile of it."""
+    here = catalogue / "m.fits"
+    same = write_car_map(catalogue / "same.fits", nx=40, ny=20, pixel_scale_deg=0.5 * ARCMIN)
+    elsewhere = write_car_map(
+        catalogue / "elsewhere.fits", nx=40, ny=20, pixel_scale_deg=0.5 * ARCMIN, ra_left_deg=30
+    )
+    layer = Layer.objects.get(layer_id="open-layer")
+    before = Layer.objects.filter(pk=layer.pk).values().get()
+    data = form_data(staff, change(layer))
+
+    response = staff.post(change(layer), {**data, "provider": combination_of(here, elsewhere)})
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert list(errors) == ["provider"]
+    (message,) = errors["provider"]
+    assert message.startswith(f"provider.providers[1]: {elsewhere.resolve()}: pixel grid 40 x 20")
+    assert message.endswith("in sky position or pixel scale (WCS): inputs must share one grid"), (
+        message
+    )
+    assert Layer.objects.filter(pk=layer.pk).values().get() == before
+
+    response = staff.post(change(layer), {**data, "provider": combination_of(here, same)})
+    assert response.status_code == 302
+    layer.refresh_from_db()
+    assert [entry["filename"] for entry in layer.provider["providers"]] == [str(here), str(same)]
+
+
+def test_hdu_null_means_hdu_0_in_a_config_and_in_the_admin(tmp_path, staff):
+    path = write_car_map(tmp_path / "m.fits", nx=40, ny=20, pixel_scale_deg=0.5 * ARCMIN)
+    config = config_with_layers(layer_entry("a", str(path), hdu=None))
+    import_config(write_json(tmp_path / "config.json", config))
+    layer = Layer.objects.get(layer_id="a")
+    canonical = {"provider_type": "fits", "filename": str(path.resolve()), "hdu": 0, "index": None}
+    assert layer.provider == canonical
+    imported = Layer.objects.filter(pk=layer.pk).values().get()
+
+    data = form_data(staff, change(layer))
+    edited = {"provider_type": "fits", "filename": canonical["filename"], "hdu": None}
+    data["provider"] = json.dumps(edited)
+    response = staff.post(change(layer), data)
+    assert response.status_code == 302
+    assert Layer.objects.filter(pk=layer.pk).values().get() == imported
 
 
 LONG_FILENAME = "/" + "x" * 5000 + ".fits"

@@ -7,7 +7,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from catalogs.models import Source, SourceGroup
+from maps import importers
 from maps.importers import ConfigError, import_config
+from maps.layer_geometry import refresh_layer_geometry
 from maps.models import Band, Grant, Layer, Map, MapGroup
 from regions.models import Box
 from tests.fitsutil import write_car_map
@@ -328,7 +330,7 @@ def test_a_failure_while_writing_rolls_everything_back(readme_config, monkeypatc
         if len(calls) == 2:
             raise ValidationError({"provider": "the file vanished"})
 
-    monkeypatch.setattr(Layer, "refresh_geometry", break_on_second_call)
+    monkeypatch.setattr(importers, "refresh_layer_geometry", break_on_second_call)
     # f150Q and f150U change provider (so their geometry is re-read); f150U fails.
     with pytest.raises(ConfigError) as caught:
         import_config(readme_config)
@@ -491,31 +493,37 @@ def test_a_combination_layer_stores_absolute_inputs(tmp_path, iqu_map):
 
 
 @pytest.mark.django_db
-def test_layer_model_derives_geometry_on_create_and_on_provider_change(tmp_path):
+def test_layer_save_reads_no_file_and_refresh_derives_the_geometry(tmp_path):
     fine = write_car_map(tmp_path / "fine.fits", nx=40, ny=20, pixel_scale_deg=0.5 * ARCMIN)
     coarse = write_car_map(tmp_path / "coarse.fits", nx=10, ny=5, pixel_scale_deg=2 * ARCMIN)
     group = MapGroup.objects.create(map_group_id="g", name="G")
     band = Band.objects.create(
         band_id="b", name="B", map=Map.objects.create(map_id="m", name="M", map_group=group)
     )
-    layer = Layer.objects.create(
+    layer = Layer(
         layer_id="l", name="L", band=band, provider={"provider_type": "fits", "filename": str(fine)}
     )
+    refresh_layer_geometry(layer)
+    layer.save()
     assert (layer.tile_size, layer.number_of_levels) == (675, 6)
 
     layer = Layer.objects.get(pk=layer.pk)
     layer.provider = {"provider_type": "fits", "filename": str(coarse)}
+    refresh_layer_geometry(layer)
     layer.save()
     layer.refresh_from_db()
     assert (layer.tile_size, layer.number_of_levels) == (675, 4)
 
-    # Saving other fields does not touch the file: it may even be gone.
+    # Saving does not touch the file: it may even be gone, whatever changed.
     coarse.unlink()
     layer = Layer.objects.get(pk=layer.pk)
     layer.name = "renamed"
     layer.save()
-
     layer.provider = {"provider_type": "fits", "filename": str(tmp_path / "missing.fits")}
+    layer.save()
+
     with pytest.raises(ValidationError) as caught:
-        layer.save()
-    assert caught.value.message_dict == {"provider": [f"{tmp_path / 'missing.fits'}: no such file"]}
+        refresh_layer_geometry(layer)
+    assert caught.value.message_dict == {
+        "provider": [f"provider.filename: {tmp_path / 'missing.fits'}: no such file"]
+    }

@@ -116,33 +116,6 @@ def test_deploy_levels_are_errors_only_where_data_leaks():
     assert kinds == {"tilemaker.E011": Error, "tilemaker.W013": Warning}
 
 
-@pytest.mark.parametrize(
-    ("provider", "expected"),
-    [
-        ({"provider_type": "fits", "filename": "/m/a.fits", "hdu": 0}, ["/m/a.fits"]),
-        (
-            {
-                "provider_type": "fits_combination",
-                "function": "/",
-                "providers": [
-                    {"provider_type": "fits", "filename": "/m/a.fits"},
-                    {
-                        "provider_type": "fits_combination",
-                        "function": "+",
-                        "providers": [{"provider_type": "fits", "filename": "/m/b.fits"}],
-                    },
-                ],
-            },
-            ["/m/a.fits", "/m/b.fits"],
-        ),
-        ({"provider_type": "fits"}, []),
-        ("not a dict", []),
-    ],
-)
-def test_provider_filenames(provider, expected):
-    assert checks.provider_filenames(provider) == expected
-
-
 @pytest.fixture
 def layer_files(tmp_path, make_car_map):
     good = make_car_map("good.fits", nx=64, ny=32)
