@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "cachalot",
     "social_django",
     "channels",
+    "tilemaker_site",
     "maps",
     "catalogs",
     "regions",
