@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView
 
-from maps.api_docs import SwaggerDocsView
+from tilemaker_site.docs import SwaggerDocsView
 from tilemaker_site.health import healthz
 
 _api_prefix = settings.API_ENDPOINT.strip("/")
