@@ -17,7 +17,7 @@ from django.db import transaction
 from social_core.exceptions import SocialAuthBaseException
 
 from maps.models import Grant
-from tilemaker_site.auth import GithubGrantRule
+from tilemaker_site.accounts.github import GithubGrantRule
 
 logger = logging.getLogger("tilemaker.auth")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from tilemaker_site.auth import parse_github_org_grants
+from tilemaker_site.accounts.github import parse_github_org_grants
 from tilemaker_site.cache import memcached_cache
 from tilemaker_site.env import (
     env_bool,
