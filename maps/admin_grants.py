@@ -1,8 +1,9 @@
 """Admin for grants: who holds which grant, and what each grant restricts.
 
 A grant reaches a user directly, through a Django group, or through GitHub
-membership at login (``maps.auth``); every page here shows all three so an
-administrator can answer "who can see this?" and "what can she see?".
+membership at login (``tilemaker_site.accounts.pipeline``); every page here
+shows all three so an administrator can answer "who can see this?" and
+"what can she see?".
 Imported by ``maps.admin`` so that admin autodiscovery registers it.
 """
 
@@ -15,9 +16,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
 from catalogs.models import SourceGroup
-from maps.auth import GITHUB_GRANTS_KEY
 from maps.models import Band, Grant, Layer, Map, MapGroup
 from regions.models import Box
+from tilemaker_site.accounts.pipeline import GITHUB_GRANTS_KEY
 
 User = get_user_model()
 
