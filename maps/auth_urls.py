@@ -6,7 +6,7 @@ The namespace is social-auth's own (``social``): social-auth reverses
 
 from django.urls import path
 
-from maps import auth_views
+from tilemaker_site.accounts import views as auth_views
 
 app_name = "social"
 

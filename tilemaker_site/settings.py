@@ -256,7 +256,7 @@ SESSION_COOKIE_HTTPONLY = True
 # must carry the session holding the OAuth state.
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-CSRF_FAILURE_VIEW = "maps.auth_views.csrf_failure"
+CSRF_FAILURE_VIEW = "tilemaker_site.accounts.views.csrf_failure"
 
 AUTHENTICATION_BACKENDS = [
     "social_core.backends.github.GithubOAuth2",
