@@ -16,7 +16,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     # Outside the API prefix: GitHub's callback URL must not move with it.
-    path("auth/", include("maps.auth_urls")),
+    path("auth/", include("tilemaker_site.accounts.urls")),
     path(API_PREFIX, include("maps.urls")),
     path(API_PREFIX, include("catalogs.urls")),
     path(API_PREFIX, include("regions.urls")),
