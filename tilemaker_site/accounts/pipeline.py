@@ -65,6 +65,14 @@ def entitled_grant_names(backend, *, username: str, access_token: str) -> set[st
     return names
 
 
+def github_grant_names(user) -> set[str]:
+    """Grants this pipeline gave ``user`` at their last GitHub login."""
+    names: set[str] = set()
+    for social in user.social_auth.filter(provider="github"):
+        names.update(social.extra_data.get(GITHUB_GRANTS_KEY, []))
+    return names
+
+
 def sync_github_grants(backend, user=None, social=None, response=None, *args, **kwargs):
     """Social-auth pipeline step: bring the user's mapped grants in line with GitHub.
 
