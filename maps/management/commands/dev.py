@@ -4,8 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from maps import local_server
-from maps.demo_data import DemoData, write_demo_data
 from maps.management.commands.open import add_server_arguments, require_ephemeral_dir
+from tilemaker_site.demo import DemoData, write_demo_data
 
 
 def present(config: dict, demo: DemoData) -> None:
