@@ -245,7 +245,7 @@ def serve(
     from daphne.access import AccessLogGenerator  # isort: skip
     from twisted.internet import reactor  # isort: skip
 
-    from maps import http_limits  # isort: skip
+    from tilemaker_site import http_limits  # isort: skip
 
     # A 20 kB URL was dropped without an answer: answer 414 JSON instead.
     http_limits.install()
