@@ -439,7 +439,7 @@ class _HeldBodyResponse(HttpResponse):
 
     The ASGI handler closes the response once the server has handed the
     last chunk to the socket (daphne waits for slow readers, see
-    ``maps.local_server``) or the client has gone; the finaliser releases
+    ``tilemaker_site.server``) or the client has gone; the finaliser releases
     it if the response is dropped unsent (a client gone before the view
     returned).
     """

@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from maps import local_server
 from maps.management.commands.open import add_server_arguments, require_ephemeral_dir
+from tilemaker_site import server as local_server
 from tilemaker_site.demo import DemoData, write_demo_data
 
 

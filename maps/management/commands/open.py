@@ -5,7 +5,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from maps import local_server
+from tilemaker_site import server as local_server
 from tilemaker_site.cli import ephemeral_dir
 
 CATALOG_SUFFIXES = (".json", ".csv")

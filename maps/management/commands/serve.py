@@ -8,9 +8,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
-from maps import local_server
 from maps.management.commands.open import add_server_arguments
 from maps.models import Layer
+from tilemaker_site import server as local_server
 
 
 def pending_migrations() -> int:
