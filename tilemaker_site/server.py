@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 
 LISTEN_BACKLOG = 128
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
@@ -111,6 +111,14 @@ def listen(host: str, port: int) -> Listener:
             ) from None
         raise ServerStartError(f"cannot listen on {host}:{port}: {error.strerror}") from None
     return Listener(sock=sock, host=host, port=sock.getsockname()[1])
+
+
+def pending_migrations() -> int:
+    """How many migrations the default database still lacks."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
 
 
 def prepare_ephemeral_database() -> None:

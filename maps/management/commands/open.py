@@ -5,17 +5,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from maps.scanning import split_files
 from tilemaker_site import server as local_server
 from tilemaker_site.cli import ephemeral_dir
-
-CATALOG_SUFFIXES = (".json", ".csv")
-
-
-def split_files(paths: list[str]) -> tuple[list[str], list[str]]:
-    """FITS maps and catalogue files (by suffix), each in the order given."""
-    catalogs = [p for p in paths if Path(p).suffix.lower() in CATALOG_SUFFIXES]
-    maps = [p for p in paths if Path(p).suffix.lower() not in CATALOG_SUFFIXES]
-    return maps, catalogs
 
 
 def require_ephemeral_dir() -> Path:

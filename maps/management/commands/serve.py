@@ -5,18 +5,11 @@ import argparse
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.migrations.executor import MigrationExecutor
+from django.db import connections
 
 from maps.management.commands.open import add_server_arguments
 from maps.models import Layer
 from tilemaker_site import server as local_server
-
-
-def pending_migrations() -> int:
-    connection = connections[DEFAULT_DB_ALIAS]
-    executor = MigrationExecutor(connection)
-    return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
 
 
 class Command(BaseCommand):
@@ -79,7 +72,7 @@ class Command(BaseCommand):
             raise CommandError("a worker stopped unexpectedly (see above)")
 
     def _prepare_database(self) -> None:
-        count = pending_migrations()
+        count = local_server.pending_migrations()
         if count:
             local_server.console(f"Applying {count} database migration(s) ...")
             call_command("migrate", verbosity=0, interactive=False)
