@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from maps.scanning import split_files
-from tilemaker_site import server as local_server
+from tilemaker_site import server
 from tilemaker_site.cli import ephemeral_dir
 
 
@@ -50,15 +50,15 @@ class Command(BaseCommand):
         require_ephemeral_dir()
         fits_paths, catalog_paths = split_files(files)
         try:
-            listener = local_server.listen(host, port)
+            listener = server.listen(host, port)
             try:
-                local_server.prepare_ephemeral_database()
-                local_server.import_files(fits_paths, catalog_paths, auto_contrast=auto_contrast)
-                local_server.allow_any_host_when_exposed(host)
-                local_server.serve(listener, precache=settings.PRECACHE)
+                server.prepare_ephemeral_database()
+                server.import_files(fits_paths, catalog_paths, auto_contrast=auto_contrast)
+                server.allow_any_host_when_exposed(host)
+                server.serve(listener, precache=settings.PRECACHE)
             finally:
                 listener.close()
-        except local_server.ServerStartError as error:
+        except server.ServerStartError as error:
             raise CommandError(str(error)) from None
         except KeyboardInterrupt:
-            local_server.console("Stopped.")
+            server.console("Stopped.")
