@@ -24,12 +24,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 LISTEN_BACKLOG = 128
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
-LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 WORKER_READY_TIMEOUT_SECONDS = 120.0
 # A worker that dies is restarted, at most this many times within
 # RESTART_WINDOW_SECONDS; one more death then stops the whole server.
@@ -124,16 +122,14 @@ def pending_migrations() -> int:
 def prepare_ephemeral_database() -> None:
     """Create every table in the (empty, temporary) default database.
 
-    Tables are created straight from the models (``run_syncdb`` with
-    migrations switched off): about 0.1 s instead of 1-2 s for replaying
+    Tables are created straight from the models (``run_syncdb``; settings
+    switch migrations off for ``open`` and ``dev``, see
+    ``tilemaker_site.cli``): about 0.1 s instead of 1-2 s for replaying
     every migration, which matters for a command whose point is to be ready
-    at once. The database is thrown away on exit, so it never needs to be
-    migrated later.
+    at once.
     """
-    from django.apps import apps
     from django.core.management import call_command
 
-    settings.MIGRATION_MODULES = {config.label: None for config in apps.get_app_configs()}
     call_command("migrate", run_syncdb=True, verbosity=0, interactive=False)
 
 
@@ -190,17 +186,6 @@ def import_files(
         + f" in {time.perf_counter() - started:.1f} s"
     )
     return len(layers)
-
-
-def allow_any_host_when_exposed(host: str) -> None:
-    """Let ``open``/``dev`` answer under any host name when bound beyond loopback.
-
-    Host-header checking protects a loopback server against DNS rebinding;
-    someone who binds ``open`` to ``0.0.0.0`` wants to reach it by the
-    machine's name or address, which Django cannot know in advance.
-    """
-    if host not in LOOPBACK_HOSTS:
-        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "*"]
 
 
 def _endpoint(listener: Listener) -> str:

@@ -41,7 +41,6 @@ class Command(BaseCommand):
                     [str(demo.catalog_path)],
                     amend=lambda config: present(config, demo),
                 )
-                server.allow_any_host_when_exposed(host)
                 server.serve(listener, precache=settings.PRECACHE)
             finally:
                 listener.close()

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from maps.scanning import split_files
 from tilemaker_site import server
-from tilemaker_site.cli import ephemeral_dir
+from tilemaker_site.cli import DEFAULT_HOST, ephemeral_dir
 
 
 def require_ephemeral_dir() -> Path:
@@ -24,8 +24,8 @@ def add_server_arguments(parser) -> None:
     parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
     parser.add_argument(
         "--host",
-        default="127.0.0.1",
-        help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)",
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default {DEFAULT_HOST}; 0.0.0.0 for every interface)",
     )
 
 
@@ -54,7 +54,6 @@ class Command(BaseCommand):
             try:
                 server.prepare_ephemeral_database()
                 server.import_files(fits_paths, catalog_paths, auto_contrast=auto_contrast)
-                server.allow_any_host_when_exposed(host)
                 server.serve(listener, precache=settings.PRECACHE)
             finally:
                 listener.close()
