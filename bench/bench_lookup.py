@@ -5,8 +5,8 @@ Run ``python3 bench/bench_lookup.py [--calls N] [--database-url URL]``
 database). Prints microseconds per call, median over rounds, for a public,
 a hidden and an unknown layer id: with the database connection kept open,
 and with a connection opened for each call, as each request opens one
-(``conn_max_age=0``). Also the bare visibility-generation read, when there
-is one, and the uncached ORM query for comparison.
+(``conn_max_age=0``). Also the bare visibility-generation read
+(``maps.remembered``) and the uncached ORM query for comparison.
 """
 
 import argparse
@@ -85,7 +85,7 @@ def main() -> None:
         from django.db import connection
         from django.http import Http404
 
-        from maps import grants
+        from maps import grants, remembered
         from maps.models import Layer
 
         def lookup(layer_id):
@@ -100,8 +100,7 @@ def main() -> None:
             {f"get_visible_or_404 {kind}": lookup(f"bench-{kind}") for kind in ("hidden",)}
         )
         cases["get_visible_or_404 unknown"] = lookup("bench-never")
-        if hasattr(grants, "_generation"):
-            cases["generation read alone"] = lambda: grants._generation("default")
+        cases["generation read alone"] = lambda: remembered.generation("default")
         cases["ORM query, not remembered"] = lambda: (
             grants.visible(Layer, AnonymousUser()).filter(layer_id="bench-public").first()
         )

@@ -4,21 +4,14 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from catalogs.readers import DEC_RANGE_DEG, RA_RANGE_DEG, non_finite_key, nul_key
-from maps.models import Grant
+from maps.models import Restricted
 
 
-class SourceGroup(models.Model):
+class SourceGroup(Restricted):
     source_group_id = models.SlugField(max_length=200, unique=True)
-    name = models.CharField(max_length=300)
-    description = models.TextField(blank=True, default="")
-    grant = models.ForeignKey(Grant, null=True, blank=True, on_delete=models.PROTECT)
-    position = models.PositiveIntegerField(default=0)
 
-    class Meta:
-        ordering = ["position", "id"]
-
-    def __str__(self) -> str:
-        return self.name
+    class Meta(Restricted.Meta):
+        pass
 
 
 class Source(models.Model):

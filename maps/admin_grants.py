@@ -13,13 +13,14 @@ from django.db.models import Count
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
-from catalogs.models import SourceGroup
-from maps.models import Band, Grant, Layer, Map, MapGroup
-from regions.models import Box
+from maps import restricted
+from maps.models import Grant
 from tilemaker_site.accounts.pipeline import github_grant_names
 
-# Every kind that carries a grant, in the order the admin lists them.
-RESTRICTED_KINDS = (MapGroup, Map, Band, Layer, SourceGroup, Box)
+
+def _kinds_with_a_grant():
+    """Every kind that carries a grant, in the order the admin lists them."""
+    return [kind.model for kind in restricted.kinds() if kind.has_own_grant]
 
 
 def _admin_link(obj) -> str:
@@ -82,7 +83,7 @@ class GrantAdmin(admin.ModelAdmin):
 
     @admin.display(description="objects restricted")
     def restricted_count(self, grant):
-        return sum(kind.objects.filter(grant=grant).count() for kind in RESTRICTED_KINDS)
+        return sum(kind.objects.filter(grant=grant).count() for kind in _kinds_with_a_grant())
 
     @admin.display(description="holders (directly, via groups, via GitHub)")
     def holders(self, grant):
@@ -99,7 +100,7 @@ class GrantAdmin(admin.ModelAdmin):
         return html_list(
             [
                 format_html("{}: {}", kind._meta.verbose_name, _admin_link(obj))
-                for kind in RESTRICTED_KINDS
+                for kind in _kinds_with_a_grant()
                 for obj in kind.objects.filter(grant=grant)
             ]
         )

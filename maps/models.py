@@ -177,7 +177,7 @@ class VisibilityGeneration(models.Model):
 
     Database triggers (migration 0002) make the change, so raw SQL, bulk updates,
     ``import_config`` and other processes change it too, in the same transaction
-    as the write. ``maps.grants`` remembers rows only while the value it read is
+    as the write. ``maps.remembered`` remembers rows only while the value it read is
     unchanged.
     """
 

@@ -2,22 +2,17 @@
 
 from django.db import models
 
-from maps.models import Grant
+from maps.models import Restricted
 
 
-class Box(models.Model):
+class Box(Restricted):
+    # Unique, unlike other kinds' names: a box has no other public id (the
+    # importer matches boxes by name).
     name = models.CharField(max_length=300, unique=True)
-    description = models.TextField(blank=True, default="")
-    grant = models.ForeignKey(Grant, null=True, blank=True, on_delete=models.PROTECT)
     top_left_ra = models.FloatField(help_text="Degrees.")
     top_left_dec = models.FloatField(help_text="Degrees.")
     bottom_right_ra = models.FloatField(help_text="Degrees.")
     bottom_right_dec = models.FloatField(help_text="Degrees.")
-    position = models.PositiveIntegerField(default=0)
 
-    class Meta:
-        ordering = ["position", "id"]
+    class Meta(Restricted.Meta):
         verbose_name_plural = "boxes"
-
-    def __str__(self) -> str:
-        return self.name

@@ -10,7 +10,7 @@ exactly when it can see the new rows.
 from django.db import migrations, models
 
 GENERATION_TABLE = "maps_visibilitygeneration"
-# Every table whose rows a lookup by id reads (maps.grants._GRANT_PATHS).
+# Every table whose rows a lookup by id reads (the grant paths of maps.restricted).
 WATCHED_TABLES = (
     "maps_grant",
     "maps_mapgroup",

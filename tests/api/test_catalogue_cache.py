@@ -10,7 +10,7 @@ from cachalot.settings import cachalot_settings
 from django.contrib import admin
 from django.contrib.auth.models import User
 
-from maps import grants
+from maps import remembered
 from maps.models import Band, Layer
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ def cachalot_on(settings):
 
 
 def other_than_the_generation(queries):
-    return [query["sql"] for query in queries if query["sql"] != grants._GENERATION_SQL]
+    return [query["sql"] for query in queries if query["sql"] != remembered.GENERATION_SQL]
 
 
 def layer_name(client, layer_id="coadd-f090-i"):

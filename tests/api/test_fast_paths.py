@@ -24,7 +24,7 @@ from django.http import Http404
 from django.test import AsyncClient, Client, override_settings
 from django.utils.module_loading import import_string
 
-from maps import grants, image_views, tiles
+from maps import image_views, remembered, tiles
 from maps.engine.sources import PixelSource
 from maps.grants import get_visible_or_404
 from maps.models import Band, Layer, Map, MapGroup, VisibilityGeneration
@@ -77,13 +77,13 @@ def get_through_asgi(url, query=None, headers=None):
 def fetches(monkeypatch):
     """Counts the lookups that went to the database."""
     calls = []
-    original = grants._fetch_row
+    original = remembered.fetch_row
 
     def counting(model, lookup):
         calls.append(lookup)
         return original(model, lookup)
 
-    monkeypatch.setattr(grants, "_fetch_row", counting)
+    monkeypatch.setattr(remembered, "fetch_row", counting)
     return calls
 
 
@@ -195,7 +195,7 @@ def test_nothing_is_remembered_without_a_generation(catalogue, fetches):
 
 @pytest.mark.django_db
 def test_unknown_ids_are_remembered_apart_from_real_ones(catalogue, fetches, monkeypatch):
-    monkeypatch.setattr(grants, "_REMEMBERED_MISSES", 3)
+    monkeypatch.setattr(remembered, "MAX_MISSES", 3)
     assert sees(Layer, PUBLIC_LAYER)
     for number in range(10):
         assert not sees(Layer, f"made-up-{number}")

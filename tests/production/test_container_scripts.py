@@ -163,7 +163,7 @@ def test_entrypoint_migrates_imports_serves_restarts_and_stops(container_env, tm
     text = log.read_text()
     assert "Applying" in text or "No migrations to apply" in text
     assert "tilemaker.W017" in text  # check --deploy ran (SQLite warned, start not refused)
-    assert f"worker on port {base_port} exited" in text
+    assert f"Worker {victim} exited with code -9: restarting it" in text
     assert "precache: done" in text
 
 
