@@ -18,8 +18,8 @@ from catalogs.serializers import (
     source_group_head,
     sources_json,
 )
-from maps.api_errors import NOT_FOUND
 from maps.grants import get_visible_or_404, visible
+from tilemaker_site.errors import NOT_FOUND
 
 # Rows read and encoded at a time for /sources/{id}: about 250 KB of JSON and
 # the same again in row tuples, so a request holds that much, not its whole

@@ -3,7 +3,7 @@
 The container's main process (after docker/entrypoint.sh). One port per
 worker rather than one shared socket, so nginx knows each worker: it marks a
 dead one down and resends an idempotent request to another. The workers are
-kept by ``maps.local_server.WorkerPool``, the supervisor of ``serve
+kept by ``tilemaker_site.server.WorkerPool``, the supervisor of ``serve
 --workers``: a worker that exits is restarted, at most
 ``WORKER_RESTARTS_PER_MINUTE`` times a minute, after which everything stops
 with exit code 1 (and the container's restart policy takes over);
@@ -28,7 +28,7 @@ from pathlib import Path
 # Run as a script from the project folder: the project's packages sit one up.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from maps.local_server import WorkerPool
+from tilemaker_site.server import WorkerPool
 
 ASGI_APPLICATION = "tilemaker_site.asgi:application"
 

@@ -1,24 +1,21 @@
 """Admin for grants: who holds which grant, and what each grant restricts.
 
 A grant reaches a user directly, through a Django group, or through GitHub
-membership at login (``maps.auth``); every page here shows all three so an
-administrator can answer "who can see this?" and "what can she see?".
-Imported by ``maps.admin`` so that admin autodiscovery registers it.
+membership at login (``tilemaker_site.accounts.pipeline``); the grant page
+shows all three, as do the user and group pages
+(``tilemaker_site.accounts.admin``), so an administrator can answer "who can
+see this?" and "what can she see?". Imported by ``maps.admin`` so that admin
+autodiscovery registers it.
 """
 
 from django.contrib import admin
-from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import GroupAdmin, UserAdmin
-from django.contrib.auth.models import Group
 from django.db.models import Count
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
 from maps import restricted
-from maps.auth import GITHUB_GRANTS_KEY
 from maps.models import Grant
-
-User = get_user_model()
+from tilemaker_site.accounts.pipeline import github_grant_names
 
 
 def _kinds_with_a_grant():
@@ -35,18 +32,10 @@ def _admin_link(obj) -> str:
     return format_html('<a href="{}">{}</a>', url, obj)
 
 
-def _html_list(items) -> str:
+def html_list(items) -> str:
     if not items:
         return "—"
     return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((i,) for i in items)))
-
-
-def github_grant_names(user) -> set[str]:
-    """Grants the GitHub login pipeline gave ``user`` at their last login."""
-    names: set[str] = set()
-    for social in user.social_auth.filter(provider="github"):
-        names.update(social.extra_data.get(GITHUB_GRANTS_KEY, []))
-    return names
 
 
 def grant_holders(grant: Grant) -> list[tuple[object, str]]:
@@ -100,7 +89,7 @@ class GrantAdmin(admin.ModelAdmin):
     def holders(self, grant):
         if grant.pk is None:
             return "—"
-        return _html_list(
+        return html_list(
             [format_html("{} ({})", _admin_link(user), how) for user, how in grant_holders(grant)]
         )
 
@@ -108,60 +97,10 @@ class GrantAdmin(admin.ModelAdmin):
     def restricts(self, grant):
         if grant.pk is None:
             return "—"
-        return _html_list(
+        return html_list(
             [
                 format_html("{}: {}", kind._meta.verbose_name, _admin_link(obj))
                 for kind in _kinds_with_a_grant()
                 for obj in kind.objects.filter(grant=grant)
             ]
         )
-
-
-class DirectGrantInline(admin.TabularInline):
-    model = Grant.users.through
-    extra = 0
-    verbose_name = "grant held directly"
-    verbose_name_plural = "grants held directly"
-    autocomplete_fields = ("grant",)
-
-
-class GroupGrantInline(admin.TabularInline):
-    model = Grant.groups.through
-    extra = 0
-    verbose_name = "grant held by this group's members"
-    verbose_name_plural = "grants held by this group's members"
-    autocomplete_fields = ("grant",)
-
-
-admin.site.unregister(User)
-
-
-@admin.register(User)
-class TileMakerUserAdmin(UserAdmin):
-    inlines = (*UserAdmin.inlines, DirectGrantInline)
-    readonly_fields = (*UserAdmin.readonly_fields, "all_grants")
-    fieldsets = (*UserAdmin.fieldsets, ("TileMaker grants", {"fields": ("all_grants",)}))
-
-    @admin.display(description="all grants held (directly, via groups, via GitHub)")
-    def all_grants(self, user):
-        if user.pk is None:
-            return "—"
-        from_github = github_grant_names(user)
-        how: dict[str, list[str]] = {}
-        for grant in user.tilemaker_grants.all():
-            source = "GitHub membership" if grant.name in from_github else "directly"
-            how.setdefault(grant.name, []).append(source)
-        for group in user.groups.prefetch_related("tilemaker_grants"):
-            for grant in group.tilemaker_grants.all():
-                how.setdefault(grant.name, []).append(f"group {group.name}")
-        return _html_list(
-            [format_html("{} ({})", name, ", ".join(how[name])) for name in sorted(how)]
-        )
-
-
-admin.site.unregister(Group)
-
-
-@admin.register(Group)
-class TileMakerGroupAdmin(GroupAdmin):
-    inlines = (*GroupAdmin.inlines, GroupGrantInline)

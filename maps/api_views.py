@@ -8,7 +8,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from maps.api_errors import BAD_REQUEST, NOT_FOUND
 from maps.grants import get_visible_or_404, visible
 from maps.models import Band, Layer, Map, MapGroup
 from maps.serializers import (
@@ -24,6 +23,7 @@ from maps.serializers import (
     filter_menu,
     layer_menu_tree,
 )
+from tilemaker_site.errors import BAD_REQUEST, NOT_FOUND
 
 # Menu order: the default layer is the first one a walk down the menu meets.
 _MENU_ORDER = (

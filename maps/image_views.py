@@ -30,12 +30,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from maps import tiles
-from maps.api_errors import BAD_REQUEST, NOT_FOUND, BadRequest, api_exception_handler
 from maps.engine import FileChangedError, NoDataError, OutOfRangeError, resolve_tile
 from maps.engine.colormap import UnknownColourMapError, lookup_table
 from maps.engine.encode import FITS_RENDERER, IMAGE_RENDERERS, colour_bar_png
 from maps.engine.errors import FitsError
 from maps.grants import is_public, user_grants
+from tilemaker_site.errors import BAD_REQUEST, NOT_FOUND, BadRequest, api_exception_handler
 
 logger = logging.getLogger("maps.image_views")
 
@@ -439,7 +439,7 @@ class _HeldBodyResponse(HttpResponse):
 
     The ASGI handler closes the response once the server has handed the
     last chunk to the socket (daphne waits for slow readers, see
-    ``maps.local_server``) or the client has gone; the finaliser releases
+    ``tilemaker_site.server``) or the client has gone; the finaliser releases
     it if the response is dropped unsent (a client gone before the view
     returned).
     """

@@ -395,6 +395,16 @@ def name_parts(file_name: str) -> NameParts:
     return NameParts(map_name="_".join(kept) or stem, frequency=frequency)
 
 
+CATALOG_SUFFIXES = (".json", ".csv")
+
+
+def split_files(paths: list[str]) -> tuple[list[str], list[str]]:
+    """FITS maps and catalogue files (by suffix), each in the order given."""
+    catalogs = [p for p in paths if Path(p).suffix.lower() in CATALOG_SUFFIXES]
+    maps = [p for p in paths if Path(p).suffix.lower() not in CATALOG_SUFFIXES]
+    return maps, catalogs
+
+
 def config_for_files(
     fits_paths: Iterable[str | os.PathLike],
     catalog_paths: Iterable[str | os.PathLike] = (),

@@ -1,5 +1,7 @@
 """The ``tilemaker`` console command: Django's management commands under one name.
 
+``manage.py`` runs this too, so both start the same way.
+
 ``open`` and ``dev`` promise to leave nothing behind, yet Django reads
 ``DATABASES`` when settings load, before any command runs. So for those two
 commands the database URL is pointed at a fresh temporary folder here, first,
@@ -7,8 +9,21 @@ and the folder is removed when the command ends however it ends (return,
 error, Ctrl-C, SIGTERM, SIGHUP). A file rather than ``:memory:``: an
 in-memory SQLite database exists per connection, and daphne serves sync views
 from many threads.
+
+Settings are decided once, when they load; what these two commands need
+different is told to ``settings.py`` here, before Django loads, through two
+internal variables (set only by this module, not meant for users):
+
+- ``TILEMAKER_EPHEMERAL_DATABASE=yes``: the database is a fresh temporary
+  one whose tables come straight from the models, so no migrations are read;
+- ``TILEMAKER_ANY_HOST=yes``: ``--host`` binds beyond loopback, so any Host
+  header is answered. Host-header checking protects a loopback server
+  against DNS rebinding; someone who binds ``open`` to ``0.0.0.0`` wants to
+  reach it by the machine's name or address, which Django cannot know in
+  advance.
 """
 
+import argparse
 import os
 import shutil
 import signal
@@ -18,6 +33,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 EPHEMERAL_COMMANDS = frozenset({"open", "dev"})
+DEFAULT_HOST = "127.0.0.1"
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 EPHEMERAL_DB_NAME = "tilemaker.sqlite3"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -47,11 +64,25 @@ def _remove(folder: Path) -> None:
     shutil.rmtree(doomed, ignore_errors=True)
 
 
+def host_option(args: list[str]) -> str:
+    """The ``--host`` among a command's arguments, read before Django parses them."""
+    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    parser.add_argument("--host", default=DEFAULT_HOST)
+    try:
+        options, _ = parser.parse_known_args(args)
+    except argparse.ArgumentError:
+        # A malformed --host: Django's own parser reports it in a moment.
+        return DEFAULT_HOST
+    return options.host
+
+
 @contextmanager
-def _ephemeral_database():
+def _ephemeral_database(args: list[str]):
     global _ephemeral_dir
     folder = Path(tempfile.mkdtemp(prefix="tilemaker-"))
     os.environ["TILEMAKER_DATABASE_URL"] = f"sqlite:///{folder / EPHEMERAL_DB_NAME}"
+    os.environ["TILEMAKER_EPHEMERAL_DATABASE"] = "yes"
+    os.environ["TILEMAKER_ANY_HOST"] = "no" if host_option(args) in LOOPBACK_HOSTS else "yes"
     # matplotlib (colour maps) creates its config folder on import; keep it
     # out of the home folder, which may well be the working directory.
     os.environ.setdefault("MPLCONFIGDIR", str(folder / "matplotlib"))
@@ -80,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     argv[0] = "tilemaker"
     if len(argv) > 1 and argv[1] in EPHEMERAL_COMMANDS:
         try:
-            with _ephemeral_database():
+            with _ephemeral_database(argv[2:]):
                 execute_from_command_line(argv)
         except KeyboardInterrupt:
             # Interrupted before the command could handle it (while Django loads).

@@ -14,7 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from tilemaker_site.auth import parse_github_org_grants
+from tilemaker_site.accounts.github import parse_github_org_grants
 from tilemaker_site.cache import memcached_cache
 from tilemaker_site.env import (
     env_bool,
@@ -35,6 +35,10 @@ DEBUG = env_bool("DEBUG", True)
 _INSECURE_LOCAL_KEY = "django-insecure-tilemaker-local-only"
 SECRET_KEY = env_optional_str("SECRET_KEY") or _INSECURE_LOCAL_KEY
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+# Internal, set by tilemaker_site.cli for `open` and `dev` bound beyond
+# loopback (why: see there).
+if env_bool("ANY_HOST", False):
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, "*"]
 
 if not DEBUG:
     if SECRET_KEY == _INSECURE_LOCAL_KEY or len(SECRET_KEY) < 32:
@@ -61,6 +65,7 @@ INSTALLED_APPS = [
     "cachalot",
     "social_django",
     "channels",
+    "tilemaker_site",
     "maps",
     "catalogs",
     "regions",
@@ -73,7 +78,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "maps.api_errors.JsonErrorMiddleware",
+    "tilemaker_site.errors.JsonErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -123,6 +128,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "timeout": 10,
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+
+class _NoMigrations(dict):
+    """``MIGRATION_MODULES`` saying "no migrations" for every app."""
+
+    def __contains__(self, app_label):
+        return True
+
+    def __getitem__(self, app_label):
+        return None
+
+
+# Internal, set by tilemaker_site.cli for `open` and `dev`: their database is
+# fresh and thrown away on exit, so tables are created straight from the
+# models (``migrate --run-syncdb``), about 0.1 s instead of 1-2 s for
+# replaying every migration, and it never needs migrating later.
+if env_bool("EPHEMERAL_DATABASE", False):
+    MIGRATION_MODULES = _NoMigrations()
 
 # --- Cache ------------------------------------------------------------------
 
@@ -233,7 +256,7 @@ SOCIAL_AUTH_PIPELINE = (
     "social_core.pipeline.social_auth.associate_user",
     "social_core.pipeline.social_auth.load_extra_data",
     "social_core.pipeline.user.user_details",
-    "maps.auth.sync_github_grants",
+    "tilemaker_site.accounts.pipeline.sync_github_grants",
 )
 SOCIAL_AUTH_URL_NAMESPACE = "social"
 SOCIAL_AUTH_LOGIN_REDIRECT_URL = "/"
@@ -255,7 +278,7 @@ SESSION_COOKIE_HTTPONLY = True
 # must carry the session holding the OAuth state.
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-CSRF_FAILURE_VIEW = "maps.auth_views.csrf_failure"
+CSRF_FAILURE_VIEW = "tilemaker_site.accounts.views.csrf_failure"
 
 AUTHENTICATION_BACKENDS = [
     "social_core.backends.github.GithubOAuth2",
@@ -307,7 +330,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "EXCEPTION_HANDLER": "maps.api_errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "tilemaker_site.errors.api_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView
 
-from maps.api_docs import SwaggerDocsView
+from tilemaker_site.docs import SwaggerDocsView
 from tilemaker_site.health import healthz
 
 _api_prefix = settings.API_ENDPOINT.strip("/")
@@ -16,7 +16,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     # Outside the API prefix: GitHub's callback URL must not move with it.
-    path("auth/", include("maps.auth_urls")),
+    path("auth/", include("tilemaker_site.accounts.urls")),
     path(API_PREFIX, include("maps.urls")),
     path(API_PREFIX, include("catalogs.urls")),
     path(API_PREFIX, include("regions.urls")),

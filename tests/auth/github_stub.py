@@ -1,6 +1,7 @@
 """A stand-in for GitHub's OAuth and REST endpoints, served on 127.0.0.1.
 
-It answers what social-core's ``GithubOAuth2`` and ``maps.auth`` ask:
+It answers what social-core's ``GithubOAuth2`` and
+``tilemaker_site.accounts.pipeline`` ask:
 ``/login/oauth/authorize`` (approves at once as ``next_login``),
 ``/login/oauth/access_token``, ``/user``, ``/user/emails``,
 ``/user/memberships/orgs/{org}`` and

@@ -7,9 +7,9 @@ from django.test import Client
 from social_django.models import UserSocialAuth
 
 from catalogs.models import SourceGroup
-from maps.auth import GITHUB_GRANTS_KEY
 from maps.models import Grant, Map, MapGroup
 from regions.models import Box
+from tilemaker_site.accounts.pipeline import GITHUB_GRANTS_KEY
 
 pytestmark = [
     pytest.mark.django_db,

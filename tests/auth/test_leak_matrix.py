@@ -31,7 +31,7 @@ from regions.models import Box
 from tests.auth.flow import github_login
 from tests.auth.memcached import start_memcached
 from tests.fitsutil import write_car_map
-from tilemaker_site.auth import parse_github_org_grants
+from tilemaker_site.accounts.github import parse_github_org_grants
 from tilemaker_site.cache import memcached_cache
 
 pytestmark = [

@@ -7,10 +7,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from social_django.models import UserSocialAuth
 
-from maps.auth import GITHUB_GRANTS_KEY
 from maps.models import Grant
 from tests.auth.flow import github_login, me
-from tilemaker_site.auth import GithubGrantRule, parse_github_org_grants
+from tilemaker_site.accounts.github import GithubGrantRule, parse_github_org_grants
+from tilemaker_site.accounts.pipeline import GITHUB_GRANTS_KEY
 
 pytestmark = [
     pytest.mark.django_db,

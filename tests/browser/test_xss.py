@@ -11,7 +11,6 @@ gives the admin's pages the same strings.
 import pytest
 from django.core.cache import cache
 
-from maps import local_server
 from maps.models import Layer
 from tests.browser.conftest import BOX, FAINT, SOURCE_DEC_DEG, SOURCE_RA_DEG
 from tests.browser.helpers import open_viewer, screen_xy, view_query
@@ -21,6 +20,7 @@ from tests.hostile import (
     create_hostile_sky,
     hostile,
 )
+from tilemaker_site import server as local_server
 
 pytestmark = [
     pytest.mark.browser,

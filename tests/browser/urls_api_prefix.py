@@ -3,7 +3,7 @@
 from django.urls import include, path
 
 urlpatterns = [
-    path("auth/", include("maps.auth_urls")),
+    path("auth/", include("tilemaker_site.accounts.urls")),
     path("api/", include("maps.urls")),
     path("api/", include("catalogs.urls")),
     path("api/", include("regions.urls")),

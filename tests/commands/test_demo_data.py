@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from maps import demo_data
 from maps.engine import scan_file
+from tilemaker_site import demo as demo_data
 
 
 @pytest.fixture(scope="module")

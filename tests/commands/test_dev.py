@@ -8,8 +8,8 @@ import pytest
 from matplotlib import colormaps
 from PIL import Image
 
-from maps import demo_data
 from tests.commands.server import ServerProcess, free_port, tree
+from tilemaker_site import demo as demo_data
 
 
 def tile_values(rgb: np.ndarray, *, cmap: str, vmin: float, vmax: float) -> np.ndarray:

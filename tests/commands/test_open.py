@@ -11,6 +11,7 @@ from PIL import Image
 
 from tests.commands.conftest import CATALOG
 from tests.commands.server import (
+    HTTP_TIMEOUT_SECONDS,
     LAUNCHERS,
     ServerProcess,
     free_port,
@@ -194,6 +195,34 @@ def test_busy_port_is_one_line_suggesting_another(workspace, iqu_map):
     assert "--port" in lines[0]
     assert "in use" in lines[0]
     assert list(workspace.tmpdir.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("launcher", "host_args", "status"),
+    [
+        ("console-script", ["--host", "0.0.0.0"], 200),
+        ("manage.py", ["--host=0.0.0.0"], 200),
+        ("manage.py", [], 400),
+    ],
+)
+def test_only_a_server_bound_beyond_loopback_answers_any_host_name(
+    workspace, iqu_map, launcher, host_args, status
+):
+    # Bound to 0.0.0.0, the server is reached by the machine's name, which
+    # Django cannot know; on loopback, Host checking guards against DNS
+    # rebinding. The request itself still goes to 127.0.0.1.
+    port = free_port()
+    args = ["open", str(iqu_map), "--port", str(port), *host_args]
+    env = workspace.env(TILEMAKER_PRECACHE="no")
+    with ServerProcess(args, cwd=workspace.cwd, env=env, launcher=launcher) as server:
+        server.wait_ready()
+        answer = server.http.get(
+            f"http://127.0.0.1:{port}/layers/default",
+            headers={"Host": "maps.example.org"},
+            timeout=HTTP_TIMEOUT_SECONDS,
+        )
+        assert answer.status_code == status
+        assert server.stop() == 0
 
 
 def test_auto_contrast_makes_every_range_auto(workspace, iqu_map):

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from maps.local_server import WORKER_RESTARTS_PER_MINUTE
 from tests.commands.server import (
     STOP_TIMEOUT_SECONDS,
     ServerProcess,
     free_port,
     run_command,
 )
+from tilemaker_site.server import WORKER_RESTARTS_PER_MINUTE
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from django.test import override_settings
 
 from maps import checks
 from tests.production.stack import REPO
+from tilemaker_site import checks as site_checks
 
 PRODUCTION_ENV = {
     "TILEMAKER_DEBUG": "no",
@@ -81,7 +82,7 @@ SAFE = {
 
 def deploy_ids(**overrides) -> list[str]:
     with override_settings(**{**SAFE, **overrides}):
-        return [message.id for message in checks.check_deploy_settings()]
+        return [message.id for message in site_checks.check_deploy_settings()]
 
 
 def test_safe_production_settings_raise_nothing():
@@ -111,7 +112,7 @@ def test_each_unsafe_setting_is_reported(overrides, expected):
 
 def test_deploy_levels_are_errors_only_where_data_leaks():
     with override_settings(**{**SAFE, "CORS_ALLOW_ALL_ORIGINS": True, "AUTH_TYPE": "mock"}):
-        messages = checks.check_deploy_settings()
+        messages = site_checks.check_deploy_settings()
     kinds = {message.id: type(message) for message in messages}
     assert kinds == {"tilemaker.E011": Error, "tilemaker.W013": Warning}
 

@@ -5,8 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from maps.management.commands.open import split_files
-from maps.scanning import config_for_files
+from maps.scanning import config_for_files, split_files
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from maps.importers import ConfigError, import_config
-from maps.management.commands.serve import pending_migrations
+from tilemaker_site.server import pending_migrations
 
 
 class Command(BaseCommand):

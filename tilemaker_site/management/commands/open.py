@@ -5,17 +5,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from maps import local_server
-from tilemaker_site.cli import ephemeral_dir
-
-CATALOG_SUFFIXES = (".json", ".csv")
-
-
-def split_files(paths: list[str]) -> tuple[list[str], list[str]]:
-    """FITS maps and catalogue files (by suffix), each in the order given."""
-    catalogs = [p for p in paths if Path(p).suffix.lower() in CATALOG_SUFFIXES]
-    maps = [p for p in paths if Path(p).suffix.lower() not in CATALOG_SUFFIXES]
-    return maps, catalogs
+from maps.scanning import split_files
+from tilemaker_site import server
+from tilemaker_site.cli import DEFAULT_HOST, ephemeral_dir
 
 
 def require_ephemeral_dir() -> Path:
@@ -32,8 +24,8 @@ def add_server_arguments(parser) -> None:
     parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
     parser.add_argument(
         "--host",
-        default="127.0.0.1",
-        help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)",
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default {DEFAULT_HOST}; 0.0.0.0 for every interface)",
     )
 
 
@@ -58,15 +50,14 @@ class Command(BaseCommand):
         require_ephemeral_dir()
         fits_paths, catalog_paths = split_files(files)
         try:
-            listener = local_server.listen(host, port)
+            listener = server.listen(host, port)
             try:
-                local_server.prepare_ephemeral_database()
-                local_server.import_files(fits_paths, catalog_paths, auto_contrast=auto_contrast)
-                local_server.allow_any_host_when_exposed(host)
-                local_server.serve(listener, precache=settings.PRECACHE)
+                server.prepare_ephemeral_database()
+                server.import_files(fits_paths, catalog_paths, auto_contrast=auto_contrast)
+                server.serve(listener, precache=settings.PRECACHE)
             finally:
                 listener.close()
-        except local_server.ServerStartError as error:
+        except server.ServerStartError as error:
             raise CommandError(str(error)) from None
         except KeyboardInterrupt:
-            local_server.console("Stopped.")
+            server.console("Stopped.")

@@ -17,7 +17,7 @@ from django.db import transaction
 from social_core.exceptions import SocialAuthBaseException
 
 from maps.models import Grant
-from tilemaker_site.auth import GithubGrantRule
+from tilemaker_site.accounts.github import GithubGrantRule
 
 logger = logging.getLogger("tilemaker.auth")
 
@@ -62,6 +62,14 @@ def entitled_grant_names(backend, *, username: str, access_token: str) -> set[st
             continue
         if is_active_member(backend, rule, username=username, access_token=access_token):
             names.add(rule.grant)
+    return names
+
+
+def github_grant_names(user) -> set[str]:
+    """Grants this pipeline gave ``user`` at their last GitHub login."""
+    names: set[str] = set()
+    for social in user.social_auth.filter(provider="github"):
+        names.update(social.extra_data.get(GITHUB_GRANTS_KEY, []))
     return names
 
 

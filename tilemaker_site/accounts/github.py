@@ -1,8 +1,9 @@
 """Parsing of the GitHub organisation/team to grant mapping.
 
 Settings call :func:`parse_github_org_grants` once on
-``TILEMAKER_GITHUB_ORG_GRANTS``; the login pipeline in ``maps.auth`` applies
-the result. Kept free of models so settings can import it.
+``TILEMAKER_GITHUB_ORG_GRANTS``; the login pipeline in
+``tilemaker_site.accounts.pipeline`` applies the result. Kept free of
+models so settings can import it.
 """
 
 import re

@@ -3,9 +3,9 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from maps import local_server
-from maps.demo_data import DemoData, write_demo_data
-from maps.management.commands.open import add_server_arguments, require_ephemeral_dir
+from tilemaker_site import server
+from tilemaker_site.demo import DemoData, write_demo_data
+from tilemaker_site.management.commands.open import add_server_arguments, require_ephemeral_dir
 
 
 def present(config: dict, demo: DemoData) -> None:
@@ -31,21 +31,20 @@ class Command(BaseCommand):
     def handle(self, *args, port, host, **options):
         folder = require_ephemeral_dir()
         try:
-            listener = local_server.listen(host, port)
+            listener = server.listen(host, port)
             try:
-                local_server.prepare_ephemeral_database()
+                server.prepare_ephemeral_database()
                 demo = write_demo_data(folder / "demo")
-                local_server.console(f"Sample data written to {demo.map_path.parent}")
-                local_server.import_files(
+                server.console(f"Sample data written to {demo.map_path.parent}")
+                server.import_files(
                     [str(demo.map_path)],
                     [str(demo.catalog_path)],
                     amend=lambda config: present(config, demo),
                 )
-                local_server.allow_any_host_when_exposed(host)
-                local_server.serve(listener, precache=settings.PRECACHE)
+                server.serve(listener, precache=settings.PRECACHE)
             finally:
                 listener.close()
-        except local_server.ServerStartError as error:
+        except server.ServerStartError as error:
             raise CommandError(str(error)) from None
         except KeyboardInterrupt:
-            local_server.console("Stopped.")
+            server.console("Stopped.")

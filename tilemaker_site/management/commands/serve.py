@@ -5,18 +5,11 @@ import argparse
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.migrations.executor import MigrationExecutor
+from django.db import connections
 
-from maps import local_server
-from maps.management.commands.open import add_server_arguments
 from maps.models import Layer
-
-
-def pending_migrations() -> int:
-    connection = connections[DEFAULT_DB_ALIAS]
-    executor = MigrationExecutor(connection)
-    return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+from tilemaker_site import server
+from tilemaker_site.management.commands.open import add_server_arguments
 
 
 class Command(BaseCommand):
@@ -50,12 +43,12 @@ class Command(BaseCommand):
             if fd is not None:
                 self._serve_worker(fd, ready_fd, proxy_headers=proxy_headers, verbosity=verbosity)
                 return
-            listener = local_server.listen(host, port)
+            listener = server.listen(host, port)
             try:
                 self._prepare_database()
                 connections.close_all()
                 if workers == 1:
-                    local_server.serve(
+                    server.serve(
                         listener,
                         precache=settings.PRECACHE,
                         access_log=verbosity >= 2,
@@ -65,23 +58,21 @@ class Command(BaseCommand):
                 worker_args = ["--verbosity", str(verbosity)]
                 if proxy_headers:
                     worker_args.append("--proxy-headers")
-                code = local_server.serve_workers(
-                    listener, workers=workers, worker_args=worker_args
-                )
+                code = server.serve_workers(listener, workers=workers, worker_args=worker_args)
             finally:
                 listener.close()
-        except local_server.ServerStartError as error:
+        except server.ServerStartError as error:
             raise CommandError(str(error)) from None
         except KeyboardInterrupt:
-            local_server.console("Stopped.")
+            server.console("Stopped.")
             return
         if code:
             raise CommandError("a worker stopped unexpectedly (see above)")
 
     def _prepare_database(self) -> None:
-        count = pending_migrations()
+        count = server.pending_migrations()
         if count:
-            local_server.console(f"Applying {count} database migration(s) ...")
+            server.console(f"Applying {count} database migration(s) ...")
             call_command("migrate", verbosity=0, interactive=False)
         if settings.CONFIG_PATH:
             from maps.importers import ConfigError, import_config
@@ -89,27 +80,27 @@ class Command(BaseCommand):
             try:
                 report = import_config(settings.CONFIG_PATH)
             except ConfigError as error:
-                raise local_server.ServerStartError(
+                raise server.ServerStartError(
                     "TILEMAKER_CONFIG_PATH: " + "; ".join(error.problems)
                 ) from None
-            local_server.console(report.summary())
+            server.console(report.summary())
             for warning in report.warnings:
-                local_server.console(warning)
+                server.console(warning)
         layers = Layer.objects.count()
         if layers == 0:
-            local_server.console(
+            server.console(
                 "The database holds no layers yet: add some with `tilemaker import_config FILE`"
             )
         else:
-            local_server.console(f"Serving {layers} layer{'s' * (layers != 1)} from the database")
+            server.console(f"Serving {layers} layer{'s' * (layers != 1)} from the database")
 
     def _serve_worker(self, fd, ready_fd, *, proxy_headers: bool, verbosity: int) -> None:
-        local_server.serve(
-            local_server.adopt_listener(fd),
+        server.serve(
+            server.adopt_listener(fd),
             precache=settings.PRECACHE,
             access_log=verbosity >= 2,
             proxy_headers=proxy_headers,
             announce=False,
             stop_if_orphaned=True,
-            on_ready=None if ready_fd is None else lambda: local_server.signal_ready(ready_fd),
+            on_ready=None if ready_fd is None else lambda: server.signal_ready(ready_fd),
         )

@@ -94,7 +94,7 @@ def me(request):
 def _confirm_page(request, *, title: str, message: str, button: str, action: str):
     return render(
         request,
-        "maps/auth_confirm.html",
+        "tilemaker_site/auth_confirm.html",
         {
             "title": title,
             "message": message,

@@ -12,7 +12,7 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 
 
 class SwaggerDocsView(SpectacularSwaggerSplitView):
-    template_name = "maps/swagger_ui.html"
+    template_name = "tilemaker_site/swagger_ui.html"
 
     @extend_schema(exclude=True)
     def get(self, request, *args, **kwargs):

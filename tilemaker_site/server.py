@@ -24,12 +24,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 
 LISTEN_BACKLOG = 128
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
-LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 WORKER_READY_TIMEOUT_SECONDS = 120.0
 # A worker that dies is restarted, at most this many times within
 # RESTART_WINDOW_SECONDS; one more death then stops the whole server.
@@ -113,19 +111,25 @@ def listen(host: str, port: int) -> Listener:
     return Listener(sock=sock, host=host, port=sock.getsockname()[1])
 
 
+def pending_migrations() -> int:
+    """How many migrations the default database still lacks."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+
+
 def prepare_ephemeral_database() -> None:
     """Create every table in the (empty, temporary) default database.
 
-    Tables are created straight from the models (``run_syncdb`` with
-    migrations switched off): about 0.1 s instead of 1-2 s for replaying
+    Tables are created straight from the models (``run_syncdb``; settings
+    switch migrations off for ``open`` and ``dev``, see
+    ``tilemaker_site.cli``): about 0.1 s instead of 1-2 s for replaying
     every migration, which matters for a command whose point is to be ready
-    at once. The database is thrown away on exit, so it never needs to be
-    migrated later.
+    at once.
     """
-    from django.apps import apps
     from django.core.management import call_command
 
-    settings.MIGRATION_MODULES = {config.label: None for config in apps.get_app_configs()}
     call_command("migrate", run_syncdb=True, verbosity=0, interactive=False)
 
 
@@ -184,17 +188,6 @@ def import_files(
     return len(layers)
 
 
-def allow_any_host_when_exposed(host: str) -> None:
-    """Let ``open``/``dev`` answer under any host name when bound beyond loopback.
-
-    Host-header checking protects a loopback server against DNS rebinding;
-    someone who binds ``open`` to ``0.0.0.0`` wants to reach it by the
-    machine's name or address, which Django cannot know in advance.
-    """
-    if host not in LOOPBACK_HOSTS:
-        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "*"]
-
-
 def _endpoint(listener: Listener) -> str:
     if listener.is_ipv6:
         # twisted's fd endpoint can only adopt IPv4 sockets: give the port back
@@ -245,7 +238,7 @@ def serve(
     from daphne.access import AccessLogGenerator  # isort: skip
     from twisted.internet import reactor  # isort: skip
 
-    from maps import http_limits  # isort: skip
+    from tilemaker_site import http_limits  # isort: skip
 
     # A 20 kB URL was dropped without an answer: answer 414 JSON instead.
     http_limits.install()
