@@ -37,8 +37,6 @@ timeout, not one per request.
 """
 
 import asyncio
-import ctypes
-import ctypes.util
 import hashlib
 import json
 import logging
@@ -256,51 +254,6 @@ def reserve_cutout(layer: Layer, **bounds_deg: float) -> Hold:
         pixels * CUTOUT_RESERVED_BYTES_PER_PIXEL + CUTOUT_RESERVED_HEADER_BYTES,
         timeout_seconds=settings.INFLIGHT_WAIT_SECONDS,
     )
-
-
-# --- The memory allocator -------------------------------------------------------
-
-# glibc's mallopt parameters (malloc.h).
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
-_M_ARENA_MAX = -8
-# Tile-sized buffers (0.5-2 MB) come from the heap; cut-outs and overviews
-# above this are still mapped and returned to the system when freed.
-MMAP_THRESHOLD_BYTES = 4 * 1024 * 1024
-TRIM_THRESHOLD_BYTES = 32 * 1024 * 1024
-MALLOC_ARENAS = 2
-
-
-def tune_malloc() -> bool:
-    """Tune glibc's allocator for this process; False where there is no glibc.
-
-    A re-coloured tile allocates and frees a dozen buffers of 0.5-2 MB. By
-    default glibc maps each of those afresh and trims the heap back, so
-    every re-colour paid about 1,100 page faults: 2.5 ms of kernel time,
-    more than the colouring itself (1.6 ms in all with these settings).
-    Each thread also gets a malloc arena of its own that keeps freed
-    buffers; two arenas cut the server's anonymous memory from 1.0 to
-    0.7 GB at the same speed. Set when this module is first imported,
-    unless ``TILEMAKER_TUNE_MALLOC=no``.
-    """
-    if not settings.TUNE_MALLOC:
-        return False
-    try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return False
-    accepted = [
-        mallopt(parameter, value)
-        for parameter, value in (
-            (_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES),
-            (_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES),
-            (_M_ARENA_MAX, MALLOC_ARENAS),
-        )
-    ]
-    return accepted == [1, 1, 1]
-
-
-tune_malloc()
 
 
 # --- Threads for async views ---------------------------------------------------

@@ -34,6 +34,7 @@ from tests.api.image_fixtures import (
     image_map,  # noqa: F401
     restricted_layer,  # noqa: F401
 )
+from tilemaker_site import process
 
 MODELS_BY_DEPTH = (
     (MapGroup, "map_group_id"),
@@ -395,10 +396,8 @@ def test_tiles_kept_in_process_still_need_the_grant(restricted_layer, monkeypatc
 # allocated before, so only a new process shows the setting itself.
 MAPPED_BY_A_TILE_BUFFER = """
 import ctypes
-import django
 
-django.setup()
-import maps.tiles
+import tilemaker_site.asgi
 
 
 class MallInfo2(ctypes.Structure):
@@ -437,4 +436,4 @@ def test_tile_sized_buffers_come_from_the_heap(tune, mapped):
 
 def test_tuning_the_allocator_can_be_turned_off():
     with override_settings(TUNE_MALLOC=False):
-        assert not tiles.tune_malloc()
+        assert not process.tune_malloc()
