@@ -29,7 +29,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from maps import tiles
+from maps import render_limits, tiles
 from maps.api_errors import BAD_REQUEST, NOT_FOUND, BadRequest, api_exception_handler
 from maps.engine import FileChangedError, NoDataError, OutOfRangeError, resolve_tile
 from maps.engine.colormap import UnknownColourMapError, lookup_table
@@ -342,7 +342,9 @@ async def _anonymous_tile(request, layer_id, level, y, x, ext):
         if _etag_matches(request, tile.etag):
             return HttpResponse(status=304, headers=headers)
         if body is None:
-            body = await tiles.in_render_thread(_engine_errors, lambda: tiles.render_image(tile))
+            body = await render_limits.in_render_thread(
+                _engine_errors, lambda: tiles.render_image(tile)
+            )
     except (APIException, Http404) as error:
         return _error_response(error)
     if _wants_any(request):
@@ -427,10 +429,10 @@ class ServerBusy(APIException):
     wait = 5  # seconds, sent as Retry-After
 
 
-def _reserve_cutout(layer, bounds) -> tiles.Hold:
+def _reserve_cutout(layer, bounds) -> render_limits.Hold:
     try:
         return _engine_errors(lambda: tiles.reserve_cutout(layer, **bounds))
-    except tiles.Busy:
+    except render_limits.Busy:
         raise ServerBusy from None
 
 
@@ -444,7 +446,7 @@ class _HeldBodyResponse(HttpResponse):
     returned).
     """
 
-    def __init__(self, content: bytes, hold: tiles.Hold, **kwargs) -> None:
+    def __init__(self, content: bytes, hold: render_limits.Hold, **kwargs) -> None:
         super().__init__(content, **kwargs)
         self._hold = hold
         weakref.finalize(self, hold.release)

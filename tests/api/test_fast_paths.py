@@ -24,10 +24,11 @@ from django.http import Http404
 from django.test import AsyncClient, Client, override_settings
 from django.utils.module_loading import import_string
 
-from maps import grants, image_views, tiles
+from maps import grants, image_views, tile_store
 from maps.engine.sources import PixelSource
 from maps.grants import get_visible_or_404
 from maps.models import Band, Layer, Map, MapGroup, VisibilityGeneration
+from maps.per_process import PerProcess
 from tests.api.conftest import SECRET, walk
 from tests.api.image_fixtures import (
     image_layer,  # noqa: F401
@@ -353,7 +354,7 @@ def test_async_renders_are_bounded(image_layer, monkeypatch):
 
 
 def test_recent_images_are_bounded_by_bytes():
-    memory = tiles.RecentImages(1000)
+    memory = tile_store.RecentImages(1000)
     for name in "abc":
         memory.put(name, name.encode() * 300)
     assert memory.get("a") == b"a" * 300
@@ -370,11 +371,12 @@ def test_recent_images_are_bounded_by_bytes():
 
 @pytest.mark.django_db
 def test_tiles_kept_in_process_still_need_the_grant(restricted_layer, monkeypatch):
-    monkeypatch.setattr(tiles, "recent_images", tiles.RecentImages(10_000_000))
+    memory = tile_store.RecentImages(10_000_000)
+    monkeypatch.setattr(tile_store, "recent_images", PerProcess(lambda: memory))
     with override_settings(AUTH_TYPE="mock", MOCK_GRANTS=frozenset({"img-secret"})):
         first = Client().get(HIDDEN_TILE)
     assert first.status_code == 200
-    assert tiles.recent_images.size_bytes == len(first.content)
+    assert memory.size_bytes == len(first.content)
 
     def refuse(*args, **kwargs):
         raise AssertionError("the engine was asked although the tile was kept")
