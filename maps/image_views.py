@@ -7,8 +7,6 @@ hidden layer answers exactly like an unknown one whatever else is wrong.
 """
 
 import logging
-import math
-import re
 import weakref
 from functools import lru_cache
 
@@ -32,90 +30,26 @@ from rest_framework.views import APIView
 from maps import render_limits, tiles
 from maps.api_errors import BAD_REQUEST, NOT_FOUND, BadRequest, api_exception_handler
 from maps.engine import FileChangedError, NoDataError, OutOfRangeError, resolve_tile
-from maps.engine.colormap import UnknownColourMapError, lookup_table
+from maps.engine.colormap import UnknownColourMapError
 from maps.engine.encode import FITS_RENDERER, IMAGE_RENDERERS, colour_bar_png
 from maps.engine.errors import FitsError
 from maps.grants import is_public, user_grants
+from maps.query import echo, parse_int, parse_number, parse_render_options, required
 
 logger = logging.getLogger("maps.image_views")
 
 TILE_REVALIDATE = "no-cache"
 COLOUR_BAR_MAX_AGE_SECONDS = 86400
-# Echoing user input in an error helps; echoing a megabyte of it does not.
-MAX_ECHO_CHARS = 40
-MAX_INT_DIGITS = 18
 # A map rewritten in place (cp, rsync --inplace) is whole again within seconds
 # for ACT-sized files on local disks; clients may retry after this long.
 FILE_CHANGED_RETRY_SECONDS = 2
-
-_INTEGER = re.compile(r"[+-]?[0-9]+")
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
-_FALSE = frozenset({"false", "0", "no", "off", "f", "n"})
-
-
-def _echo(text: str) -> str:
-    return repr(text if len(text) <= MAX_ECHO_CHARS else text[:MAX_ECHO_CHARS] + "...")
-
-
-def parse_int(name: str, text: str) -> int:
-    if not _INTEGER.fullmatch(text) or len(text.lstrip("+-")) > MAX_INT_DIGITS:
-        raise BadRequest(f"{name} must be an integer, got {_echo(text)}")
-    return int(text)
-
-
-def parse_number(name: str, text: str) -> float:
-    """A finite decimal number; no ``nan``, ``inf``, hex, or digits that overflow to inf."""
-    value = float(text) if _NUMBER.fullmatch(text) else math.nan
-    if not math.isfinite(value):
-        raise BadRequest(f"{name} must be a finite number, got {_echo(text)}")
-    return value
-
-
-def parse_bool(name: str, text: str) -> bool:
-    lowered = text.lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise BadRequest(f"{name} must be true or false, got {_echo(text)}")
-
-
-def _optional(query, name, parse, default=None):
-    text = query.get(name)
-    return default if text is None else parse(name, text)
-
-
-def _required(query, name, parse):
-    text = query.get(name)
-    if text is None:
-        raise BadRequest(f"the query parameter {name} is required")
-    return parse(name, text)
-
-
-def parse_render_options(query) -> tiles.RenderOptions:
-    cmap = query.get("cmap")
-    if cmap is not None:
-        try:
-            lookup_table(cmap)
-        except UnknownColourMapError:
-            raise BadRequest(f"unknown colour map {_echo(cmap)}") from None
-    return tiles.RenderOptions(
-        cmap=cmap,
-        vmin=_optional(query, "vmin", parse_number),
-        vmax=_optional(query, "vmax", parse_number),
-        log_norm=_optional(query, "log_norm", parse_bool, False),
-        absolute=_optional(query, "abs", parse_bool, False),
-        clip=_optional(query, "clip", parse_bool, False),
-        flip=_optional(query, "flip", parse_bool, False),
-    )
 
 
 def _renderer(extension: str, allowed: dict):
     renderer = allowed.get(extension)
     if renderer is None:
         raise BadRequest(
-            f"unknown image format {_echo(extension)}; use one of {', '.join(sorted(allowed))}"
+            f"unknown image format {echo(extension)}; use one of {', '.join(sorted(allowed))}"
         )
     return renderer
 
@@ -497,7 +431,7 @@ class ColourBarView(ImageAPIView):
         try:
             body = _colour_bar(cmap)
         except UnknownColourMapError:
-            raise NotFound(f"unknown colour map {_echo(cmap)}") from None
+            raise NotFound(f"unknown colour map {echo(cmap)}") from None
         return HttpResponse(
             body,
             content_type="image/png",
@@ -542,9 +476,9 @@ class ApertureView(ImageAPIView):
     )
     def get(self, request, layer_id):
         layer = tiles.visible_layer(request.user, layer_id)
-        ra = _required(request.GET, "ra", parse_number)
-        dec = _required(request.GET, "dec", parse_number)
-        radius = _required(request.GET, "radius", parse_number)
+        ra = required(request.GET, "ra", parse_number)
+        dec = required(request.GET, "dec", parse_number)
+        radius = required(request.GET, "radius", parse_number)
         if not -90.0 <= dec <= 90.0:
             raise BadRequest(f"dec must be within -90..90, got {dec:g}")
         cap = settings.MAX_APERTURE_RADIUS_ARCMIN
