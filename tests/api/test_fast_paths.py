@@ -243,14 +243,24 @@ COMPARED_HEADERS = ("Content-Type", "Content-Length", "ETag", "Cache-Control", "
 
 @pytest.fixture
 def anonymous_path_calls(monkeypatch):
+    """The tile answers given without asking the session store (one view answers all
+    callers: these are its calls where authentication read no session)."""
     calls = []
-    original = image_views._anonymous_tile
+    store = import_string(settings.SESSION_ENGINE + ".SessionStore")
+    original_load = store.load
+    original_get = image_views.TileView.get
 
-    async def counting(*args, **kwargs):
-        calls.append(args[1:])
-        return await original(*args, **kwargs)
+    def loading(self):
+        self.loaded_from_store = True
+        return original_load(self)
 
-    monkeypatch.setattr(image_views, "_anonymous_tile", counting)
+    async def counting(self, request, *args, **kwargs):
+        if not getattr(request.session, "loaded_from_store", False):
+            calls.append(args)
+        return await original_get(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(store, "load", loading)
+    monkeypatch.setattr(image_views.TileView, "get", counting)
     return calls
 
 
