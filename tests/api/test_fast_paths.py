@@ -243,24 +243,26 @@ COMPARED_HEADERS = ("Content-Type", "Content-Length", "ETag", "Cache-Control", "
 
 @pytest.fixture
 def anonymous_path_calls(monkeypatch):
-    """The tile answers given without asking the session store (one view answers all
-    callers: these are its calls where authentication read no session)."""
+    """The tile requests answered without asking the session store (one view answers
+    all callers: these are those whose authentication read no session)."""
     calls = []
     store = import_string(settings.SESSION_ENGINE + ".SessionStore")
     original_load = store.load
-    original_get = image_views.TileView.get
+    original_initial = image_views.TileView.initial
 
     def loading(self):
         self.loaded_from_store = True
         return original_load(self)
 
-    async def counting(self, request, *args, **kwargs):
-        if not getattr(request.session, "loaded_from_store", False):
-            calls.append(args)
-        return await original_get(self, request, *args, **kwargs)
+    def counting(self, request, *args, **kwargs):
+        try:
+            return original_initial(self, request, *args, **kwargs)
+        finally:
+            if not getattr(request.session, "loaded_from_store", False):
+                calls.append(kwargs)
 
     monkeypatch.setattr(store, "load", loading)
-    monkeypatch.setattr(image_views.TileView, "get", counting)
+    monkeypatch.setattr(image_views.TileView, "initial", counting)
     return calls
 
 
