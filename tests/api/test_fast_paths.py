@@ -411,7 +411,7 @@ def test_tiles_kept_in_process_still_need_the_grant(restricted_layer, monkeypatc
 MAPPED_BY_A_TILE_BUFFER = """
 import ctypes
 
-import tilemaker_site.asgi
+{imports}
 
 
 class MallInfo2(ctypes.Structure):
@@ -429,12 +429,35 @@ print(libc.mallinfo2().hblkhd - before)
 """
 
 
+# What every daphne worker imports first.
+SERVER_START = "import tilemaker_site.asgi"
+IMPORT_ONLY = """
+import threading
+
+import django
+
+django.setup()
+from maps import image_views, render_limits, tile_store, tiles
+
+PER_PROCESS_BUILT = [
+    name
+    for name, holder in (
+        ("render gate", render_limits.render_gate),
+        ("render threads", render_limits.render_threads),
+        ("cut-out budget", render_limits.inflight_budget),
+        ("recent images", tile_store.recent_images),
+    )
+    if holder._value is not None
+]
+"""
+
+
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator only")
 @pytest.mark.parametrize(("tune", "mapped"), [("yes", False), ("no", True)])
 def test_tile_sized_buffers_come_from_the_heap(tune, mapped):
     """Mapped afresh, each re-colour of a 675-pixel tile cost ~1,100 page faults."""
     result = subprocess.run(
-        [sys.executable, "-c", MAPPED_BY_A_TILE_BUFFER],
+        [sys.executable, "-c", MAPPED_BY_A_TILE_BUFFER.format(imports=SERVER_START)],
         cwd=settings.BASE_DIR,
         env={
             **os.environ,
@@ -446,6 +469,27 @@ def test_tile_sized_buffers_come_from_the_heap(tune, mapped):
         check=True,
     )
     assert (int(result.stdout) >= 675 * 675 * 4) is mapped
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator only")
+def test_importing_the_tile_modules_changes_nothing_in_the_process():
+    """Tuning is the server's job at start-up; the modules build their pools on use."""
+    imports = IMPORT_ONLY + "\nprint(PER_PROCESS_BUILT, threading.active_count())"
+    result = subprocess.run(
+        [sys.executable, "-c", MAPPED_BY_A_TILE_BUFFER.format(imports=imports)],
+        cwd=settings.BASE_DIR,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tilemaker_site.settings",
+            "TILEMAKER_TUNE_MALLOC": "yes",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    built, threads, mapped_bytes = result.stdout.split()
+    assert (built, threads) == ("[]", "1")
+    assert int(mapped_bytes) >= 675 * 675 * 4
 
 
 def test_tuning_the_allocator_can_be_turned_off():
