@@ -23,6 +23,7 @@ from django.db import connection
 from django.http import Http404
 from django.test import AsyncClient, Client, override_settings
 from django.utils.module_loading import import_string
+from rest_framework.permissions import IsAuthenticated
 
 from maps import grants, image_views, tile_store
 from maps.engine.sources import PixelSource
@@ -314,6 +315,15 @@ def test_anonymous_answers_equal_the_drf_view(
     if status >= 400:
         assert fast["Content-Type"] == "application/json"
         assert set(fast.json()) == {"detail"}
+
+
+@pytest.mark.django_db
+def test_a_permission_on_the_tile_view_applies_to_every_caller(image_layer, monkeypatch):
+    """Anonymous callers without a session were once answered beside DRF's view."""
+    monkeypatch.setattr(image_views.TileView, "permission_classes", [IsAuthenticated])
+    for answer in (Client().get(TILE), get_through_asgi(TILE)):
+        assert answer.status_code == 403
+        assert answer.json() == {"detail": "Authentication credentials were not provided."}
 
 
 @pytest.mark.django_db
