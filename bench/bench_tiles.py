@@ -5,9 +5,9 @@ database holding the I/Q/U planes of ``bench/act_map.py``'s map, then
 prints, for tiles of 675 px:
 
 - cold native-level tiles (file -> float -> palette PNG), p50 / p99
-- warm tiles (same colours again), p50, for an anonymous caller (the async
-  path) and for a logged-in one (session: the sync DRF view); revalidation
-  with ``If-None-Match`` (304)
+- warm tiles (same colours again), p50, for an anonymous caller (no session
+  cookie: no database read to know who it is) and for a logged-in one (its
+  session read from the database); revalidation with ``If-None-Match`` (304)
 - re-coloured tiles (float data cached, new vmin/vmax), p50
 - coarse tiles: level 0 from the file, levels 0-2 from the overview, 3-4 from the file
 - throughput of 8 concurrent keep-alive clients, and the server's CPU use

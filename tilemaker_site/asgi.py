@@ -7,6 +7,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tilemaker_site.settings")
 from channels.routing import ProtocolTypeRouter
 from django.core.asgi import get_asgi_application
 
+from tilemaker_site.process import tune_process
+
+# Before Django loads the apps: every daphne worker imports this module first.
+tune_process()
+
 django_asgi_app = get_asgi_application()
 
 application = ProtocolTypeRouter({"http": django_asgi_app})

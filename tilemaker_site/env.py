@@ -10,10 +10,9 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
-PREFIX = "TILEMAKER_"
+from tilemaker_site.booleans import boolean_word
 
-_TRUE = {"1", "yes", "true", "on"}
-_FALSE = {"0", "no", "false", "off"}
+PREFIX = "TILEMAKER_"
 
 
 def _raw(name: str) -> str | None:
@@ -36,12 +35,12 @@ def env_bool(name: str, default: bool) -> bool:
     value = _raw(name)
     if value is None:
         return default
-    lowered = value.lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ImproperlyConfigured(f"{PREFIX}{name}={value!r}: expected yes/no (or true/false, 1/0)")
+    answer = boolean_word(value)
+    if answer is None:
+        raise ImproperlyConfigured(
+            f"{PREFIX}{name}={value!r}: expected yes/no (or true/false, 1/0)"
+        )
+    return answer
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:

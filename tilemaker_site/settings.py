@@ -161,8 +161,9 @@ CACHE_MAX_ENTRIES = env_int("CACHE_MAX_ENTRIES", 512, minimum=1)
 # Encoded tiles each process keeps in front of memcached, so a warm tile
 # costs no round trip (64 is a good size); the in-memory cache needs none.
 TILE_MEMORY_MB = env_int("TILE_MEMORY_MB", 0, minimum=0)
-# Tune glibc's allocator for the tile pipeline's megabyte buffers (see
-# maps.tiles.tune_malloc); "no" leaves glibc's defaults and MALLOC_* alone.
+# Tune glibc's allocator for the tile pipeline's megabyte buffers at server
+# start (tilemaker_site.process.tune_malloc); "no" leaves glibc's defaults
+# and MALLOC_* alone.
 TUNE_MALLOC = env_bool("TUNE_MALLOC", True)
 
 if CACHE_TYPE == "memcached":

@@ -23,17 +23,20 @@ from django.db import connection
 from django.http import Http404
 from django.test import AsyncClient, Client, override_settings
 from django.utils.module_loading import import_string
+from rest_framework.permissions import IsAuthenticated
 
-from maps import image_views, remembered, tiles
+from maps import image_views, remembered, tile_store
 from maps.engine.sources import PixelSource
 from maps.grants import get_visible_or_404
 from maps.models import Band, Layer, Map, MapGroup, VisibilityGeneration
+from maps.per_process import PerProcess
 from tests.api.conftest import SECRET, walk
 from tests.api.image_fixtures import (
     image_layer,  # noqa: F401
     image_map,  # noqa: F401
     restricted_layer,  # noqa: F401
 )
+from tilemaker_site import process
 
 MODELS_BY_DEPTH = (
     (MapGroup, "map_group_id"),
@@ -241,14 +244,26 @@ COMPARED_HEADERS = ("Content-Type", "Content-Length", "ETag", "Cache-Control", "
 
 @pytest.fixture
 def anonymous_path_calls(monkeypatch):
+    """The tile requests answered without asking the session store (one view answers
+    all callers: these are those whose authentication read no session)."""
     calls = []
-    original = image_views._anonymous_tile
+    store = import_string(settings.SESSION_ENGINE + ".SessionStore")
+    original_load = store.load
+    original_initial = image_views.TileView.initial
 
-    async def counting(*args, **kwargs):
-        calls.append(args[1:])
-        return await original(*args, **kwargs)
+    def loading(self):
+        self.loaded_from_store = True
+        return original_load(self)
 
-    monkeypatch.setattr(image_views, "_anonymous_tile", counting)
+    def counting(self, request, *args, **kwargs):
+        try:
+            return original_initial(self, request, *args, **kwargs)
+        finally:
+            if not getattr(request.session, "loaded_from_store", False):
+                calls.append(kwargs)
+
+    monkeypatch.setattr(store, "load", loading)
+    monkeypatch.setattr(image_views.TileView, "initial", counting)
     return calls
 
 
@@ -303,6 +318,15 @@ def test_anonymous_answers_equal_the_drf_view(
 
 
 @pytest.mark.django_db
+def test_a_permission_on_the_tile_view_applies_to_every_caller(image_layer, monkeypatch):
+    """Anonymous callers without a session were once answered beside DRF's view."""
+    monkeypatch.setattr(image_views.TileView, "permission_classes", [IsAuthenticated])
+    for answer in (Client().get(TILE), get_through_asgi(TILE)):
+        assert answer.status_code == 403
+        assert answer.json() == {"detail": "Authentication credentials were not provided."}
+
+
+@pytest.mark.django_db
 def test_hidden_and_missing_layers_answer_alike_on_the_async_path(image_layer, restricted_layer):
     hidden = Client().get(HIDDEN_TILE)
     missing = Client().get(HIDDEN_TILE.replace("img-secret-layer", "img-missing-layer"))
@@ -352,7 +376,7 @@ def test_async_renders_are_bounded(image_layer, monkeypatch):
 
 
 def test_recent_images_are_bounded_by_bytes():
-    memory = tiles.RecentImages(1000)
+    memory = tile_store.RecentImages(1000)
     for name in "abc":
         memory.put(name, name.encode() * 300)
     assert memory.get("a") == b"a" * 300
@@ -369,11 +393,12 @@ def test_recent_images_are_bounded_by_bytes():
 
 @pytest.mark.django_db
 def test_tiles_kept_in_process_still_need_the_grant(restricted_layer, monkeypatch):
-    monkeypatch.setattr(tiles, "recent_images", tiles.RecentImages(10_000_000))
+    memory = tile_store.RecentImages(10_000_000)
+    monkeypatch.setattr(tile_store, "recent_images", PerProcess(lambda: memory))
     with override_settings(AUTH_TYPE="mock", MOCK_GRANTS=frozenset({"img-secret"})):
         first = Client().get(HIDDEN_TILE)
     assert first.status_code == 200
-    assert tiles.recent_images.size_bytes == len(first.content)
+    assert memory.size_bytes == len(first.content)
 
     def refuse(*args, **kwargs):
         raise AssertionError("the engine was asked although the tile was kept")
@@ -395,10 +420,8 @@ def test_tiles_kept_in_process_still_need_the_grant(restricted_layer, monkeypatc
 # allocated before, so only a new process shows the setting itself.
 MAPPED_BY_A_TILE_BUFFER = """
 import ctypes
-import django
 
-django.setup()
-import maps.tiles
+{imports}
 
 
 class MallInfo2(ctypes.Structure):
@@ -416,12 +439,35 @@ print(libc.mallinfo2().hblkhd - before)
 """
 
 
+# What every daphne worker imports first.
+SERVER_START = "import tilemaker_site.asgi"
+IMPORT_ONLY = """
+import threading
+
+import django
+
+django.setup()
+from maps import image_views, render_limits, tile_store, tiles
+
+PER_PROCESS_BUILT = [
+    name
+    for name, holder in (
+        ("render gate", render_limits.render_gate),
+        ("render threads", render_limits.render_threads),
+        ("cut-out budget", render_limits.inflight_budget),
+        ("recent images", tile_store.recent_images),
+    )
+    if holder._value is not None
+]
+"""
+
+
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator only")
 @pytest.mark.parametrize(("tune", "mapped"), [("yes", False), ("no", True)])
 def test_tile_sized_buffers_come_from_the_heap(tune, mapped):
     """Mapped afresh, each re-colour of a 675-pixel tile cost ~1,100 page faults."""
     result = subprocess.run(
-        [sys.executable, "-c", MAPPED_BY_A_TILE_BUFFER],
+        [sys.executable, "-c", MAPPED_BY_A_TILE_BUFFER.format(imports=SERVER_START)],
         cwd=settings.BASE_DIR,
         env={
             **os.environ,
@@ -435,6 +481,27 @@ def test_tile_sized_buffers_come_from_the_heap(tune, mapped):
     assert (int(result.stdout) >= 675 * 675 * 4) is mapped
 
 
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator only")
+def test_importing_the_tile_modules_changes_nothing_in_the_process():
+    """Tuning is the server's job at start-up; the modules build their pools on use."""
+    imports = IMPORT_ONLY + "\nprint(PER_PROCESS_BUILT, threading.active_count())"
+    result = subprocess.run(
+        [sys.executable, "-c", MAPPED_BY_A_TILE_BUFFER.format(imports=imports)],
+        cwd=settings.BASE_DIR,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tilemaker_site.settings",
+            "TILEMAKER_TUNE_MALLOC": "yes",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    built, threads, mapped_bytes = result.stdout.split()
+    assert (built, threads) == ("[]", "1")
+    assert int(mapped_bytes) >= 675 * 675 * 4
+
+
 def test_tuning_the_allocator_can_be_turned_off():
     with override_settings(TUNE_MALLOC=False):
-        assert not tiles.tune_malloc()
+        assert not process.tune_malloc()

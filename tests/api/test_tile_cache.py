@@ -24,7 +24,7 @@ from django.core.cache.backends.memcached import PyMemcacheCache
 from django.test import override_settings
 from PIL import Image
 
-from maps import tiles
+from maps import render_limits, tile_store, tiles
 from maps.engine import TileIndex
 from maps.engine.sources import PixelSource
 from maps.models import Layer
@@ -218,7 +218,7 @@ WEIRD = ["a b", "ü-layer", "x\x00y", "tile\r\nset x 0 0 1", "k" * 5000, "", "%s
 
 @pytest.mark.services
 def test_cache_keys_are_valid_memcached_keys_for_any_input(with_memcached):
-    keys = {tiles.cache_key("tile", weird, 1, 2.5, None, True) for weird in WEIRD}
+    keys = {tile_store.cache_key("tile", weird, 1, 2.5, None, True) for weird in WEIRD}
     assert len(keys) == len(WEIRD)
     with raw_client(with_memcached) as raw:
         for key in keys:
@@ -240,7 +240,9 @@ def test_cache_keys_are_valid_memcached_keys_for_any_input(with_memcached):
     ],
 )
 def test_every_input_changes_the_key(changed):
-    assert tiles.cache_key("tile", "layer-a", 5, 32, 16, "mean") != tiles.cache_key(*changed)
+    assert tile_store.cache_key("tile", "layer-a", 5, 32, 16, "mean") != tile_store.cache_key(
+        *changed
+    )
 
 
 def test_rewritten_file_is_never_served_stale(client, tmp_path, db):
@@ -298,7 +300,7 @@ def test_heavy_work_is_bounded_by_the_render_gate(db, image_layer):
         thread.start()
     for thread in threads:
         thread.join()
-    limit = tiles._render_gate._initial_value
+    limit = render_limits.render_gate.get()._initial_value
     assert source.most == min(limit, 12)
     assert sorted(results) == list(range(12))
     assert all((results[x] == x).all() for x in results)

@@ -364,10 +364,17 @@ function number(params, name) {
   return Number.isFinite(value) ? value : undefined;
 }
 
+// The yes/no words of tilemaker_site/booleans.py: settings and the API take the same.
+const TRUE_WORDS = ["1", "true", "yes", "on"];
+const FALSE_WORDS = ["0", "false", "no", "off"];
+
 function flag(params, name) {
   const text = params.get(name);
   if (text === null) return undefined;
-  return ["1", "true", "yes"].includes(text.toLowerCase());
+  const lowered = text.toLowerCase();
+  if (TRUE_WORDS.includes(lowered)) return true;
+  if (FALSE_WORDS.includes(lowered)) return false;
+  return undefined;
 }
 
 function readUrlState(search = window.location.search) {
