@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-# ``/layers/default`` is a route (maps.api_urls), so no layer can be reached by that id.
+# ``/layers/default`` is a route (maps.urls), so no layer can be reached by that id.
 RESERVED_LAYER_IDS = frozenset({"default"})
 
 
