@@ -38,7 +38,7 @@ def vm(pid: int, field: str) -> int:
 
 def prepare(folder: Path, sources: int) -> dict:
     sys.path.insert(0, str(HERE))
-    from tests.fitsutil import write_car_map
+    from tests.support.fits import write_car_map
 
     big = write_car_map(
         folder / "big.fits",

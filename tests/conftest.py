@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.fitsutil import write_car_map
+from tests.support.fits import write_car_map
 
 
 @pytest.fixture

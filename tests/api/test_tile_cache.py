@@ -36,7 +36,7 @@ from tests.api.image_fixtures import (
     memcached_server,  # noqa: F401
     restricted_layer,  # noqa: F401
 )
-from tests.fitsutil import write_car_map
+from tests.support.fits import write_car_map
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 """Browser tests: Debian's chromium, driven by Playwright, against pytest-django's live server.
 
-The sky used here is a small CAR map of ``tests.fitsutil.value_at`` with one
+The sky used here is a small CAR map of ``tests.support.fits.value_at`` with one
 bright square source added, so a test knows the colour every screen pixel
 must have once it knows where the viewer was told to look.
 """

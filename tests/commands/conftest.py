@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.commands.server import command_env
-from tests.fitsutil import write_car_map
+from tests.support.fits import write_car_map
 
 CATALOG = [
     {"name": "Alpha", "ra": 10.0, "dec": -5.0, "extra": {"flux": 9.5}},

@@ -7,7 +7,7 @@ import pytest
 from tests.commands.server import ServerProcess, free_port, run_command
 from tests.errors.cases import Case, check, every_method_cases, reported_cases
 from tests.errors.session import LOGIN_SESSION_CODE, session_key_from
-from tests.fitsutil import write_car_map
+from tests.support.fits import write_car_map
 
 LAYER = "demo-i"
 BROKEN = "broken"

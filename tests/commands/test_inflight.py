@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.commands.server import ServerProcess, free_port
-from tests.fitsutil import write_car_map
+from tests.support.fits import write_car_map
 
 # 2000 x 1000 float32 pixels: an 8 MB FITS body, more than Twisted's and the
 # kernel's buffers hold for a client that reads nothing; reserved at 16 MB

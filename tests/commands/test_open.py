@@ -17,7 +17,7 @@ from tests.commands.server import (
     run_command,
     tree,
 )
-from tests.fitsutil import write_car_map
+from tests.support.fits import write_car_map
 
 
 def layer_ids(menu: list[dict]) -> list[str]:

@@ -19,7 +19,7 @@ from PIL import Image
 
 from maps.engine import inspect_plane
 from tests.commands.server import HTTP_TIMEOUT_SECONDS, ServerProcess, free_port, run_command
-from tests.fitsutil import bump_mtime, write_constant_map
+from tests.support.fits import bump_mtime, write_constant_map
 
 REWRITE_PERIOD_SECONDS = 0.05
 REWRITE_SECONDS = 4.0

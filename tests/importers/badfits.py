@@ -5,7 +5,7 @@ from pathlib import Path
 
 from astropy.io import fits
 
-from tests.fitsutil import car_header, write_car_map
+from tests.support.fits import car_header, write_car_map
 
 GOOD = {"nx": 20, "ny": 10, "pixel_scale_deg": 1.0, "ra_left_deg": 10.0, "dec_bottom_deg": -5.0}
 

@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 
 from catalogs.models import Source
 from maps.models import Layer
-from tests.fitsutil import write_car_map
 from tests.importers.conftest import config_with_layers, counts, layer_entry, snapshot, write_json
+from tests.support.fits import write_car_map
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = {"nx": 24, "ny": 12, "pixel_scale_deg": 0.5 / 60 * 50, "dec_bottom_deg": -6.0}

@@ -10,7 +10,6 @@ from catalogs.models import Source, SourceGroup
 from maps.importers import ConfigError, import_config
 from maps.models import Band, Grant, Layer, Map, MapGroup
 from regions.models import Box
-from tests.fitsutil import write_car_map
 from tests.importers.conftest import (
     DATA,
     config_with_layers,
@@ -19,6 +18,7 @@ from tests.importers.conftest import (
     snapshot,
     write_json,
 )
+from tests.support.fits import write_car_map
 
 ARCMIN = 1 / 60
 README_FILES = {

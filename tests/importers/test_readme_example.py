@@ -10,7 +10,7 @@ from catalogs.models import Source
 from maps.importers import import_config
 from maps.models import Layer
 from regions.models import Box
-from tests.fitsutil import write_car_map
+from tests.support.fits import write_car_map
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -14,7 +14,7 @@ from maps.scanning import (
     name_parts,
     parse_temperature,
 )
-from tests.fitsutil import car_header, write_car_map
+from tests.support.fits import car_header, write_car_map
 
 SMALL = {"nx": 24, "ny": 12, "pixel_scale_deg": 1.0, "ra_left_deg": 12.0, "dec_bottom_deg": -6.0}
 

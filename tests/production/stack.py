@@ -28,7 +28,7 @@ from pathlib import Path
 
 import requests
 
-from tests.fitsutil import write_car_map
+from tests.support.fits import write_car_map
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "docker"

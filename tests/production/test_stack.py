@@ -14,7 +14,6 @@ import requests
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from tests.fitsutil import value_at
 from tests.production.stack import (
     LAYER_IDS,
     MAP_GROUP_ID,
@@ -23,6 +22,7 @@ from tests.production.stack import (
     SERVER_NAME,
     SOURCE_GROUP_ID,
 )
+from tests.support.fits import value_at
 
 pytestmark = pytest.mark.services
 
