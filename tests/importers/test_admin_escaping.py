@@ -1,4 +1,4 @@
-"""The admin's pages show hostile names, users and grants escaped (see ``tests/hostile.py``)."""
+"""The admin's pages show hostile names, users and grants escaped (see tests/support/hostile.py)."""
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -7,7 +7,7 @@ from django.test import Client
 from catalogs.models import SourceGroup
 from maps.models import Grant, Layer
 from regions.models import Box
-from tests.hostile import create_hostile_sky, hostile
+from tests.support.hostile import create_hostile_sky, hostile
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
