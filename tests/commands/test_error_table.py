@@ -5,9 +5,9 @@ import json
 import pytest
 
 from tests.commands.server import ServerProcess, free_port, run_command
-from tests.errors.cases import Case, check, every_method_cases, reported_cases
-from tests.errors.session import LOGIN_SESSION_CODE, session_key_from
+from tests.support.error_cases import Case, check, every_method_cases, reported_cases
 from tests.support.fits import write_car_map
+from tests.support.login_session import LOGIN_SESSION_CODE, session_key_from
 
 LAYER = "demo-i"
 BROKEN = "broken"
