@@ -3,7 +3,7 @@
 import pytest
 from social_core.backends.github import GithubOAuth2
 
-from tests.auth.github_stub import GithubStub
+from tests.support.github_stub import GithubStub
 from tilemaker_site.auth import parse_github_org_grants
 
 ORG_GRANTS = "act:act-private,act/lensing:lens-team,simons:so-internal"

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tests.auth.flow import finish_login, github_login, me, start_login
+from tests.support.login_flow import finish_login, github_login, me, start_login
 
 pytestmark = [
     pytest.mark.django_db,

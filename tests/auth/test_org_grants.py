@@ -9,7 +9,7 @@ from social_django.models import UserSocialAuth
 
 from maps.auth import GITHUB_GRANTS_KEY
 from maps.models import Grant
-from tests.auth.flow import github_login, me
+from tests.support.login_flow import github_login, me
 from tilemaker_site.auth import GithubGrantRule, parse_github_org_grants
 
 pytestmark = [

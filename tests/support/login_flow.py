@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 import requests
 from django.test import Client
 
-from tests.auth.github_stub import GithubStub
+from tests.support.github_stub import GithubStub
 
 
 def start_login(client: Client, stub: GithubStub, login: str, *, next_url: str | None = None):
