@@ -10,7 +10,7 @@ from django.core.checks import Error, Warning
 from django.test import override_settings
 
 from maps import checks
-from tests.production.stack import REPO
+from tests.support.stack import REPO
 
 PRODUCTION_ENV = {
     "TILEMAKER_DEBUG": "no",

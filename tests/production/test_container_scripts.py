@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.production.stack import DOCKER, REPO, SERVER_NAME, Nginx, free_port
 from tests.support.fits import write_car_map
+from tests.support.stack import DOCKER, REPO, SERVER_NAME, Nginx, free_port
 
 WORKERS = 2
 START_TIMEOUT_SECONDS = 120.0

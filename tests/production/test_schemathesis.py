@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.production.stack import LAYER_IDS, SECOND_LAYER_ID
+from tests.support.stack import LAYER_IDS, SECOND_LAYER_ID
 
 pytestmark = pytest.mark.services
 

@@ -14,7 +14,8 @@ import requests
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from tests.production.stack import (
+from tests.support.fits import value_at
+from tests.support.stack import (
     LAYER_IDS,
     MAP_GROUP_ID,
     REPO,
@@ -22,7 +23,6 @@ from tests.production.stack import (
     SERVER_NAME,
     SOURCE_GROUP_ID,
 )
-from tests.support.fits import value_at
 
 pytestmark = pytest.mark.services
 
