@@ -23,6 +23,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(HERE))
+
+from tests.support.ports import free_port  # noqa: E402
+
 CUTOUT = "/layers/big-i/submap/50/-50/25/-25/image.fits"
 SOURCES = "/sources/big"
 READ_BYTES_PER_SECOND = 4096
@@ -133,9 +137,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="tilemaker-bench-memory-"))
     env = prepare(folder, args.sources)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, str(args.repo / "manage.py"), "serve", "--port", str(port)],
         env={**env, "PYTHONPATH": str(args.repo), "PYTHONUNBUFFERED": "1"},

@@ -16,7 +16,6 @@ after writing it usually is) and on what else runs on the machine's cores.
 import argparse
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,20 +27,17 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO))
 
 from act_map import ensure_act_map  # noqa: E402
+
+from tests.support.ports import free_port  # noqa: E402
 
 TIMEOUT_SECONDS = 600.0
 # Deepest level of the 0.5 arcmin grid (675 px tiles, levels 0..5): tile
 # x = 32, y = 16 covers RA 0 .. 5.6, Dec 0 .. 5.6, inside the map.
 NATIVE_TILE = (5, 16, 32)
 LEVEL0_TILE = (0, 0, 1)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def fetch(url: str) -> bytes:

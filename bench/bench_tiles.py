@@ -39,8 +39,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO))
 
 from act_map import ensure_act_map  # noqa: E402
+
+from tests.support.ports import free_port  # noqa: E402
 
 LAYERS = {"act-i": (0, -300.0, 300.0), "act-q": (1, -30.0, 30.0), "act-u": (2, -30.0, 30.0)}
 DEEPEST = 5  # 0.5 arcmin: 675-pixel tiles, levels 0..5
@@ -51,12 +54,6 @@ COLD_SAMPLES = 100
 WARM_SAMPLES = 200
 THROUGHPUT_CLIENTS = 8
 THROUGHPUT_SECONDS = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def write_config(folder: Path, fits_path: Path) -> Path:

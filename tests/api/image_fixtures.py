@@ -16,6 +16,7 @@ import pytest
 from django.core.cache import cache
 
 from maps.models import Band, Grant, Layer, Map, MapGroup
+from tests.support.ports import free_port
 from tilemaker_site.cache import memcached_cache
 
 MEMCACHED = "/usr/bin/memcached"
@@ -109,12 +110,6 @@ class MemcachedServer:
                 retry_seconds=retry_seconds,
             )
         }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

@@ -7,14 +7,10 @@ import subprocess
 import time
 from dataclasses import dataclass
 
+from tests.support.ports import free_port
+
 MEMCACHED = "/usr/bin/memcached"
 START_TIMEOUT_SECONDS = 10.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

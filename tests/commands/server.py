@@ -7,7 +7,6 @@ is killed, so a hung server fails one test instead of the whole run.
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,12 +26,6 @@ LAUNCHERS = {
     "console-script": [sys.executable, "-c", "from tilemaker_site.cli import main; main()"],
     "manage.py": [sys.executable, str(REPO_ROOT / "manage.py")],
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def tree(folder: Path) -> dict[str, tuple[int, int]]:

@@ -4,10 +4,11 @@ import json
 
 import pytest
 
-from tests.commands.server import ServerProcess, free_port, run_command
+from tests.commands.server import ServerProcess, run_command
 from tests.support.error_cases import Case, check, every_method_cases, reported_cases
 from tests.support.fits import write_car_map
 from tests.support.login_session import LOGIN_SESSION_CODE, session_key_from
+from tests.support.ports import free_port
 
 LAYER = "demo-i"
 BROKEN = "broken"

@@ -10,14 +10,9 @@ import pytest
 from PIL import Image
 
 from tests.commands.conftest import CATALOG
-from tests.commands.server import (
-    LAUNCHERS,
-    ServerProcess,
-    free_port,
-    run_command,
-    tree,
-)
+from tests.commands.server import LAUNCHERS, ServerProcess, run_command, tree
 from tests.support.fits import write_car_map
+from tests.support.ports import free_port
 
 
 def layer_ids(menu: list[dict]) -> list[str]:

@@ -8,13 +8,9 @@ from pathlib import Path
 
 import requests
 
-from tests.commands.server import (
-    REPO_ROOT,
-    STOP_TIMEOUT_SECONDS,
-    free_port,
-    run_command,
-)
+from tests.commands.server import REPO_ROOT, STOP_TIMEOUT_SECONDS, run_command
 from tests.commands.test_serve import wait_until
+from tests.support.ports import free_port
 
 
 def daphne_children(pid: int) -> set[int]:

@@ -11,12 +11,8 @@ from pathlib import Path
 import pytest
 
 from maps.local_server import WORKER_RESTARTS_PER_MINUTE
-from tests.commands.server import (
-    STOP_TIMEOUT_SECONDS,
-    ServerProcess,
-    free_port,
-    run_command,
-)
+from tests.commands.server import STOP_TIMEOUT_SECONDS, ServerProcess, run_command
+from tests.support.ports import free_port
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from pathlib import Path
 import requests
 
 from tests.support.fits import write_car_map
+from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "docker"
@@ -53,12 +54,6 @@ SOURCE_GROUP_ID = "prodtest-sources"
 
 class StackError(RuntimeError):
     """A service did not start; the message ends with the tail of its log."""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _tail(path: Path, lines: int = 30) -> str:
