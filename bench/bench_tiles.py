@@ -29,7 +29,6 @@ import random
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,7 @@ sys.path.insert(0, str(REPO))
 
 from act_map import ensure_act_map  # noqa: E402
 
+from tests.support.memcached import start_memcached  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
 
 LAYERS = {"act-i": (0, -300.0, 300.0), "act-q": (1, -30.0, 30.0), "act-u": (2, -30.0, 30.0)}
@@ -273,21 +273,6 @@ def throughput(server: Server, paths: list[str]) -> tuple[float, float, float]:
     return tiles / wall, cpu_seconds / wall * 100, cpu_seconds / tiles * 1000
 
 
-def start_memcached() -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    process = subprocess.Popen(
-        ["/usr/bin/memcached", "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "1024"]
-        + (["-u", "nobody"] if os.getuid() == 0 else []),
-    )
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process, port
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("memcached did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=1, help="daphne processes (default 1)")
@@ -301,7 +286,8 @@ def main() -> None:
     try:
         memcached_port = None
         if args.memcached:
-            memcached, memcached_port = start_memcached()
+            memcached = start_memcached(memory_mb=1024)
+            memcached_port = memcached.port
         config = write_config(folder, fits_path)
         started = time.perf_counter()
         server = Server(folder, config, workers=args.workers, memcached_port=memcached_port)
@@ -419,8 +405,7 @@ def main() -> None:
         if server is not None:
             server.stop()
         if memcached is not None:
-            memcached.terminate()
-            memcached.wait()
+            memcached.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -8,7 +8,7 @@ import warnings
 import pytest
 from django.core.cache.backends.memcached import PyMemcacheCache
 
-from tests.auth.memcached import start_memcached
+from tests.support.memcached import start_memcached
 from tilemaker_site.cache import SharedPyMemcacheCache, memcached_cache
 
 pytestmark = pytest.mark.services
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.services
 
 @pytest.fixture
 def memcached():
-    server = start_memcached()
+    server = start_memcached(item_size_mb=16, memory_mb=256)
     yield server.process, server.location
     server.stop()
 

@@ -4,11 +4,6 @@ Import the fixtures into a test module (``from tests.api.image_fixtures import *
 is avoided: name them explicitly) rather than editing the shared conftest.
 """
 
-import os
-import signal
-import socket
-import subprocess
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,10 +11,9 @@ import pytest
 from django.core.cache import cache
 
 from maps.models import Band, Grant, Layer, Map, MapGroup
-from tests.support.ports import free_port
+from tests.support.memcached import Memcached
 from tilemaker_site.cache import memcached_cache
 
-MEMCACHED = "/usr/bin/memcached"
 # 0.25 deg pixels: the whole sky is 1440 x 720, so tiles are 360 px and there
 # are two levels: 1 (native, 4 x 2 tiles) and 0 (2 x 2 means, 2 x 1 tiles).
 PIXEL_SCALE_DEG = 0.25
@@ -90,14 +84,7 @@ MEMCACHED_RETRY_SECONDS = 1.0
 
 
 @dataclass
-class MemcachedServer:
-    process: subprocess.Popen
-    port: int
-
-    @property
-    def location(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
+class MemcachedServer(Memcached):
     def caches_setting(
         self, *, timeout_seconds: float = 0.5, retry_seconds: float = MEMCACHED_RETRY_SECONDS
     ) -> dict:
@@ -115,27 +102,5 @@ class MemcachedServer:
 @pytest.fixture
 def memcached_server():
     """A real memcached on loopback (default 1 MB item limit), stopped after the test."""
-    if not os.path.exists(MEMCACHED):
-        pytest.fail(f"{MEMCACHED} is missing: scripts/test.sh installs it")
-    port = free_port()
-    process = subprocess.Popen(
-        [MEMCACHED, "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "64", "-u", "nobody"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"memcached did not start: {process.stderr.read().decode()}")
-            time.sleep(0.05)
-    yield MemcachedServer(process=process, port=port)
-    if process.poll() is None:
-        process.send_signal(signal.SIGCONT)
-        process.kill()
-    process.wait(timeout=10)
-    process.stderr.close()
+    with MemcachedServer(memory_mb=64).start() as server:
+        yield server

@@ -27,9 +27,9 @@ from django.test import Client, override_settings
 from catalogs.models import Source, SourceGroup
 from maps.models import Band, Grant, Layer, Map, MapGroup
 from regions.models import Box
-from tests.auth.memcached import start_memcached
 from tests.support.fits import write_car_map
 from tests.support.login_flow import github_login
+from tests.support.memcached import start_memcached
 from tilemaker_site.auth import parse_github_org_grants
 from tilemaker_site.cache import memcached_cache
 
@@ -319,7 +319,7 @@ def check_holder(client: Client) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def memcached_server():
-    server = start_memcached()
+    server = start_memcached(item_size_mb=16, memory_mb=256)
     yield server
     server.stop()
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import requests
 
 from tests.support.fits import write_car_map
+from tests.support.memcached import Memcached
 from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -212,87 +213,6 @@ class Postgres:
     def stop(self) -> None:
         if (self.data_dir / "postmaster.pid").exists():
             self._pg_ctl("stop", "-m", "fast", "-w")
-
-
-# --- memcached ----------------------------------------------------------------
-
-
-@dataclass
-class Memcached:
-    port: int
-    log: Path
-    memory_mb: int = 256
-    process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        command = [
-            "memcached",
-            "-l",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-U",
-            "0",
-            "-m",
-            str(self.memory_mb),
-            "-I",
-            "16m",
-            "-c",
-            "1024",
-        ]
-        if os.geteuid() == 0:
-            command += ["-u", "nobody"]
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        _wait_for(self._answers, what="memcached", log=self.log, process=self.process)
-
-    def _answers(self) -> bool:
-        try:
-            return "pid" in self.stats(timeout=0.5)
-        except OSError:
-            return False
-
-    def stats(self, timeout: float = 2.0) -> dict[str, str]:
-        """The ``stats`` command's answer: counters such as get_hits, bytes_read."""
-        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
-            sock.sendall(b"stats\r\n")
-            data = b""
-            while not data.endswith(b"END\r\n"):
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        stats = {}
-        for line in data.decode().splitlines():
-            parts = line.split(" ", 2)
-            if len(parts) == 3 and parts[0] == "STAT":
-                stats[parts[1]] = parts[2]
-        return stats
-
-    def counters(self) -> dict[str, int]:
-        names = ("get_hits", "get_misses", "cmd_get", "cmd_set", "bytes_read", "bytes_written")
-        stats = self.stats()
-        return {name: int(stats[name]) for name in names}
-
-    def flush(self) -> None:
-        with socket.create_connection(("127.0.0.1", self.port), timeout=2.0) as sock:
-            sock.sendall(b"flush_all\r\n")
-            if sock.recv(64) != b"OK\r\n":
-                raise StackError("memcached did not flush")
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.wait()
-
-    def pause(self) -> None:
-        os.kill(self.process.pid, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        os.kill(self.process.pid, signal.SIGCONT)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            _stop_process(self.process)
 
 
 # --- daphne workers -----------------------------------------------------------
@@ -631,7 +551,13 @@ def start_stack(*, workers: int = 2) -> Stack:
     # PostgreSQL (as the postgres user) and nginx workers must reach into it.
     folder.chmod(0o755)
     postgres = Postgres(folder / "postgres", free_port())
-    memcached = Memcached(free_port(), folder / "memcached.log")
+    memcached = Memcached(
+        free_port(),
+        item_size_mb=16,
+        memory_mb=256,
+        max_connections=1024,
+        log=folder / "memcached.log",
+    )
     data = folder / "maps"
     env = production_env(database_url=postgres.url, memcached_port=memcached.port)
     env["TILEMAKER_DATA_ROOTS"] = str(data)
