@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.commands.server import command_env
 from tests.support.fits import write_car_map
+from tests.support.servers import command_env
 
 CATALOG = [
     {"name": "Alpha", "ra": 10.0, "dec": -5.0, "extra": {"flux": 9.5}},

@@ -9,8 +9,8 @@ from matplotlib import colormaps
 from PIL import Image
 
 from maps import demo_data
-from tests.commands.server import ServerProcess, tree
 from tests.support.ports import free_port
+from tests.support.servers import ServerProcess, tree
 
 
 def tile_values(rgb: np.ndarray, *, cmap: str, vmin: float, vmax: float) -> np.ndarray:

@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from tests.commands.server import ServerProcess, run_command
 from tests.support.error_cases import Case, check, every_method_cases, reported_cases
 from tests.support.fits import write_car_map
 from tests.support.login_session import LOGIN_SESSION_CODE, session_key_from
 from tests.support.ports import free_port
+from tests.support.servers import ServerProcess, run_command
 
 LAYER = "demo-i"
 BROKEN = "broken"
@@ -51,7 +51,7 @@ def served(tmp_path_factory):
     }
     config_path = folders["maps"] / "config.json"
     config_path.write_text(json.dumps(config))
-    from tests.commands.server import command_env
+    from tests.support.servers import command_env
 
     env = command_env(
         tmpdir=folders["tmpdir"],

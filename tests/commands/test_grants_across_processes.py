@@ -12,8 +12,8 @@ import signal
 import pytest
 import requests
 
-from tests.commands.server import ServerProcess, run_command
 from tests.support.ports import free_port
+from tests.support.servers import ServerProcess, run_command
 
 SECRET = "act-private"
 # Through the shell: a user holding the grant, and a logged-in session of theirs.

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from tests.commands.server import ServerProcess
 from tests.support.fits import write_car_map
 from tests.support.ports import free_port
+from tests.support.servers import ServerProcess
 
 # 2000 x 1000 float32 pixels: an 8 MB FITS body, more than Twisted's and the
 # kernel's buffers hold for a client that reads nothing; reserved at 16 MB

@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from tests.commands.conftest import CATALOG
-from tests.commands.server import LAUNCHERS, ServerProcess, run_command, tree
 from tests.support.fits import write_car_map
 from tests.support.ports import free_port
+from tests.support.servers import LAUNCHERS, ServerProcess, run_command, tree
 
 
 def layer_ids(menu: list[dict]) -> list[str]:

@@ -18,9 +18,9 @@ from astropy.io import fits
 from PIL import Image
 
 from maps.engine import inspect_plane
-from tests.commands.server import HTTP_TIMEOUT_SECONDS, ServerProcess, run_command
 from tests.support.fits import bump_mtime, write_constant_map
 from tests.support.ports import free_port
+from tests.support.servers import HTTP_TIMEOUT_SECONDS, ServerProcess, run_command
 
 REWRITE_PERIOD_SECONDS = 0.05
 REWRITE_SECONDS = 4.0

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from maps.local_server import WORKER_RESTARTS_PER_MINUTE
-from tests.commands.server import STOP_TIMEOUT_SECONDS, ServerProcess, run_command
 from tests.support.ports import free_port
+from tests.support.servers import STOP_TIMEOUT_SECONDS, ServerProcess, run_command
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Run ``tilemaker`` commands as real subprocesses and talk to them over HTTP.
+"""Run ``tilemaker`` commands (or any server command) as real subprocesses, talk to them over HTTP.
 
 Every wait has a hard timeout, and a process still running when a test ends
 is killed, so a hung server fails one test instead of the whole run.
@@ -47,10 +47,15 @@ def command_env(*, tmpdir: Path, home: Path, extra: dict | None = None) -> dict[
     return env
 
 
+def command_line(args, launcher: str | None) -> list[str]:
+    """``args`` after the launcher's interpreter and script; ``launcher=None``: ``args`` as is."""
+    return [*LAUNCHERS[launcher], *args] if launcher is not None else [*args]
+
+
 def run_command(args, *, cwd: Path, env: dict, launcher: str = "console-script", timeout=60.0):
     """Run a command to completion; ``CompletedProcess`` with text stdout/stderr."""
     return subprocess.run(
-        [*LAUNCHERS[launcher], *args],
+        command_line(args, launcher),
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -61,11 +66,16 @@ def run_command(args, *, cwd: Path, env: dict, launcher: str = "console-script",
 
 
 class ServerProcess:
-    """A ``tilemaker`` command that serves until signalled; output collected line by line."""
+    """A command that serves until signalled; output collected line by line.
 
-    def __init__(self, args, *, cwd: Path, env: dict, launcher: str = "console-script"):
+    ``launcher`` names how a ``tilemaker`` command is run (``LAUNCHERS``);
+    ``None`` runs ``args`` as the whole command line.
+    """
+
+    def __init__(self, args, *, cwd: Path, env: dict, launcher: str | None = "console-script"):
+        self.started = time.perf_counter()
         self.process = subprocess.Popen(
-            [*LAUNCHERS[launcher], *args],
+            command_line(args, launcher),
             cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,
@@ -76,6 +86,8 @@ class ServerProcess:
             start_new_session=True,
         )
         self.lines: list[str] = []
+        # Seconds from the start to each of ``lines`` (for bench/bench_startup.py).
+        self.line_seconds: list[float] = []
         self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -86,6 +98,7 @@ class ServerProcess:
     def _read(self) -> None:
         for line in self.process.stdout:
             with self._changed:
+                self.line_seconds.append(time.perf_counter() - self.started)
                 self.lines.append(line.rstrip("\n"))
                 self._changed.notify_all()
         with self._changed:
@@ -97,13 +110,19 @@ class ServerProcess:
             return "\n".join(self.lines)
 
     def wait_for(self, pattern: re.Pattern, timeout: float = START_TIMEOUT_SECONDS) -> re.Match:
+        return self.wait_for_timed(pattern, timeout)[1]
+
+    def wait_for_timed(
+        self, pattern: re.Pattern, timeout: float = START_TIMEOUT_SECONDS
+    ) -> tuple[float, re.Match]:
+        """The first line matching ``pattern``: seconds from the start it was printed, match."""
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
-                for line in self.lines:
+                for seconds, line in zip(self.line_seconds, self.lines, strict=True):
                     match = pattern.search(line)
                     if match:
-                        return match
+                        return seconds, match
                 if self.process.poll() is not None and not self._reader.is_alive():
                     raise AssertionError(
                         f"exited with {self.process.returncode} before {pattern.pattern!r}:\n"
