@@ -13,6 +13,7 @@ peak RSS, VmHWM and the stated bound. Every client then disconnects.
 import argparse
 import json
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -26,6 +27,7 @@ HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE))
 
 from tests.support.ports import free_port  # noqa: E402
+from tests.support.servers import ServerProcess  # noqa: E402
 
 CUTOUT = "/layers/big-i/submap/50/-50/25/-25/image.fits"
 SOURCES = "/sources/big"
@@ -138,20 +140,16 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="tilemaker-bench-memory-"))
     env = prepare(folder, args.sources)
     port = free_port()
-    server = subprocess.Popen(
+    server = ServerProcess(
         [sys.executable, str(args.repo / "manage.py"), "serve", "--port", str(port)],
+        launcher=None,
+        cwd=args.repo,
         env={**env, "PYTHONPATH": str(args.repo), "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
     )
     try:
-        for line in server.stdout:
-            if "TileMaker ready" in line:
-                break
-        threading.Thread(target=lambda: [None for _ in server.stdout], daemon=True).start()
+        server.wait_ready()
         time.sleep(2)
-        idle = vm(server.pid, "VmRSS")
+        idle = vm(server.process.pid, "VmRSS")
         stats: dict = {}
         paths = [SOURCES] * args.sources_clients + [CUTOUT] * args.cutout_clients
         clients = [
@@ -163,11 +161,11 @@ def main() -> None:
             client.start()
         peak = idle
         while any(client.is_alive() for client in clients):
-            peak = max(peak, vm(server.pid, "VmRSS"))
+            peak = max(peak, vm(server.process.pid, "VmRSS"))
             time.sleep(0.2)
         time.sleep(2)
-        after = vm(server.pid, "VmRSS")
-        hwm = vm(server.pid, "VmHWM")
+        after = vm(server.process.pid, "VmRSS")
+        hwm = vm(server.process.pid, "VmHWM")
         print(f"code: {args.repo}  load average: {os.getloadavg()[0]:.1f}")
         print(
             f"{args.sources_clients} slow /sources clients ({args.sources:,} sources), "
@@ -188,8 +186,8 @@ def main() -> None:
             f" + {len(paths)} connections x 0.56 MB = {bound / mb:.0f} MB"
         )
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        with server:
+            server.stop(signal.SIGTERM)
 
 
 if __name__ == "__main__":

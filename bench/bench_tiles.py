@@ -32,7 +32,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -44,6 +43,7 @@ from act_map import ensure_act_map  # noqa: E402
 
 from tests.support.memcached import start_memcached  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
+from tests.support.servers import ServerProcess  # noqa: E402
 
 LAYERS = {"act-i": (0, -300.0, 300.0), "act-q": (1, -30.0, 30.0), "act-u": (2, -30.0, 30.0)}
 DEEPEST = 5  # 0.5 arcmin: 675-pixel tiles, levels 0..5
@@ -117,21 +117,12 @@ class Server:
             env["TILEMAKER_MEMCACHED_PORT"] = str(memcached_port)
         command = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--workers", str(workers)]
-        self.process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        self.log: list[str] = []
-        threading.Thread(target=self._collect, daemon=True).start()
+        self.server = ServerProcess(command, launcher=None, cwd=REPO, env=env)
+        self.process = self.server.process
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise SystemExit("server exited:\n" + "".join(self.log))
+                raise SystemExit("server exited:\n" + self.server.output)
             try:
                 status, _ = get(self.connect(), "/map-groups")
             except OSError:
@@ -140,11 +131,9 @@ class Server:
                 return
             time.sleep(0.2)
         self.stop()
-        raise SystemExit("server did not answer 200 on /map-groups:\n" + "".join(self.log[-20:]))
-
-    def _collect(self):
-        for line in self.process.stdout:
-            self.log.append(line)
+        raise SystemExit(
+            "server did not answer 200 on /map-groups:\n" + "\n".join(self.server.lines[-20:])
+        )
 
     def session_cookie(self) -> str:
         """A logged-in user's session cookie, made in the server's database."""
@@ -205,12 +194,8 @@ class Server:
         return totals
 
     def stop(self):
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        with self.server:  # kills the process group if SIGTERM left any of it
+            self.server.stop(signal.SIGTERM)
 
 
 def get(connection: http.client.HTTPConnection, path: str, headers=None) -> tuple[int, bytes]:
