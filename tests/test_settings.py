@@ -1,36 +1,24 @@
 """Settings read the environment once, with typed helpers, and refuse unsafe production set-ups."""
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from tests.support.settings_probe import run_probe
 from tilemaker_site import env
 
-REPO = Path(__file__).resolve().parent.parent
 GOOD_KEY = "k" * 40
 
 
 def load_settings(extra_env: dict[str, str]) -> subprocess.CompletedProcess:
     """Import the settings module in a fresh interpreter with only ``extra_env`` set."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("TILEMAKER_")}
-    clean.update(extra_env)
     code = (
         "from django.conf import settings; "
         "print(settings.DEBUG, settings.CACHES['default']['BACKEND'], "
         "settings.DATABASES['default']['ENGINE'], settings.API_ENDPOINT)"
     )
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        env={**clean, "DJANGO_SETTINGS_MODULE": "tilemaker_site.settings"},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_probe(code, extra_env)
 
 
 def test_embedded_defaults_need_no_server():

@@ -2,16 +2,13 @@
 
 import importlib
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.test import override_settings
 from django.urls import clear_url_caches
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.settings_probe import start_probe
+
 VIEWER = "https://viewer.example.org"
 STRANGER = "https://evil.example.com"
 
@@ -51,18 +48,7 @@ CORS_ENVIRONMENTS = {
 @pytest.fixture(scope="module")
 def cors_probes() -> dict[str, list[dict]]:
     """The probe's answers under each of ``CORS_ENVIRONMENTS``, run side by side."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("TILEMAKER_")}
-    running = {
-        name: subprocess.Popen(
-            [sys.executable, "-c", PROBE],
-            env={**clean, **env, "DJANGO_SETTINGS_MODULE": "tilemaker_site.settings"},
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for name, env in CORS_ENVIRONMENTS.items()
-    }
+    running = {name: start_probe(PROBE, env) for name, env in CORS_ENVIRONMENTS.items()}
     answers = {}
     for name, process in running.items():
         stdout, stderr = process.communicate(timeout=120)

@@ -7,10 +7,7 @@ test here changes something and checks the very next answer.
 """
 
 import asyncio
-import os
 import platform
-import subprocess
-import sys
 import threading
 import time
 
@@ -34,6 +31,7 @@ from tests.api.image_fixtures import (
     image_map,  # noqa: F401
     restricted_layer,  # noqa: F401
 )
+from tests.support.settings_probe import run_probe
 
 MODELS_BY_DEPTH = (
     (MapGroup, "map_group_id"),
@@ -420,18 +418,7 @@ print(libc.mallinfo2().hblkhd - before)
 @pytest.mark.parametrize(("tune", "mapped"), [("yes", False), ("no", True)])
 def test_tile_sized_buffers_come_from_the_heap(tune, mapped):
     """Mapped afresh, each re-colour of a 675-pixel tile cost ~1,100 page faults."""
-    result = subprocess.run(
-        [sys.executable, "-c", MAPPED_BY_A_TILE_BUFFER],
-        cwd=settings.BASE_DIR,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tilemaker_site.settings",
-            "TILEMAKER_TUNE_MALLOC": tune,
-        },
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    result = run_probe(MAPPED_BY_A_TILE_BUFFER, {"TILEMAKER_TUNE_MALLOC": tune}, check=True)
     assert (int(result.stdout) >= 675 * 675 * 4) is mapped
 
 

@@ -1,14 +1,12 @@
 """Auth settings derived from the environment, read in a fresh interpreter."""
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.settings_probe import run_probe
+
 PRODUCTION = {
     "TILEMAKER_DEBUG": "no",
     "TILEMAKER_SECRET_KEY": "s" * 50,
@@ -34,21 +32,13 @@ NAMES = (
 
 
 def load(extra_env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("TILEMAKER_")}
     code = (
         "import json; from django.conf import settings as s; "
         f"d = {{n: getattr(s, n) for n in {NAMES!r}}}; "
         "d['rules'] = [[r.org, r.team, r.grant] for r in s.GITHUB_ORG_GRANTS]; "
         "print(json.dumps(d))"
     )
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        env={**clean, **extra_env, "DJANGO_SETTINGS_MODULE": "tilemaker_site.settings"},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_probe(code, extra_env)
 
 
 def loaded(extra_env: dict[str, str]) -> dict:

@@ -1,6 +1,5 @@
 """TileMaker's own system checks and the deploy check of a production environment."""
 
-import os
 import secrets
 import subprocess
 import sys
@@ -10,7 +9,7 @@ from django.core.checks import Error, Warning
 from django.test import override_settings
 
 from maps import checks
-from tests.support.stack import REPO
+from tests.support.settings_probe import REPO, probe_env
 
 PRODUCTION_ENV = {
     "TILEMAKER_DEBUG": "no",
@@ -30,12 +29,10 @@ PRODUCTION_ENV = {
 
 
 def run_check(extra_env: dict, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TILEMAKER_")}
-    env.update(extra_env)
     return subprocess.run(
         [sys.executable, "manage.py", "check", *args],
         cwd=REPO,
-        env=env,
+        env=probe_env(extra_env),
         capture_output=True,
         text=True,
         timeout=120,
