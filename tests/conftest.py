@@ -4,6 +4,8 @@ import pytest
 
 from tests.support.fits import write_car_map
 
+pytest_plugins = ["tests.support.image_layers"]
+
 
 @pytest.fixture
 def make_car_map(tmp_path):

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.api.image_fixtures)
 """A hidden id and an id that never existed take the same time to answer.
 
 Both answer the same 404, but when only rows that exist were remembered,
@@ -16,8 +15,6 @@ import time
 
 import pytest
 from django.test import Client
-
-from tests.api.image_fixtures import image_map, restricted_layer  # noqa: F401
 
 HIDDEN, MISSING = "img-secret-layer", "img-never-layer"
 URLS = {

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.api.image_fixtures)
 """The fast paths of a tile request: lookups by id remembered per process, and the
 async tile view.
 
@@ -26,11 +25,6 @@ from maps.engine.sources import PixelSource
 from maps.grants import get_visible_or_404
 from maps.models import Band, Layer, Map, MapGroup, VisibilityGeneration
 from tests.api.conftest import SECRET, walk
-from tests.api.image_fixtures import (
-    image_layer,  # noqa: F401
-    image_map,  # noqa: F401
-    restricted_layer,  # noqa: F401
-)
 from tests.support.settings_probe import run_probe
 
 MODELS_BY_DEPTH = (

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.api.image_fixtures)
 """Image endpoints against brute-force references computed from the FITS file itself.
 
 The expected value of a tile pixel is found without the engine: the tile
@@ -19,7 +18,7 @@ from django.test import override_settings
 from PIL import Image
 
 from maps.engine.colormap import N_COLOURS, lookup_table
-from tests.api.image_fixtures import (
+from tests.support.image_layers import (
     CMAP,
     DEC_BOTTOM_DEG,
     LEVELS,
@@ -32,11 +31,8 @@ from tests.api.image_fixtures import (
     TILE_SIZE,
     VMAX,
     VMIN,
-    image_layer,  # noqa: F401
-    image_map,  # noqa: F401
     make_layer,
     map_pixel_centre,
-    restricted_layer,  # noqa: F401
 )
 
 pytestmark = pytest.mark.django_db

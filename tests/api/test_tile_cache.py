@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.api.image_fixtures)
 """The tile cache: chunked float tiles in a real memcached, keys, outages, the render gate,
 pre-caching.
 
@@ -28,15 +27,8 @@ from maps import tiles
 from maps.engine import TileIndex
 from maps.engine.sources import PixelSource
 from maps.models import Layer
-from tests.api.image_fixtures import (
-    MEMCACHED_RETRY_SECONDS,
-    image_layer,  # noqa: F401
-    image_map,  # noqa: F401
-    make_layer,
-    memcached_server,  # noqa: F401
-    restricted_layer,  # noqa: F401
-)
 from tests.support.fits import write_car_map
+from tests.support.image_layers import MEMCACHED_RETRY_SECONDS, make_layer
 
 pytestmark = pytest.mark.django_db
 

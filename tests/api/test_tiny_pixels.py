@@ -6,9 +6,9 @@ import pytest
 
 from maps import tiles
 from maps.engine.sources import PixelSource
-from tests.api.image_fixtures import make_layer
 from tests.api.test_tile_cache import write_big_map
 from tests.importers import badfits
+from tests.support.image_layers import make_layer
 
 TINY = badfits.TINY_PIXEL
 RA_DEG = TINY["ra_left_deg"] - TINY["nx"] / 2 * TINY["pixel_scale_deg"]

@@ -44,7 +44,7 @@ PUBLIC_PATH_MARKER = b"pathmark-k3v"
 GRANT = "SENTINEL-grant-q7x"
 MISSING = "never-existed"
 
-# Geometry as in tests/api/image_fixtures: tiles of 360 px, levels 0 and 1.
+# Geometry as in tests/support/image_layers: tiles of 360 px, levels 0 and 1.
 MAP_GEOMETRY = {
     "nx": 720,
     "ny": 360,

@@ -1,7 +1,7 @@
 """Fixtures for the image endpoint tests: one small layer whose pixels are ``value_at``.
 
-Import the fixtures into a test module (``from tests.api.image_fixtures import *``
-is avoided: name them explicitly) rather than editing the shared conftest.
+A pytest plugin (``pytest_plugins`` in tests/conftest.py): its fixtures reach
+every test without being imported; its constants and helpers are imported.
 """
 
 from dataclasses import dataclass
