@@ -8,7 +8,6 @@ import pytest
 from django.test import override_settings
 
 from maps.importers import ConfigError, import_config, import_config_data
-from tests.importers import badfits
 from tests.importers.conftest import (
     config_with_layers,
     counts,
@@ -17,6 +16,7 @@ from tests.importers.conftest import (
     snapshot,
     write_json,
 )
+from tests.support import badfits
 from tests.support.fits import write_car_map
 
 LAYER0 = "map_groups[0].maps[0].bands[0].layers[0]"
