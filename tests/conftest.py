@@ -4,7 +4,7 @@ import pytest
 
 from tests.support.fits import write_car_map
 
-pytest_plugins = ["tests.support.image_layers"]
+pytest_plugins = ["tests.support.catalogue", "tests.support.image_layers"]
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 
 from catalogs.models import Source
 from maps.models import Layer
-from tests.api.conftest import BOXES, SOURCE_GROUPS
+from tests.support.catalogue import BOXES, SOURCE_GROUPS
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,7 @@ from maps import grants, image_views, tiles
 from maps.engine.sources import PixelSource
 from maps.grants import get_visible_or_404
 from maps.models import Band, Layer, Map, MapGroup, VisibilityGeneration
-from tests.api.conftest import SECRET, walk
+from tests.support.catalogue import SECRET, walk
 from tests.support.settings_probe import run_probe
 
 MODELS_BY_DEPTH = (

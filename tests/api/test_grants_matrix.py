@@ -10,7 +10,7 @@ import pytest
 from catalogs.models import SourceGroup
 from maps.models import Layer, MapGroup
 from regions.models import Box
-from tests.api.conftest import BOXES, CATALOGUE, SECRET, SOURCE_GROUPS, walk
+from tests.support.catalogue import BOXES, CATALOGUE, SECRET, SOURCE_GROUPS, walk
 
 pytestmark = pytest.mark.django_db
 

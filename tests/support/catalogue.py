@@ -25,6 +25,9 @@ The hierarchy (``*`` = restricted by the grant ``act-internal``)::
 Source groups ``bright`` and ``secret-cat*``; boxes ``Cluster box`` and
 ``Secret box*``. ``CATALOGUE`` below is the same tree as data, so tests can
 work out by brute force what each caller must see.
+
+A pytest plugin (``pytest_plugins`` in tests/conftest.py), so the catalogue and
+caller fixtures reach the maps, catalogs and site tests alike.
 """
 
 from dataclasses import dataclass, field
