@@ -117,7 +117,7 @@ def test_default_layer_and_menu(
     Layer.objects.filter(layer_id__in=moved).update(position=0)
     MapGroup.objects.filter(map_group_id__in=restricted_groups).update(grant=grant)
     catalogue = _reshaped_catalogue(moved, restricted_groups)
-    monkeypatch.setattr("tests.api.test_grants_matrix.CATALOGUE", catalogue)
+    monkeypatch.setattr("tests.site.accounts.test_grants_matrix.CATALOGUE", catalogue)
 
     expected_id = for_holder if holds else for_others
     body = client.get("/layers/default").json()

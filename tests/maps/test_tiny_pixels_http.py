@@ -6,7 +6,7 @@ import pytest
 
 from maps import tiles
 from maps.engine.sources import PixelSource
-from tests.api.test_tile_cache import write_big_map
+from tests.maps.test_tile_cache import write_big_map
 from tests.support import badfits
 from tests.support.image_layers import make_layer
 
