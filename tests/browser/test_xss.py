@@ -4,7 +4,7 @@ Every user-visible field holds markup that would run script if it were
 parsed: the tests walk the viewer's paths that show those fields (layer
 menu and search, title, colour panel, catalogue and box lists and popups,
 cursor readout, aperture tool) and check that nothing was parsed and that
-the markup is shown literally. ``tests/importers/test_admin_escaping.py``
+the markup is shown literally. ``tests/maps/test_admin_escaping.py``
 gives the admin's pages the same strings.
 """
 

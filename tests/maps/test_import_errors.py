@@ -8,7 +8,7 @@ import pytest
 from django.test import override_settings
 
 from maps.importers import ConfigError, import_config, import_config_data
-from tests.importers.conftest import (
+from tests.maps.conftest import (
     config_with_layers,
     counts,
     deadline,

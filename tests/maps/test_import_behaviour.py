@@ -10,7 +10,7 @@ from catalogs.models import Source, SourceGroup
 from maps.importers import ConfigError, import_config
 from maps.models import Band, Grant, Layer, Map, MapGroup
 from regions.models import Box
-from tests.importers.conftest import (
+from tests.maps.conftest import (
     DATA,
     config_with_layers,
     counts,

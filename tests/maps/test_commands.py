@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 
 from catalogs.models import Source
 from maps.models import Layer
-from tests.importers.conftest import config_with_layers, counts, layer_entry, snapshot, write_json
+from tests.maps.conftest import config_with_layers, counts, layer_entry, snapshot, write_json
 from tests.support.fits import write_car_map
 
 REPO = Path(__file__).resolve().parents[2]

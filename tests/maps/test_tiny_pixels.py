@@ -5,7 +5,7 @@ import pytest
 from maps.importers import ConfigError, import_config
 from maps.models import Layer
 from maps.scanning import config_for_files
-from tests.importers.conftest import config_with_layers, layer_entry, snapshot, write_json
+from tests.maps.conftest import config_with_layers, layer_entry, snapshot, write_json
 from tests.support import badfits
 
 TOO_FINE = (
