@@ -222,7 +222,7 @@ def test_logout_from_script_answers_json(github):
 )
 def test_a_page_on_an_allowed_origin_can_post(github, settings, origin, status):
     # The trusted list as settings derive it from TILEMAKER_ORIGINS
-    # (tests/auth/test_auth_settings.py pins the derivation).
+    # (tests/site/accounts/test_auth_settings.py pins the derivation).
     settings.CSRF_TRUSTED_ORIGINS = ["https://viewer.example.org"]
     client = Client(enforce_csrf_checks=True)
     github_login(client, github, "alice")
