@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-from tests.commands.test_serve import wait_until
+from tests.site.commands.test_serve import wait_until
 from tests.support.ports import free_port
 from tests.support.servers import REPO_ROOT, STOP_TIMEOUT_SECONDS, run_command
 

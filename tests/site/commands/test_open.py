@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.commands.conftest import CATALOG
+from tests.site.commands.conftest import CATALOG
 from tests.support.fits import write_car_map
 from tests.support.ports import free_port
 from tests.support.servers import LAUNCHERS, ServerProcess, run_command, tree
