@@ -1,7 +1,7 @@
 """Every page carries a Content-Security-Policy without inline script, and no page needs one.
 
 The browser side (no violation reported while the pages work) is in
-``tests/browser/test_csp.py``.
+``tests/viewer/test_csp.py``.
 """
 
 import re

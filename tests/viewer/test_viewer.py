@@ -12,7 +12,7 @@ import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from tests.browser.conftest import (
+from tests.viewer.conftest import (
     BOX,
     CATALOGUE_ID,
     FAINT,
@@ -21,7 +21,7 @@ from tests.browser.conftest import (
     SOURCE_RA_DEG,
     pixel_centre_deg,
 )
-from tests.browser.helpers import (
+from tests.viewer.helpers import (
     TileLog,
     assert_colour,
     cmap_rgb,
@@ -525,7 +525,7 @@ def test_errors_and_empty_views_are_reported(page, live_server, sky):
 
 def test_viewer_talks_to_the_api_under_its_prefix(page, live_server, sky, settings):
     settings.API_ENDPOINT = "/api"
-    settings.ROOT_URLCONF = "tests.browser.urls_api_prefix"
+    settings.ROOT_URLCONF = "tests.viewer.urls_api_prefix"
     requests = []
     page.on("request", lambda request: requests.append(request.url))
     tiles = TileLog(page)

@@ -12,8 +12,9 @@ from django.test import Client
 from social_core.backends.github import GithubOAuth2
 
 from maps.models import Layer
-from tests.browser.conftest import BOX, CATALOGUE_ID, FAINT, SOURCE_DEC_DEG, SOURCE_RA_DEG
-from tests.browser.helpers import (
+from tests.support.github_stub import GithubStub
+from tests.viewer.conftest import BOX, CATALOGUE_ID, FAINT, SOURCE_DEC_DEG, SOURCE_RA_DEG
+from tests.viewer.helpers import (
     RENDER_TIMEOUT_MS,
     TileLog,
     assert_colour,
@@ -24,7 +25,6 @@ from tests.browser.helpers import (
     settle,
     view_query,
 )
-from tests.support.github_stub import GithubStub
 
 pytestmark = [
     pytest.mark.browser,

@@ -13,14 +13,14 @@ from django.core.cache import cache
 
 from maps import local_server
 from maps.models import Layer
-from tests.browser.conftest import BOX, FAINT, SOURCE_DEC_DEG, SOURCE_RA_DEG
-from tests.browser.helpers import open_viewer, screen_xy, view_query
 from tests.support.hostile import (
     CATALOGUE_ID,
     JAVASCRIPT_URL,
     create_hostile_sky,
     hostile,
 )
+from tests.viewer.conftest import BOX, FAINT, SOURCE_DEC_DEG, SOURCE_RA_DEG
+from tests.viewer.helpers import open_viewer, screen_xy, view_query
 
 pytestmark = [
     pytest.mark.browser,

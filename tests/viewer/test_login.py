@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from maps.models import Grant, MapGroup
-from tests.browser.helpers import open_viewer, view_query
+from tests.viewer.helpers import open_viewer, view_query
 
 pytestmark = [
     pytest.mark.browser,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "frontend/static/frontend/js"
+SCRIPTS = Path(__file__).resolve().parents[2] / "frontend/static/frontend/js"
 HTML_SINKS = re.compile(r"\b(innerHTML|outerHTML|insertAdjacentHTML|document\.write(ln)?)\b")
 
 

@@ -7,7 +7,7 @@ import numpy as np
 from matplotlib import colormaps
 from PIL import Image
 
-from tests.browser.conftest import ARTIFACTS, TILE_SIZE
+from tests.viewer.conftest import ARTIFACTS, TILE_SIZE
 
 RENDER_TIMEOUT_MS = 20_000
 
