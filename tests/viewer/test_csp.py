@@ -1,6 +1,6 @@
 """Under the site's Content-Security-Policy, Chromium reports no violation and every page works.
 
-The header itself, page by page, is checked in ``tests/test_csp_header.py``.
+The header itself, page by page, is checked in ``tests/site/test_csp_header.py``.
 """
 
 import math
