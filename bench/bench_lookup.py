@@ -45,7 +45,7 @@ def configure(database_url: str) -> None:
 def build(workdir: Path) -> None:
     from maps.layer_geometry import refresh_layer_geometry
     from maps.models import Band, Grant, Layer, Map, MapGroup
-    from tests.fitsutil import write_car_map
+    from tests.support.fits import write_car_map
 
     provider = {"provider_type": "fits", "filename": str(write_car_map(workdir / "b.fits"))}
     group = MapGroup.objects.create(map_group_id="bench-group", name="G")

@@ -13,6 +13,7 @@ peak RSS, VmHWM and the stated bound. Every client then disconnects.
 import argparse
 import json
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -23,6 +24,11 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(HERE))
+
+from tests.support.ports import free_port  # noqa: E402
+from tests.support.servers import ServerProcess  # noqa: E402
+
 CUTOUT = "/layers/big-i/submap/50/-50/25/-25/image.fits"
 SOURCES = "/sources/big"
 READ_BYTES_PER_SECOND = 4096
@@ -38,7 +44,7 @@ def vm(pid: int, field: str) -> int:
 
 def prepare(folder: Path, sources: int) -> dict:
     sys.path.insert(0, str(HERE))
-    from tests.fitsutil import write_car_map
+    from tests.support.fits import write_car_map
 
     big = write_car_map(
         folder / "big.fits",
@@ -133,23 +139,17 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="tilemaker-bench-memory-"))
     env = prepare(folder, args.sources)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
+    port = free_port()
+    server = ServerProcess(
         [sys.executable, str(args.repo / "manage.py"), "serve", "--port", str(port)],
+        launcher=None,
+        cwd=args.repo,
         env={**env, "PYTHONPATH": str(args.repo), "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
     )
     try:
-        for line in server.stdout:
-            if "TileMaker ready" in line:
-                break
-        threading.Thread(target=lambda: [None for _ in server.stdout], daemon=True).start()
+        server.wait_ready()
         time.sleep(2)
-        idle = vm(server.pid, "VmRSS")
+        idle = vm(server.process.pid, "VmRSS")
         stats: dict = {}
         paths = [SOURCES] * args.sources_clients + [CUTOUT] * args.cutout_clients
         clients = [
@@ -161,11 +161,11 @@ def main() -> None:
             client.start()
         peak = idle
         while any(client.is_alive() for client in clients):
-            peak = max(peak, vm(server.pid, "VmRSS"))
+            peak = max(peak, vm(server.process.pid, "VmRSS"))
             time.sleep(0.2)
         time.sleep(2)
-        after = vm(server.pid, "VmRSS")
-        hwm = vm(server.pid, "VmHWM")
+        after = vm(server.process.pid, "VmRSS")
+        hwm = vm(server.process.pid, "VmHWM")
         print(f"code: {args.repo}  load average: {os.getloadavg()[0]:.1f}")
         print(
             f"{args.sources_clients} slow /sources clients ({args.sources:,} sources), "
@@ -186,8 +186,8 @@ def main() -> None:
             f" + {len(paths)} connections x 0.56 MB = {bound / mb:.0f} MB"
         )
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        with server:
+            server.stop(signal.SIGTERM)
 
 
 if __name__ == "__main__":

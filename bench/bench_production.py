@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.production.load import request_mix, run_load
-from tests.production.stack import (
+from tests.support.load import request_mix, run_load
+from tests.support.stack import (
     LAYER_IDS,
     SECOND_LAYER_ID,
     SOURCE_GROUP_ID,

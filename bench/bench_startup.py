@@ -16,32 +16,27 @@ after writing it usually is) and on what else runs on the machine's cores.
 import argparse
 import os
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO))
 
 from act_map import ensure_act_map  # noqa: E402
+
+from tests.support.ports import free_port  # noqa: E402
+from tests.support.servers import ServerProcess  # noqa: E402
 
 TIMEOUT_SECONDS = 600.0
 # Deepest level of the 0.5 arcmin grid (675 px tiles, levels 0..5): tile
 # x = 32, y = 16 covers RA 0 .. 5.6, Dec 0 .. 5.6, inside the map.
 NATIVE_TILE = (5, 16, 32)
 LEVEL0_TILE = (0, 0, 1)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def fetch(url: str) -> bytes:
@@ -51,65 +46,24 @@ def fetch(url: str) -> bytes:
         return response.read()
 
 
-class Run:
-    """One ``open`` process; ``seen[pattern]`` is when a line matching it was printed."""
-
-    def __init__(self, fits_path: Path, *, precache: bool, workdir: Path):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TILEMAKER_")}
-        env["TILEMAKER_PRECACHE"] = "yes" if precache else "no"
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-        env["TMPDIR"] = str(workdir)
-        self.port = free_port()
-        self.lines: list[tuple[float, str]] = []
-        self.started = time.perf_counter()
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from tilemaker_site.cli import main; main()",
-                "open",
-                str(fits_path),
-                "--port",
-                str(self.port),
-            ],
-            cwd=workdir,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            self.lines.append((time.perf_counter() - self.started, line.rstrip("\n")))
-
-    def wait_for(self, pattern: str) -> tuple[float, re.Match]:
-        deadline = time.monotonic() + TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            for elapsed, line in list(self.lines):
-                match = re.search(pattern, line)
-                if match:
-                    return elapsed, match
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.01)
-        output = "\n".join(line for _, line in self.lines)
-        raise RuntimeError(f"no line matching {pattern!r}:\n{output}")
-
-    def stop(self) -> None:
-        self.process.send_signal(2)
-        self.process.wait(timeout=60)
-        self.reader.join(timeout=5)
+def start_open(fits_path: Path, *, precache: bool, workdir: Path) -> ServerProcess:
+    """One ``open`` process, its output lines timed from its start."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TILEMAKER_")}
+    env["TILEMAKER_PRECACHE"] = "yes" if precache else "no"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env["TMPDIR"] = str(workdir)
+    args = ["open", str(fits_path), "--port", str(free_port())]
+    return ServerProcess(args, cwd=workdir, env=env)
 
 
 def one_run(fits_path: Path, *, precache: bool) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as workdir:
-        run = Run(fits_path, precache=precache, workdir=Path(workdir))
+        run = start_open(fits_path, precache=precache, workdir=Path(workdir))
         try:
-            opened, _ = run.wait_for(r"^Opened ")
-            ready, match = run.wait_for(r"TileMaker ready: (\S+)")
+            opened, _ = run.wait_for_timed(re.compile(r"^Opened "), TIMEOUT_SECONDS)
+            ready, match = run.wait_for_timed(
+                re.compile(r"TileMaker ready: (\S+)"), TIMEOUT_SECONDS
+            )
             url = match.group(1)
             layer_id = re.search(rb'"layer_id":"([^"]+)"', fetch(url + "layers/default")).group(1)
             layer = layer_id.decode()
@@ -121,10 +75,13 @@ def one_run(fits_path: Path, *, precache: bool) -> dict[str, float]:
             level0 = time.perf_counter() - run.started
             result = {"opened": opened, "ready": ready, "native tile": native, "level-0": level0}
             if precache:
-                _, match = run.wait_for(r"^precache: done.* in ([0-9.]+) s")
+                _, match = run.wait_for_timed(
+                    re.compile(r"^precache: done.* in ([0-9.]+) s"), TIMEOUT_SECONDS
+                )
                 result["precache"] = float(match.group(1))
         finally:
-            run.stop()
+            with run:  # kills whatever ``stop`` leaves behind
+                run.stop()
         leftovers = list(Path(workdir).iterdir())
         if leftovers:
             raise RuntimeError(f"open left files behind: {leftovers}")

@@ -29,18 +29,21 @@ import random
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO))
 
 from act_map import ensure_act_map  # noqa: E402
+
+from tests.support.memcached import start_memcached  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
+from tests.support.servers import ServerProcess  # noqa: E402
 
 LAYERS = {"act-i": (0, -300.0, 300.0), "act-q": (1, -30.0, 30.0), "act-u": (2, -30.0, 30.0)}
 DEEPEST = 5  # 0.5 arcmin: 675-pixel tiles, levels 0..5
@@ -51,12 +54,6 @@ COLD_SAMPLES = 100
 WARM_SAMPLES = 200
 THROUGHPUT_CLIENTS = 8
 THROUGHPUT_SECONDS = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def write_config(folder: Path, fits_path: Path) -> Path:
@@ -120,21 +117,12 @@ class Server:
             env["TILEMAKER_MEMCACHED_PORT"] = str(memcached_port)
         command = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--workers", str(workers)]
-        self.process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        self.log: list[str] = []
-        threading.Thread(target=self._collect, daemon=True).start()
+        self.server = ServerProcess(command, launcher=None, cwd=REPO, env=env)
+        self.process = self.server.process
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise SystemExit("server exited:\n" + "".join(self.log))
+                raise SystemExit("server exited:\n" + self.server.output)
             try:
                 status, _ = get(self.connect(), "/map-groups")
             except OSError:
@@ -143,11 +131,9 @@ class Server:
                 return
             time.sleep(0.2)
         self.stop()
-        raise SystemExit("server did not answer 200 on /map-groups:\n" + "".join(self.log[-20:]))
-
-    def _collect(self):
-        for line in self.process.stdout:
-            self.log.append(line)
+        raise SystemExit(
+            "server did not answer 200 on /map-groups:\n" + "\n".join(self.server.lines[-20:])
+        )
 
     def session_cookie(self) -> str:
         """A logged-in user's session cookie, made in the server's database."""
@@ -208,12 +194,8 @@ class Server:
         return totals
 
     def stop(self):
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        with self.server:  # kills the process group if SIGTERM left any of it
+            self.server.stop(signal.SIGTERM)
 
 
 def get(connection: http.client.HTTPConnection, path: str, headers=None) -> tuple[int, bytes]:
@@ -276,21 +258,6 @@ def throughput(server: Server, paths: list[str]) -> tuple[float, float, float]:
     return tiles / wall, cpu_seconds / wall * 100, cpu_seconds / tiles * 1000
 
 
-def start_memcached() -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    process = subprocess.Popen(
-        ["/usr/bin/memcached", "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "1024"]
-        + (["-u", "nobody"] if os.getuid() == 0 else []),
-    )
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process, port
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("memcached did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=1, help="daphne processes (default 1)")
@@ -304,7 +271,8 @@ def main() -> None:
     try:
         memcached_port = None
         if args.memcached:
-            memcached, memcached_port = start_memcached()
+            memcached = start_memcached(memory_mb=1024)
+            memcached_port = memcached.port
         config = write_config(folder, fits_path)
         started = time.perf_counter()
         server = Server(folder, config, workers=args.workers, memcached_port=memcached_port)
@@ -422,8 +390,7 @@ def main() -> None:
         if server is not None:
             server.stop()
         if memcached is not None:
-            memcached.terminate()
-            memcached.wait()
+            memcached.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -2,7 +2,9 @@
 
 import pytest
 
-from tests.fitsutil import write_car_map
+from tests.support.fits import write_car_map
+
+pytest_plugins = ["tests.support.catalogue", "tests.support.image_layers"]
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from maps.engine.encode import (
     JPEG_BACKGROUND,
     colour_bar_png,
 )
-from tests.fitsutil import car_header
+from tests.support.fits import car_header
 
 
 def block_image(*, blocks=(4, 6), size=16, nan_block=(1, 2)) -> np.ndarray:

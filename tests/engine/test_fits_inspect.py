@@ -10,7 +10,7 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from maps.engine import FitsError, inspect_plane, scan_file
-from tests.fitsutil import car_header, pixel_centres_deg
+from tests.support.fits import car_header, pixel_centres_deg
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from astropy.io import fits
 
 from maps.engine import OutOfRangeError, open_plane
 from tests.engine.brute import plane_values
-from tests.fitsutil import car_header
+from tests.support.fits import car_header
 
 WINDOWS = [(0, 180, 0, 360), (17, 18, 200, 360), (100, 150, 3, 4), (0, 1, 0, 1)]
 

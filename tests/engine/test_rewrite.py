@@ -25,7 +25,7 @@ from maps.engine import (
     open_plane,
     source_from_provider,
 )
-from tests.fitsutil import bump_mtime, write_constant_map
+from tests.support.fits import bump_mtime, write_constant_map
 
 NX, NY = 2000, 1000
 REWRITE_PERIOD_SECONDS = 0.05

@@ -13,7 +13,7 @@ from maps.engine import (
     source_from_provider,
 )
 from tests.engine.brute import expected_tile, plane_values, plane_wcs
-from tests.fitsutil import car_header
+from tests.support.fits import car_header
 
 GRID = dict(nx=400, ny=200, pixel_scale_deg=1 / 32, ra_left_deg=10.0, dec_bottom_deg=-3.0)
 

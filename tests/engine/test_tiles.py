@@ -14,7 +14,7 @@ from maps.engine import (
     source_from_provider,
 )
 from tests.engine.brute import expected_tile, plane_values, plane_wcs, tiles_touching_map
-from tests.fitsutil import car_header
+from tests.support.fits import car_header
 
 SCALE = 1 / 32  # 360-pixel tiles, 5 levels: block factors up to 16
 FULL_SKY_SCALE = 360 / 4096  # 256-pixel tiles, 4 levels

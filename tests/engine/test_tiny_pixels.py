@@ -23,8 +23,8 @@ from maps.engine import sources as sources_module
 from maps.engine.geometry import MAX_LEVELS, cyclic_cover
 from tests.engine.brute import map_columns, map_rows, plane_values, plane_wcs
 from tests.engine.test_tiles import MAPS, _provider
-from tests.fitsutil import write_car_map
-from tests.importers import badfits
+from tests.support import badfits
+from tests.support.fits import write_car_map
 
 TINY = badfits.TINY_PIXEL
 RA_CENTRE_DEG = TINY["ra_left_deg"] - TINY["nx"] / 2 * TINY["pixel_scale_deg"]

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.errors.session import LOGIN_SESSION_CODE, session_key_from
-from tests.production.stack import start_stack
+from tests.support.login_session import LOGIN_SESSION_CODE, session_key_from
+from tests.support.stack import start_stack
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,34 +13,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.fitsutil import write_car_map
-from tests.production.stack import DOCKER, REPO, SERVER_NAME, Nginx, free_port
+from tests.support.fits import write_car_map
+from tests.support.ports import consecutive_free_ports, free_port
+from tests.support.stack import DOCKER, REPO, SERVER_NAME, Nginx
 
 WORKERS = 2
 START_TIMEOUT_SECONDS = 120.0
 STOP_TIMEOUT_SECONDS = 30.0
-
-
-def consecutive_free_ports(count: int) -> int:
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + count > 65535:
-            continue
-        sockets = []
-        try:
-            for port in range(base, base + count):
-                sock = socket.socket()
-                sockets.append(sock)
-                sock.bind(("0.0.0.0", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise RuntimeError("no consecutive free ports")
 
 
 def children_of(pid: int) -> list[int]:

@@ -6,8 +6,8 @@ every endpoint, and nginx answers oversized requests itself.
 
 import pytest
 
-from tests.errors.cases import check, every_method_cases, reported_cases
-from tests.production.stack import LAYER_IDS
+from tests.support.error_cases import check, every_method_cases, reported_cases
+from tests.support.stack import LAYER_IDS
 
 pytestmark = pytest.mark.services
 

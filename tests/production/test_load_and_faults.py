@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from tests.production.load import request_mix, run_load
-from tests.production.stack import (
+from tests.support.load import request_mix, run_load
+from tests.support.stack import (
     CACHALOT_TIMEOUT_SECONDS,
     LAYER_IDS,
     SECOND_LAYER_ID,

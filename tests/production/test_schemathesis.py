@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.production.stack import LAYER_IDS, SECOND_LAYER_ID
+from tests.support.stack import LAYER_IDS, SECOND_LAYER_ID
 
 pytestmark = pytest.mark.services
 
@@ -65,7 +65,7 @@ def schemathesis_command() -> list[str]:
 def test_no_generated_request_gets_a_server_error(stack, session_key, logged_in, tmp_path, capsys):
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG)
-    # Every documented operation; tests/errors/cases.py sends every method to
+    # Every documented operation; tests/support/error_cases.py sends every method to
     # every route, documented or not.
     session = ["--header", f"Cookie: sessionid={session_key}"] if logged_in else []
     result = subprocess.run(

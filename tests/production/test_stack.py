@@ -14,8 +14,8 @@ import requests
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from tests.fitsutil import value_at
-from tests.production.stack import (
+from tests.support.fits import value_at
+from tests.support.stack import (
     LAYER_IDS,
     MAP_GROUP_ID,
     REPO,
@@ -260,11 +260,11 @@ def test_cachalot_invalidation_reaches_every_worker(stack):
 # --- the project's API tests, on PostgreSQL ------------------------------------
 
 API_TEST_MODULES = [
-    "tests/api/test_catalogue_contract.py",
-    "tests/api/test_catalogue_walk.py",
-    "tests/api/test_catalogue_search.py",
-    "tests/api/test_catalogue_cache.py",
-    "tests/api/test_openapi.py",
+    "tests/catalogs/test_catalogue_contract.py",
+    "tests/catalogs/test_catalogue_walk.py",
+    "tests/catalogs/test_catalogue_search.py",
+    "tests/catalogs/test_catalogue_cache.py",
+    "tests/site/test_openapi.py",
 ]
 
 

@@ -1,0 +1,134 @@
+"""Helpers for driving the viewer: waiting for it, where the sky is on screen, colours."""
+
+import io
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import numpy as np
+from matplotlib import colormaps
+from PIL import Image
+
+from tests.viewer.conftest import ARTIFACTS, TILE_SIZE
+
+RENDER_TIMEOUT_MS = 20_000
+
+
+def view_query(*, ra, dec, zoom, flip, **more):
+    params = {"ra": ra, "dec": dec, "zoom": zoom, "flip": "1" if flip else "0", **more}
+    return urlencode(params, doseq=True)
+
+
+def open_viewer(page, live_server, query=""):
+    page.goto(f"{live_server.url}/?{query}")
+    wait_ready(page)
+
+
+def wait_ready(page):
+    page.wait_for_function("document.body.classList.contains('ready')", timeout=RENDER_TIMEOUT_MS)
+    settle(page)
+
+
+def settle(page):
+    """Wait until the map has drawn every tile it wants (OpenLayers' rendercomplete)."""
+    page.wait_for_timeout(50)
+    page.evaluate(
+        """(timeout) => new Promise((resolve, reject) => {
+            const map = window.tilemakerViewer.sky.map;
+            const fail = () => reject(new Error('map never finished rendering'));
+            const timer = setTimeout(fail, timeout);
+            map.once('rendercomplete', () => { clearTimeout(timer); resolve(true); });
+            map.render();
+        })""",
+        RENDER_TIMEOUT_MS,
+    )
+
+
+def screen_xy(page, view, ra_deg, dec_deg):
+    """Where (ra, dec) must be on screen, from the view alone (not from the viewer's code).
+
+    URL zoom z shows tile level z at one screen pixel per tile pixel; with
+    flip, RA increases to the left.
+    """
+    box = page.locator("#map").bounding_box()
+    resolution_deg = 180.0 / 2 ** view["zoom"] / TILE_SIZE
+    sign = -1.0 if view["flip"] else 1.0
+    d_ra = (ra_deg - view["ra"] + 180.0) % 360.0 - 180.0
+    x = box["x"] + box["width"] / 2 + sign * d_ra / resolution_deg
+    y = box["y"] + box["height"] / 2 - (dec_deg - view["dec"]) / resolution_deg
+    return x, y
+
+
+def sky_at_screen(page, view, x, y):
+    """The inverse of ``screen_xy``."""
+    box = page.locator("#map").bounding_box()
+    resolution_deg = 180.0 / 2 ** view["zoom"] / TILE_SIZE
+    sign = -1.0 if view["flip"] else 1.0
+    ra = view["ra"] + sign * (x - box["x"] - box["width"] / 2) * resolution_deg
+    dec = view["dec"] - (y - box["y"] - box["height"] / 2) * resolution_deg
+    return ra % 360.0, dec
+
+
+def screenshot(page, name=None):
+    png = page.screenshot()
+    if name:
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / f"{name}.png").write_bytes(png)
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def pixel(image, x, y):
+    return image[int(y), int(x)]
+
+
+def cmap_rgb(name, value, vmin, vmax):
+    t = float(np.clip((value - vmin) / (vmax - vmin), 0.0, 1.0))
+    return np.array(colormaps[name](t)[:3]) * 255.0
+
+
+def assert_colour(actual, expected, tolerance=8.0):
+    difference = np.abs(np.asarray(actual, dtype=float) - np.asarray(expected, dtype=float))
+    assert difference.max() <= tolerance, f"colour {list(actual)} is not {list(np.round(expected))}"
+
+
+class TileLog:
+    """Every tile the page asked for: URL, status, layer id, z/y/x and query parameters."""
+
+    def __init__(self, page):
+        self.entries = []
+        page.on("response", self._record)
+
+    def _record(self, response):
+        url = response.url
+        if "/tile.png" not in url:
+            return
+        parts = urlsplit(url)
+        segments = parts.path.strip("/").split("/")
+        query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+        self.entries.append(
+            {"url": url, "status": response.status, "layer": segments[-5], "query": query}
+        )
+
+    def clear(self):
+        self.entries.clear()
+
+    def layers(self):
+        return {entry["layer"] for entry in self.entries}
+
+    def last_query(self):
+        assert self.entries, "no tile was requested"
+        return self.entries[-1]["query"]
+
+
+def url_params(page):
+    return {key: values for key, values in parse_qs(urlsplit(page.url).query).items()}
+
+
+def wait_for_url(page, **expected):
+    """Wait until the page URL carries these single-valued parameters."""
+    page.wait_for_function(
+        """(expected) => {
+            const params = new URLSearchParams(window.location.search);
+            return Object.entries(expected).every(([k, v]) => params.get(k) === v);
+        }""",
+        arg={key: str(value) for key, value in expected.items()},
+        timeout=RENDER_TIMEOUT_MS,
+    )
