@@ -10,7 +10,7 @@ from cachalot.settings import cachalot_settings
 from django.contrib import admin
 from django.contrib.auth.models import User
 
-from maps import remembered
+from maps import importers, remembered
 from maps.models import Band, Layer
 
 pytestmark = pytest.mark.django_db
@@ -132,8 +132,6 @@ def _admin_post_data(model_admin, request, obj):
 
 
 def test_rename_in_the_admin_shows_in_the_next_answer(catalogue, anonymous_client, client, rf):
-    if not admin.site.is_registered(Layer):
-        pytest.skip("maps.admin does not register Layer yet")
     superuser = User.objects.create_superuser("curator", password="pw-not-used")
     client.force_login(superuser)
     layer = Layer.objects.get(layer_id="coadd-f090-i")
@@ -150,7 +148,6 @@ def test_rename_in_the_admin_shows_in_the_next_answer(catalogue, anonymous_clien
 
 
 def test_reimport_shows_in_the_next_answer(db, anonymous_client, make_car_map, tmp_path):
-    importers = pytest.importorskip("maps.importers", reason="maps.importers not there yet")
     fits_path = str(make_car_map("imported.fits"))
 
     def config(layer_name_):

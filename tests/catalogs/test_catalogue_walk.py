@@ -4,19 +4,9 @@ import io
 
 import pytest
 from django.contrib.auth.models import User
-from django.urls import Resolver404, resolve
 from PIL import Image
 
 pytestmark = pytest.mark.django_db
-
-
-def image_endpoints_exist() -> bool:
-    try:
-        resolve("/histograms/data/x")
-        resolve("/layers/x/0/0/0/tile.png")
-    except Resolver404:
-        return False
-    return True
 
 
 def ids(entries, key):
@@ -56,9 +46,6 @@ def fetch_images(client, layer):
     assert image.size == (layer["tile_size"], layer["tile_size"])
 
 
-@pytest.mark.skipif(
-    not image_endpoints_exist(), reason="maps.image_urls has no histogram/tile routes yet"
-)
 def test_viewer_first_load_to_a_tile(catalogue, anonymous_client):
     client = anonymous_client
     default = client.get("/layers/default").json()
@@ -74,9 +61,6 @@ def test_viewer_first_load_to_a_tile(catalogue, anonymous_client):
     assert client.get("/highlights/boxes").status_code == 200
 
 
-@pytest.mark.skipif(
-    not image_endpoints_exist(), reason="maps.image_urls has no histogram/tile routes yet"
-)
 def test_walk_into_a_hidden_branch_needs_the_grant(catalogue, grant, client):
     path = ("so-private", "so-map", "so-f280", "so-f280-i")
     urls = [
