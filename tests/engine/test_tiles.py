@@ -15,60 +15,7 @@ from maps.engine import (
 )
 from tests.engine.brute import expected_tile, plane_values, plane_wcs, tiles_touching_map
 from tests.support.fits import car_header
-
-SCALE = 1 / 32  # 360-pixel tiles, 5 levels: block factors up to 16
-FULL_SKY_SCALE = 360 / 4096  # 256-pixel tiles, 4 levels
-
-MAPS = {
-    "act_like": dict(
-        nx=400, ny=200, pixel_scale_deg=SCALE, ra_left_deg=10.0, dec_bottom_deg=-3.0,
-        nan_box=(slice(50, 80), slice(100, 160)),
-    ),
-    "ra_increasing_offset": dict(
-        nx=300, ny=150, pixel_scale_deg=SCALE, ra_left_deg=-7.3, dec_bottom_deg=2.2,
-        cdelt1_negative=False,
-    ),
-    "across_ra_180": dict(
-        nx=400, ny=120, pixel_scale_deg=SCALE, ra_left_deg=-175.0, dec_bottom_deg=-20.0,
-    ),
-    "full_sky": dict(
-        nx=4096, ny=2048, pixel_scale_deg=FULL_SKY_SCALE, ra_left_deg=180.0,
-        dec_bottom_deg=-90.0, nan_box=(slice(900, 1200), slice(0, 500)),
-    ),
-    "three_planes": dict(
-        nx=200, ny=100, pixel_scale_deg=SCALE, ra_left_deg=40.0, dec_bottom_deg=-50.0,
-        n_planes=3,
-    ),
-    "scaled_int16": dict(
-        nx=200, ny=100, pixel_scale_deg=SCALE, ra_left_deg=0.0, dec_bottom_deg=0.0,
-        dtype="int16",
-    ),
-    "compressed": dict(
-        nx=200, ny=100, pixel_scale_deg=SCALE, ra_left_deg=5.0, dec_bottom_deg=5.0,
-        compressed=True, hdu_index=1, nan_box=(slice(10, 30), slice(10, 50)),
-    ),
-    "crpix1_wrapped": dict(
-        nx=200, ny=100, pixel_scale_deg=SCALE, ra_left_deg=-60.0, dec_bottom_deg=10.0,
-        extra_header={"CRPIX1": 0.5 + 60.0 / SCALE * -1 + 3 * 360 / SCALE},
-    ),
-    "not_dividing_the_sky": dict(
-        # Edges off any simple fraction, so no pixel centre sits on a rounding tie.
-        nx=300, ny=200, pixel_scale_deg=0.7 / 60, ra_left_deg=20.0031, dec_bottom_deg=-10.0017,
-    ),
-    "dec_decreasing": dict(
-        nx=200, ny=100, pixel_scale_deg=SCALE, ra_left_deg=30.0, dec_bottom_deg=-40.0,
-        extra_header={"CDELT2": -SCALE, "CRPIX2": 0.5 + (-40.0 + 100 * SCALE) / SCALE},
-    ),
-}  # fmt: skip
-
-
-def _provider(path, options):
-    provider = {"provider_type": "fits", "filename": str(path)}
-    if options.get("hdu_index"):
-        provider["hdu"] = options["hdu_index"]
-    if options.get("n_planes"):
-        provider["index"] = options["n_planes"] - 1
-    return provider
+from tests.support.sample_maps import MAPS, SCALE, provider_for
 
 
 def _assert_tile_matches(source, values, wcs, *, level, x, y, flip=False, method="mean"):
@@ -90,7 +37,7 @@ def _assert_tile_matches(source, values, wcs, *, level, x, y, flip=False, method
 def test_every_tile_of_every_level_matches_block_means(make_car_map, name):
     options = MAPS[name]
     path = make_car_map(f"{name}.fits", **options)
-    source = source_from_provider(_provider(path, options))
+    source = source_from_provider(provider_for(path, options))
     hdu, index = options.get("hdu_index", 0), (options.get("n_planes") or 1) - 1
     values = plane_values(path, hdu=hdu, index=index)
     wcs = plane_wcs(path, hdu=hdu)
@@ -109,7 +56,7 @@ def test_every_tile_of_every_level_matches_block_means(make_car_map, name):
 def test_stride_takes_the_middle_pixel_of_each_block(make_car_map, name):
     options = MAPS[name]
     path = make_car_map(f"{name}.fits", **options)
-    source = source_from_provider(_provider(path, options))
+    source = source_from_provider(provider_for(path, options))
     values, wcs = plane_values(path), plane_wcs(path)
     for level in range(source.info.grid.number_of_levels - 1):
         for x, y in tiles_touching_map(source.info, level):
@@ -120,7 +67,7 @@ def test_stride_takes_the_middle_pixel_of_each_block(make_car_map, name):
 def test_flipped_tiles_are_the_remapped_tile_mirrored(make_car_map, name):
     options = MAPS[name]
     path = make_car_map(f"{name}.fits", **options)
-    source = source_from_provider(_provider(path, options))
+    source = source_from_provider(provider_for(path, options))
     values, wcs = plane_values(path), plane_wcs(path)
     grid = source.info.grid
     for level in range(grid.number_of_levels):

@@ -22,9 +22,9 @@ from maps.engine import (
 from maps.engine import sources as sources_module
 from maps.engine.geometry import MAX_LEVELS, cyclic_cover
 from tests.engine.brute import map_columns, map_rows, plane_values, plane_wcs
-from tests.engine.test_tiles import MAPS, _provider
 from tests.support import badfits
 from tests.support.fits import write_car_map
+from tests.support.sample_maps import MAPS, provider_for
 
 TINY = badfits.TINY_PIXEL
 RA_CENTRE_DEG = TINY["ra_left_deg"] - TINY["nx"] / 2 * TINY["pixel_scale_deg"]
@@ -167,7 +167,7 @@ def test_tiles_away_from_a_tiny_pixel_map_are_no_data(tiny):
 def test_the_map_cover_is_what_the_whole_sky_arrays_say(make_car_map, name):
     """``PixelGrid.cover`` (a few candidates around the map) against every grid pixel."""
     options = MAPS[name]
-    source = source_from_provider(_provider(make_car_map(f"{name}.fits", **options), options))
+    source = source_from_provider(provider_for(make_car_map(f"{name}.fits", **options), options))
     grid, pixel_grid = source.info.grid, source.info.pixel_grid
     rows = pixel_grid.tile_rows(grid=grid, level=0, y=0)
     cols = np.concatenate([pixel_grid.tile_columns(grid=grid, level=0, x=x) for x in (0, 1)])
@@ -180,7 +180,7 @@ def test_the_map_cover_is_what_the_whole_sky_arrays_say(make_car_map, name):
 
 def test_a_mean_over_the_work_cap_is_refused_before_reading(make_car_map, monkeypatch):
     options = MAPS["act_like"]
-    source = source_from_provider(_provider(make_car_map("act.fits", **options), options))
+    source = source_from_provider(provider_for(make_car_map("act.fits", **options), options))
     level_1 = source.tile(index=TileIndex(level=1, x=2, y=1))
     monkeypatch.setattr(sources_module, "MAX_TILE_SOURCE_PIXELS", 1000)
 

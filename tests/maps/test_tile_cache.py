@@ -27,29 +27,16 @@ from maps import render_limits, tile_store, tiles
 from maps.engine import TileIndex
 from maps.engine.sources import PixelSource
 from maps.models import Layer
-from tests.support.fits import write_car_map
+from tests.support.fits import write_big_map
 from tests.support.image_layers import MEMCACHED_RETRY_SECONDS, make_layer
 
 pytestmark = pytest.mark.django_db
 
 # 0.5 arcmin pixels as ACT: 675-pixel tiles, 6 levels; a 700 x 700 map at RA 5..-0.8, Dec 0..5.8.
-ARCMIN_SCALE_DEG = 0.5 / 60
 BIG_TILE_INDEX = TileIndex(level=5, x=32, y=16)
 BIG_TILE = "/layers/big/5/16/32/tile.png"
 BIG_TILE_BYTES = 675 * 675 * 4
 MEMCACHED_ITEM_LIMIT = 1024 * 1024
-
-
-def write_big_map(path, **options):
-    return write_car_map(
-        path,
-        nx=700,
-        ny=700,
-        pixel_scale_deg=ARCMIN_SCALE_DEG,
-        ra_left_deg=5.0,
-        dec_bottom_deg=0.0,
-        **options,
-    )
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import pytest
 
 from maps import tiles
 from maps.engine.sources import PixelSource
-from tests.maps.test_tile_cache import write_big_map
 from tests.support import badfits
+from tests.support.fits import write_big_map
 from tests.support.image_layers import make_layer
 
 TINY = badfits.TINY_PIXEL

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.core.management import call_command
 
-from tests.catalogs.test_catalogue_contract import BOX, LAYER, SOURCE, summary
+from tests.support.api_shapes import BOX, LAYER, SOURCE, summary
 
 pytestmark = pytest.mark.django_db
 

@@ -158,3 +158,20 @@ def bump_mtime(path: Path) -> None:
     """Move a file's mtime a second on, so a rewrite is seen whatever the clock's grain."""
     stat = os.stat(path)
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+
+
+# ACT's 0.5 arcmin pixels: a 700 x 700 map gives 675-pixel tiles and 6 levels.
+ACT_PIXEL_SCALE_DEG = 0.5 / 60
+
+
+def write_big_map(path, **options):
+    """A 700 x 700 map at ACT's pixel scale: big enough for a whole native 675-pixel tile."""
+    return write_car_map(
+        path,
+        nx=700,
+        ny=700,
+        pixel_scale_deg=ACT_PIXEL_SCALE_DEG,
+        ra_left_deg=5.0,
+        dec_bottom_deg=0.0,
+        **options,
+    )

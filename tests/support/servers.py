@@ -187,3 +187,14 @@ class ServerProcess:
         self._reader.join(timeout=5)
         if not self._reader.is_alive():
             self.process.stdout.close()
+
+
+def wait_until(condition, timeout: float = 60.0):
+    """``condition()``'s first true value, polled until ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import requests
 
-from tests.site.commands.test_serve import wait_until
 from tests.support.ports import free_port
-from tests.support.servers import REPO_ROOT, STOP_TIMEOUT_SECONDS, run_command
+from tests.support.servers import REPO_ROOT, STOP_TIMEOUT_SECONDS, run_command, wait_until
 
 
 def daphne_children(pid: int) -> set[int]:

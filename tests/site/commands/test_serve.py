@@ -5,13 +5,12 @@ import os
 import re
 import signal
 import socket
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.support.ports import free_port
-from tests.support.servers import STOP_TIMEOUT_SECONDS, ServerProcess, run_command
+from tests.support.servers import STOP_TIMEOUT_SECONDS, ServerProcess, run_command, wait_until
 from tilemaker_site.server import WORKER_RESTARTS_PER_MINUTE
 
 
@@ -163,16 +162,6 @@ def worker_pids(server) -> set[int]:
 def two_workers(server) -> set[int] | None:
     pids = worker_pids(server)
     return pids if len(pids) == 2 else None
-
-
-def wait_until(condition, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def test_a_killed_worker_is_restarted_while_the_others_serve(workspace, config_file):
