@@ -16,6 +16,9 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.support.fits import car_header
+
 BENCH_DIR = Path("/tmp/tilemaker-bench")
 ACT_MAP = BENCH_DIR / "act_f090_v2.fits"
 NX, NY, N_PLANES = 43200, 10320, 3
@@ -26,24 +29,19 @@ CMB_UK = (100.0, 3.0, 3.0)
 
 
 def act_header() -> fits.Header:
-    header = fits.Header()
-    header["SIMPLE"] = True
-    header["BITPIX"] = -32
-    header["NAXIS"] = 3
-    header["NAXIS1"] = NX
-    header["NAXIS2"] = NY
-    header["NAXIS3"] = N_PLANES
-    header["CTYPE1"] = "RA---CAR"
-    header["CTYPE2"] = "DEC--CAR"
-    header["CUNIT1"] = "deg"
-    header["CUNIT2"] = "deg"
-    header["CDELT1"] = -PIXEL_SCALE_DEG
-    header["CDELT2"] = PIXEL_SCALE_DEG
-    header["CRVAL1"] = 0.0
-    header["CRVAL2"] = 0.0
-    header["CRPIX1"] = NX / 2 + 0.5
-    header["CRPIX2"] = 0.5 - DEC_BOTTOM_DEG / PIXEL_SCALE_DEG
-    header["BUNIT"] = "uK"
+    """The primary header: RA 0 at the middle column, as pixell writes ACT maps."""
+    header = fits.Header([("SIMPLE", True), ("BITPIX", -32)])
+    header.extend(
+        car_header(
+            nx=NX,
+            ny=NY,
+            pixel_scale_deg=PIXEL_SCALE_DEG,
+            ra_left_deg=NX / 2 * PIXEL_SCALE_DEG,
+            dec_bottom_deg=DEC_BOTTOM_DEG,
+            n_planes=N_PLANES,
+        ),
+        strip=False,
+    )
     return header
 
 

@@ -17,7 +17,6 @@ body that differs between a missing and a hidden object:
 
 import logging
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import BadRequest as DjangoBadRequest
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
@@ -26,6 +25,8 @@ from django.http.multipartparser import MultiPartParserError
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
+
+from tilemaker_site.middleware import HybridMiddleware
 
 logger = logging.getLogger("maps.api")
 
@@ -109,7 +110,7 @@ def _has_nul(request) -> bool:
     )
 
 
-class JsonErrorMiddleware:
+class JsonErrorMiddleware(HybridMiddleware):
     """Turn non-JSON error answers and uncaught exceptions under the API into JSON.
 
     Place it just inside ``CorsMiddleware`` so that the JSON error still
@@ -117,32 +118,7 @@ class JsonErrorMiddleware:
     them, and the viewer could not show what went wrong).
     """
 
-    # Both, so that under ASGI it does not push every request (and every
-    # middleware outside it) onto a thread of its own.
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if iscoroutinefunction(self):
-            return self._acall(request)
-        refused = self._refuse(request)
-        if refused is not None:
-            return refused
-        return self._as_json(request, self.get_response(request))
-
-    async def _acall(self, request):
-        refused = self._refuse(request)
-        if refused is not None:
-            return refused
-        return self._as_json(request, await self.get_response(request))
-
-    @staticmethod
-    def _refuse(request):
+    def before(self, request):
         if not _answers_json(request):
             return None
         try:
@@ -157,8 +133,7 @@ class JsonErrorMiddleware:
             return error_response("The URL contains a NUL character.", 400)
         return None
 
-    @staticmethod
-    def _as_json(request, response):
+    def after(self, request, response):
         if response.status_code < 400 or not _answers_json(request):
             return response
         content_type = response.get("Content-Type", "")
