@@ -46,13 +46,6 @@ class Normalisation:
     clip: bool = False
 
 
-def colour_map_names() -> list[str]:
-    """Every colour map name matplotlib knows, sorted."""
-    import matplotlib
-
-    return sorted(matplotlib.colormaps)
-
-
 @lru_cache(maxsize=64)
 def _lut(name: str) -> np.ndarray:
     import matplotlib
