@@ -11,7 +11,7 @@ from tilemaker_site import env
 from tilemaker_site.booleans import FALSE_WORDS, TRUE_WORDS
 from tilemaker_site.errors import BadRequest
 
-VIEWER = Path(__file__).resolve().parent.parent / "frontend/static/frontend/js/main.js"
+VIEWER = Path(__file__).resolve().parents[2] / "frontend/static/frontend/js/main.js"
 
 
 def viewer_words(name: str) -> set[str]:
