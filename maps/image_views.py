@@ -28,10 +28,20 @@ from rest_framework.response import Response
 from maps import render_limits, tiles
 from maps.engine import OutOfRangeError, resolve_tile
 from maps.engine.colormap import UnknownColourMapError
+from maps.engine.datatile import DATA_TILE_DTYPE, DATA_TILE_ENCODING
 from maps.engine.encode import FITS_RENDERER, IMAGE_RENDERERS, colour_bar_png
+from maps.engine.stretch import DEFAULT_ASINH_A, DEFAULT_GAMMA, LOG_STRETCH_A, STRETCHES
 from maps.grants import is_public, user_grants
 from maps.image_errors import api_error_for
-from maps.query import echo, parse_int, parse_number, parse_render_options, required
+from maps.query import (
+    echo,
+    optional,
+    parse_bool,
+    parse_int,
+    parse_number,
+    parse_render_options,
+    required,
+)
 from tilemaker_site.errors import BAD_REQUEST, NOT_FOUND, BadRequest
 
 TILE_REVALIDATE = "no-cache"
@@ -104,7 +114,12 @@ class ImageAPIView(APIView):
 # --- OpenAPI descriptions ------------------------------------------------------
 
 _RENDER_PARAMETERS = [
-    OpenApiParameter("cmap", str, description="matplotlib colour map; default the layer's."),
+    OpenApiParameter(
+        "cmap",
+        str,
+        description="Colour map: any matplotlib name, planck (the Planck CMB table), or "
+        "either followed by _r (reversed); default the layer's.",
+    ),
     OpenApiParameter("vmin", float, description="Colour range low end; default the layer's."),
     OpenApiParameter("vmax", float, description="Colour range high end; default the layer's."),
     OpenApiParameter("log_norm", bool, description="Logarithmic colour scale (needs vmin > 0)."),
@@ -117,6 +132,26 @@ _RENDER_PARAMETERS = [
     ),
     OpenApiParameter(
         "flip", bool, description="RA increasing to the left (the sky as seen from inside)."
+    ),
+    OpenApiParameter(
+        "stretch",
+        str,
+        enum=list(STRETCHES),
+        description="Applied to x = (value - vmin) / (vmax - vmin) clipped to 0..1 (after abs "
+        "and log_norm), as astropy.visualization's stretches: linear x; log "
+        f"log10({LOG_STRETCH_A:g} x + 1) / log10({LOG_STRETCH_A:g} + 1); sqrt; asinh "
+        "asinh(x / asinh_a) / asinh(1 / asinh_a); power x ** gamma; histeq the cumulative "
+        "histogram of the layer within vmin..vmax. Default linear.",
+    ),
+    OpenApiParameter(
+        "asinh_a",
+        float,
+        description=f"Softening of the asinh stretch, > 0; default {DEFAULT_ASINH_A:g}.",
+    ),
+    OpenApiParameter(
+        "gamma",
+        float,
+        description=f"Exponent of the power stretch, > 0; default {DEFAULT_GAMMA:g}.",
     ),
 ]
 
@@ -213,6 +248,141 @@ def _prepare_and_read_cache(request, user, *args, **kwargs):
     tile, media_type, headers = _prepare_tile(request, user, *args, **kwargs)
     body = None if _etag_matches(request, tile.etag) else tiles.cached_image(tile)
     return tile, media_type, headers, body
+
+
+# The data tile's one format: the URL's extension names it, so a later
+# encoding gets a new extension and cached copies never mix.
+DATA_TILE_EXTENSIONS = {"f32": DATA_TILE_ENCODING}
+DATA_TILE_MEDIA_TYPE = "application/octet-stream"
+
+
+# The float values of a tile for clients that colour them themselves (the
+# WebGL viewer). Same grid, grants, caching, ETag/304 and errors as
+# ``TileView``. The body is deflated but sent without ``Content-Encoding:
+# deflate``: with that header the browser inflates before the script sees
+# the bytes, but only if nothing on the way (nginx, a proxy, a cache) has
+# dropped or rewritten the header, so the script could not know which bytes
+# it holds; and servers have sent "deflate" content-coding both as zlib and
+# as raw streams. As plain octets the body is the same bytes everywhere and
+# the viewer always inflates it itself with ``DecompressionStream("deflate")``.
+class DataTileView(ImageAPIView):
+    def initial(self, request, *args, **kwargs):
+        """Authentication, permissions and throttles, then the look-up (see ``TileView``)."""
+        super().initial(request, *args, **kwargs)
+        if request.method in ("GET", "HEAD"):
+            self.looked_up = _prepare_data_tile_and_read_cache(
+                request, request.user, *args, **kwargs
+            )
+
+    @extend_schema(
+        operation_id="layer_data_tile",
+        summary="One tile of a layer (SPEC section 5 grid) as float32 values.",
+        description="Body: the tile's rows x cols values (row 0 north, RA increasing to the "
+        "right, mirrored left-right with flip exactly like the image tile), little-endian "
+        "IEEE float32, byte-shuffled (all first bytes, then all second, third and fourth "
+        "bytes), compressed as one zlib stream (RFC 1950; DecompressionStream('deflate') in "
+        "browsers). No Content-Encoding: the client inflates it. NaN is no data. At the "
+        "deepest level the values are the file's float32 values exactly; at coarser levels "
+        "each value is the NaN-aware mean (method=mean) or the middle pixel (method=stride) "
+        "of an X-Tile-Block-Size square of native pixels. A tile without data answers 404.",
+        parameters=[
+            OpenApiParameter("ext", str, OpenApiParameter.PATH, enum=sorted(DATA_TILE_EXTENSIONS)),
+            OpenApiParameter("level", int, OpenApiParameter.PATH),
+            OpenApiParameter("x", int, OpenApiParameter.PATH),
+            OpenApiParameter("y", int, OpenApiParameter.PATH),
+            OpenApiParameter(
+                "flip", bool, description="RA increasing to the left (the sky as seen from inside)."
+            ),
+            OpenApiParameter(
+                "method",
+                str,
+                enum=list(tiles.METHODS),
+                description="Coarse levels: NaN-aware block mean (default) or every n-th pixel.",
+            ),
+            OpenApiParameter(
+                "X-Tile-Shape",
+                str,
+                OpenApiParameter.HEADER,
+                response=[200],
+                description="rows,cols of the tile, e.g. 675,675.",
+            ),
+            OpenApiParameter(
+                "X-Tile-Dtype",
+                str,
+                OpenApiParameter.HEADER,
+                response=[200],
+                description=f"{DATA_TILE_DTYPE} (little-endian).",
+            ),
+            OpenApiParameter(
+                "X-Tile-Encoding",
+                str,
+                OpenApiParameter.HEADER,
+                response=[200],
+                description=f"{DATA_TILE_ENCODING}.",
+            ),
+            OpenApiParameter(
+                "X-Tile-Block-Size",
+                int,
+                OpenApiParameter.HEADER,
+                response=[200],
+                description="Native pixels per tile pixel along each axis (1 at the "
+                "deepest level; N: each value stands for an N x N block).",
+            ),
+            OpenApiParameter("ETag", str, OpenApiParameter.HEADER, response=[200, 304]),
+        ],
+        responses={
+            (200, DATA_TILE_MEDIA_TYPE): OpenApiResponse(
+                OpenApiTypes.BINARY, description="Byte-shuffled float32, zlib-compressed."
+            ),
+            304: OpenApiResponse(description="Not modified (If-None-Match matched the ETag)."),
+            **_ERRORS,
+        },
+        tags=["Images"],
+    )
+    async def get(self, request, layer_id, level, y, x, ext):
+        tile, headers, body = self.looked_up
+        if _etag_matches(request, tile.etag):
+            return HttpResponse(status=304, headers=headers)
+        if body is None:
+            body = await render_limits.in_render_thread(tiles.render_data_tile, tile)
+        if _wants_any(request):
+            return HttpResponse(status=304, headers=headers)
+        return HttpResponse(body, content_type=DATA_TILE_MEDIA_TYPE, headers=headers)
+
+
+def _prepare_data_tile(request, user, layer_id, level, y, x, ext):
+    """The layer through the grants, then every check; the prepared tile and its headers."""
+    layer = tiles.visible_layer(user, layer_id)
+    if ext not in DATA_TILE_EXTENSIONS:
+        raise BadRequest(
+            f"unknown data tile format {echo(ext)}; use one of {', '.join(DATA_TILE_EXTENSIONS)}"
+        )
+    level, x, y = parse_int("level", level), parse_int("x", x), parse_int("y", y)
+    flip = optional(request.GET, "flip", parse_bool, False)
+    method = request.GET.get("method", tiles.DEFAULT_METHOD)
+    if method not in tiles.METHODS:
+        raise BadRequest(f"method must be one of {', '.join(tiles.METHODS)}")
+    try:
+        index = resolve_tile(grid=tiles.layer_grid(layer), level=level, x=x, y=y, flip=flip)
+    except OutOfRangeError as error:
+        raise NotFound(str(error)) from None
+    tile = tiles.prepare_data_tile(layer, index, method=method, flip=flip)
+    # The X-Tile-* headers are listed in settings.CORS_EXPOSE_HEADERS.
+    headers = {
+        "ETag": tile.etag,
+        "Cache-Control": _cache_control(layer, user),
+        "X-Tile-Shape": f"{layer.tile_size},{layer.tile_size}",
+        "X-Tile-Dtype": DATA_TILE_DTYPE,
+        "X-Tile-Encoding": DATA_TILE_EXTENSIONS[ext],
+        "X-Tile-Block-Size": str(tile.block_size),
+    }
+    return tile, headers
+
+
+def _prepare_data_tile_and_read_cache(request, user, *args, **kwargs):
+    tile, headers = _prepare_data_tile(request, user, *args, **kwargs)
+    body = None if _etag_matches(request, tile.etag) else tiles.cached_data_tile(tile)
+    return tile, headers, body
 
 
 _CUTOUT_RENDERERS = {**IMAGE_RENDERERS, FITS_RENDERER.format: FITS_RENDERER}

@@ -8,6 +8,7 @@ import math
 import re
 
 from maps.engine.colormap import UnknownColourMapError, lookup_table
+from maps.engine.stretch import DEFAULT_ASINH_A, DEFAULT_GAMMA, STRETCHES
 from maps.tiles import RenderOptions
 from tilemaker_site.booleans import boolean_word
 from tilemaker_site.errors import BadRequest
@@ -65,6 +66,15 @@ def parse_render_options(query) -> RenderOptions:
             lookup_table(cmap)
         except UnknownColourMapError:
             raise BadRequest(f"unknown colour map {echo(cmap)}") from None
+    stretch = query.get("stretch", "linear")
+    if stretch not in STRETCHES:
+        raise BadRequest(f"stretch must be one of {', '.join(STRETCHES)}, got {echo(stretch)}")
+    asinh_a = optional(query, "asinh_a", parse_number, DEFAULT_ASINH_A)
+    if asinh_a <= 0:
+        raise BadRequest(f"asinh_a must be > 0, got {asinh_a:g}")
+    gamma = optional(query, "gamma", parse_number, DEFAULT_GAMMA)
+    if gamma <= 0:
+        raise BadRequest(f"gamma must be > 0, got {gamma:g}")
     return RenderOptions(
         cmap=cmap,
         vmin=optional(query, "vmin", parse_number),
@@ -73,4 +83,7 @@ def parse_render_options(query) -> RenderOptions:
         absolute=optional(query, "abs", parse_bool, False),
         clip=optional(query, "clip", parse_bool, False),
         flip=optional(query, "flip", parse_bool, False),
+        stretch=stretch,
+        asinh_a=asinh_a,
+        gamma=gamma,
     )

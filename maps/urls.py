@@ -28,6 +28,11 @@ urlpatterns = [
         name="layer-tile",
     ),
     path(
+        "layers/<str:layer_id>/<str:level>/<str:y>/<str:x>/data.<str:ext>",
+        image_views.DataTileView.as_view(),
+        name="layer-data-tile",
+    ),
+    path(
         "layers/<str:layer_id>/submap/<str:left>/<str:right>/<str:top>/<str:bottom>/image.<str:ext>",
         image_views.SubmapView.as_view(),
         name="layer-submap",

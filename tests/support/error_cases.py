@@ -46,6 +46,7 @@ def routes(layer: str, broken_layer: str | None = None) -> list[str]:
         f"/layers/{layer}",
         "/search?q=a",
         f"/layers/{layer}/0/0/0/tile.png",
+        f"/layers/{layer}/0/0/0/data.f32",
         f"/layers/{layer}/submap/10/20/5/-5/image.png",
         f"/histograms/data/{layer}",
         "/histograms/viridis.png",
@@ -119,6 +120,8 @@ def reported_cases(layer: str, *, no_data_tile: str, broken_layer: str | None) -
             ("level", f"/layers/{layer}/{value}/0/0/tile.png"),
             ("y", f"/layers/{layer}/0/{value}/0/tile.png"),
             ("x", f"/layers/{layer}/0/0/{value}/tile.png"),
+            ("data tile level", f"/layers/{layer}/{value}/0/0/data.f32"),
+            ("data tile x", f"/layers/{layer}/0/0/{value}/data.f32"),
             ("left", f"{submap}/{value}/20/5/-5/image.png"),
             ("right", f"{submap}/10/{value}/5/-5/image.fits"),
             ("top", f"{submap}/10/20/{value}/-5/image.png"),
@@ -128,6 +131,8 @@ def reported_cases(layer: str, *, no_data_tile: str, broken_layer: str | None) -
             ("radius", f"/analysis/aperture/{layer}?ra=10&dec=0&radius={value}"),
             ("vmin", f"/layers/{layer}/0/0/0/tile.png?vmin={value}"),
             ("vmax", f"/layers/{layer}/0/0/0/tile.png?vmax={value}"),
+            ("gamma", f"/layers/{layer}/0/0/0/tile.png?stretch=power&gamma={value}"),
+            ("asinh_a", f"/layers/{layer}/0/0/0/tile.png?stretch=asinh&asinh_a={value}"),
         ):
             cases.append(Case(f"{name}={value}", path))
     if broken_layer:
