@@ -60,6 +60,7 @@ def read_provider(
 
 def derived_fields(plane: PlaneInfo) -> dict:
     """The value of each of ``maps.models.DERIVED_LAYER_FIELDS`` for a layer showing ``plane``."""
+    offset_ra_deg, offset_dec_deg = plane.pixel_grid.pixel_offset_deg(grid=plane.grid)
     return {
         "tile_size": plane.grid.tile_size,
         "number_of_levels": plane.grid.number_of_levels,
@@ -67,6 +68,10 @@ def derived_fields(plane: PlaneInfo) -> dict:
         "bounding_right": plane.bounding_right,
         "bounding_top": plane.bounding_top,
         "bounding_bottom": plane.bounding_bottom,
+        "pixel_scale_ra_deg": abs(plane.pixel_grid.cdelt1),
+        "pixel_scale_dec_deg": abs(plane.pixel_grid.cdelt2),
+        "pixel_offset_ra_deg": offset_ra_deg,
+        "pixel_offset_dec_deg": offset_dec_deg,
     }
 
 

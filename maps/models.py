@@ -97,6 +97,10 @@ DERIVED_LAYER_FIELDS = (
     "bounding_right",
     "bounding_top",
     "bounding_bottom",
+    "pixel_scale_ra_deg",
+    "pixel_scale_dec_deg",
+    "pixel_offset_ra_deg",
+    "pixel_offset_dec_deg",
 )
 
 
@@ -127,6 +131,11 @@ class Layer(Restricted):
     bounding_right = models.FloatField(editable=False, default=0.0)
     bounding_top = models.FloatField(editable=False, default=0.0)
     bounding_bottom = models.FloatField(editable=False, default=0.0)
+    # Where the tiles' pixels are on the sky (maps.engine.geometry.PixelGrid.pixel_offset_deg).
+    pixel_scale_ra_deg = models.FloatField(editable=False, default=0.0)
+    pixel_scale_dec_deg = models.FloatField(editable=False, default=0.0)
+    pixel_offset_ra_deg = models.FloatField(editable=False, default=0.0)
+    pixel_offset_dec_deg = models.FloatField(editable=False, default=0.0)
 
     class Meta(Restricted.Meta):
         pass

@@ -65,6 +65,17 @@ class LayerSerializer(LayerSummarySerializer):
     map_group_id = serializers.CharField(source="band.map.map_group.map_group_id")
     map_id = serializers.CharField(source="band.map.map_id")
     band_id = serializers.CharField(source="band.band_id")
+    # Not in the original: where the tiles' pixels are on the sky (README "Pixel placement").
+    pixel_scale_ra_deg = serializers.FloatField(help_text="|CDELT1| of the map, degrees.")
+    pixel_scale_dec_deg = serializers.FloatField(help_text="|CDELT2| of the map, degrees.")
+    pixel_offset_ra_deg = serializers.FloatField(
+        help_text="RA from the centre of a deepest-level tile pixel to the centre of the map "
+        "pixel it shows (unflipped tiles; mirrored with flip), degrees. Draw tiles shifted by it."
+    )
+    pixel_offset_dec_deg = serializers.FloatField(
+        help_text="Dec from the centre of a deepest-level tile pixel to the centre of the map "
+        "pixel it shows, degrees. Draw tiles shifted by it."
+    )
 
 
 # Menu shapes, for the schema only (the trees themselves are built below).

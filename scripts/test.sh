@@ -16,6 +16,7 @@ npm ci --no-audit --no-fund --loglevel=error
 python3 -m ruff check .
 python3 -m ruff format --check .
 npx --no-install eslint .
+node --test frontend/tests/
 lint-imports --no-cache
 python3 manage.py makemigrations --check --dry-run
 python3 -m pytest -q "$@"

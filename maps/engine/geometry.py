@@ -34,6 +34,14 @@ MAX_LEVELS = 20
 # Candidates beyond a map's edges when locating it on the grid: rounding of
 # the edge coordinates moves them by less than one pixel.
 COVER_MARGIN_PIXELS = 3
+# A grid pixel centre on the boundary between two map pixels (every grid pixel
+# of a map whose pixel centres sit on multiples of the pixel size, as pixell
+# writes them) must show the same neighbour everywhere. Rounding alone left the
+# choice to float noise: on a 0.5 arcmin ACT header, floor(c + 0.5) took one
+# neighbour for 3588 of the 43200 grid columns and the other for 39611, so a
+# tile repeated some pixels and dropped others. Coordinates this close to a
+# half-integer are ties; float noise is ~1e-16 of the sky's 4e5 columns.
+TIE_TOLERANCE_PIXELS = 1e-6
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -204,6 +212,13 @@ def cyclic_cover(present: np.ndarray) -> tuple[int, int]:
     return start, count - int(gaps[widest]) + 1
 
 
+def nearest_index(coordinate, *, cdelt: float) -> np.ndarray:
+    """The integer nearest to each pixel coordinate; a tie goes to the pixel of larger sky
+    coordinate (east for RA, north for Dec), whatever the sign of ``cdelt``."""
+    tie = TIE_TOLERANCE_PIXELS if cdelt > 0 else -TIE_TOLERANCE_PIXELS
+    return np.floor(np.asarray(coordinate, dtype=np.float64) + 0.5 + tie).astype(np.int64)
+
+
 def _check_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise OutOfRangeError(f"{name} must be an integer, got {value!r}")
@@ -310,10 +325,10 @@ class PixelGrid:
         if self.whole_period is None:
             start = self._column_window_start()
             coordinate = start + np.mod(coordinate - start, self.period_columns)
-        return self.wrap_columns(np.floor(coordinate + 0.5))
+        return self.wrap_columns(nearest_index(coordinate, cdelt=self.cdelt1))
 
     def nearest_rows(self, dec_deg) -> np.ndarray:
-        rows = np.floor(self.row_coordinate(dec_deg) + 0.5).astype(np.int64)
+        rows = nearest_index(self.row_coordinate(dec_deg), cdelt=self.cdelt2)
         return np.where((rows >= 0) & (rows < self.ny), rows, -1)
 
     def columns_at(self, *, grid: TileGrid, grid_columns) -> np.ndarray:
@@ -327,6 +342,40 @@ class PixelGrid:
         scale_deg = grid.deepest_pixel_scale_deg
         dec_deg = -90.0 + (np.asarray(grid_rows, dtype=np.float64) + 0.5) * scale_deg
         return self.nearest_rows(dec_deg)
+
+    def pixel_offset_deg(self, *, grid: TileGrid) -> tuple[float, float]:
+        """``(ra_offset_deg, dec_offset_deg)``: from the centre of a deepest-level grid pixel
+        to the centre of the map pixel ``columns_at`` / ``rows_at`` put in it.
+
+        The same for every grid pixel on an axis where the grid's pixel scale
+        is the map's (the sky is a whole number of map pixels, as for every
+        ACT and SO map): a tile drawn shifted by it covers each map pixel's own
+        footprint. Between ``-scale / 2`` and ``+scale / 2``; ``+scale / 2``
+        for pixell's patch geometry (centres on multiples of the pixel size,
+        ties go east and north), 0 when the grid's pixel edges are the map's.
+        0 on an axis where the grid is finer than the map (a scale that does
+        not divide the sky): no single shift helps there, and each grid pixel
+        shows the map pixel nearest its centre, so map pixel edges are drawn
+        within half a grid pixel of where they are.
+        """
+        scale_deg = grid.deepest_pixel_scale_deg
+        offsets = []
+        for cdelt, coordinate_of, start_deg in (
+            (self.cdelt1, self.column_coordinate, -180.0),
+            (self.cdelt2, self.row_coordinate, -90.0),
+        ):
+            if not math.isclose(abs(cdelt), scale_deg, rel_tol=WHOLE_RELATIVE_TOLERANCE):
+                offsets.append(0.0)
+                continue
+            # Any grid pixel will do; one near the reference pixel keeps the float error small.
+            reference_deg = self.crval1 if cdelt is self.cdelt1 else self.crval2
+            centre_deg = start_deg + (math.floor((reference_deg - start_deg) / scale_deg) + 0.5) * (
+                scale_deg
+            )
+            coordinate = float(coordinate_of(centre_deg))
+            index = int(nearest_index(coordinate, cdelt=cdelt))
+            offsets.append((index - coordinate) * cdelt)
+        return offsets[0], offsets[1]
 
     def tile_columns(self, *, grid: TileGrid, level: int, x: int) -> np.ndarray:
         """Array columns of the deepest-level pixels under tile column ``x``, west to east."""

@@ -87,6 +87,10 @@ def test_layer_answer_equals_the_stored_layer(catalogue, anonymous_client):
         "map_group_id": "act-dr6",
         "map_id": "act-coadd",
         "band_id": "coadd-f090",
+        "pixel_scale_ra_deg": 0.5,
+        "pixel_scale_dec_deg": 0.5,
+        "pixel_offset_ra_deg": layer.pixel_offset_ra_deg,
+        "pixel_offset_dec_deg": layer.pixel_offset_dec_deg,
     }
     # The fixture map is 0.5 deg/px: 720 x 360 over the sky, not multiples of
     # 256, so SPEC section 5 gives 360 px tiles and floor(log2(720 // 360)) levels.

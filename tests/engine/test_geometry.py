@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from maps.engine import (
@@ -121,3 +122,51 @@ def test_resolve_tile_rejects_out_of_range(level, x, y, message):
 )
 def test_tile_bounds(level, x, y, bounds):
     assert tile_bounds_deg(index=TileIndex(level=level, x=x, y=y)) == pytest.approx(bounds)
+
+
+# pixell's patch geometry at 0.5 arcmin: centres on multiples of the pixel size,
+# so every grid pixel centre is a tie between two map pixels.
+@pytest.mark.parametrize("cdelt1", [-1 / 120, 1 / 120])
+def test_ties_go_east_and_north_on_every_grid_pixel_and_the_offset_says_so(cdelt1):
+    from maps.engine.geometry import PixelGrid, tile_grid_for
+
+    grid = tile_grid_for(pixel_scale_ra_deg=cdelt1, pixel_scale_dec_deg=1 / 120)
+    pixels = PixelGrid(
+        nx=43200, ny=10000, crpix1=101.0, crval1=0.0, cdelt1=cdelt1,
+        crpix2=5001.0, crval2=0.0, cdelt2=1 / 120,
+    )  # fmt: skip
+    scale_deg = grid.deepest_pixel_scale_deg
+    columns = np.arange(2 * grid.tile_size * 2**grid.deepest_level)
+    shown = pixels.columns_at(grid=grid, grid_columns=columns)
+    centre_ra = -180 + (columns + 0.5) * scale_deg
+    shown_ra = pixels.ra_of_column(shown)
+    east_deg = (shown_ra - centre_ra + 180) % 360 - 180
+    assert np.allclose(east_deg, scale_deg / 2, atol=1e-9)
+    rows = np.arange(grid.tile_size * 2**grid.deepest_level)
+    shown_rows = pixels.rows_at(grid=grid, grid_rows=rows)
+    on_map = shown_rows >= 0
+    north_deg = pixels.dec_of_row(shown_rows[on_map]) - (-90 + (rows[on_map] + 0.5) * scale_deg)
+    assert np.allclose(north_deg, scale_deg / 2, atol=1e-9)
+    offset_ra_deg, offset_dec_deg = pixels.pixel_offset_deg(grid=grid)
+    assert offset_ra_deg == pytest.approx(scale_deg / 2, abs=1e-12)
+    assert offset_dec_deg == pytest.approx(scale_deg / 2, abs=1e-12)
+
+
+def test_offset_is_zero_where_grid_and_map_edges_agree_or_the_grid_is_finer_than_the_map():
+    from maps.engine.geometry import PixelGrid, tile_grid_for
+
+    # pixell full sky: RA centres on multiples of 0.5 (a tie, the east one), Dec
+    # centres at 0.25 + k * 0.5, the grid's own.
+    grid = tile_grid_for(pixel_scale_ra_deg=-0.5, pixel_scale_dec_deg=0.5)
+    full = PixelGrid(
+        nx=720, ny=360, crpix1=360.5, crval1=0.25, cdelt1=-0.5,
+        crpix2=180.5, crval2=0.0, cdelt2=0.5,
+    )  # fmt: skip
+    assert full.pixel_offset_deg(grid=grid) == pytest.approx((0.25, 0.0), abs=1e-12)
+    # 0.3 deg does not divide 180 evenly into a power-of-two grid: the grid is finer.
+    grid = tile_grid_for(pixel_scale_ra_deg=-0.7, pixel_scale_dec_deg=0.7)
+    odd = PixelGrid(
+        nx=10, ny=10, crpix1=1.0, crval1=0.0, cdelt1=-0.7, crpix2=1.0, crval2=0.0, cdelt2=0.7
+    )
+    assert grid.deepest_pixel_scale_deg < 0.7
+    assert odd.pixel_offset_deg(grid=grid) == (0.0, 0.0)

@@ -30,6 +30,10 @@ LAYER = {
     "map_group_id": str,
     "map_id": str,
     "band_id": str,
+    "pixel_scale_ra_deg": float,
+    "pixel_scale_dec_deg": float,
+    "pixel_offset_ra_deg": float,
+    "pixel_offset_dec_deg": float,
 }
 LAYER_MENU = summary("layer_id")
 BAND_MENU = {**summary("band_id"), "layers": [LAYER_MENU]}

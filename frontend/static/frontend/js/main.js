@@ -69,6 +69,13 @@ class Viewer {
       this.showScale();
     });
     this.sky.addEventListener("rendercomplete", () => this.checkVisible());
+    this.sky.addEventListener("loading", (event) => {
+      const pending = event.detail.pending;
+      const indicator = $("#loading");
+      indicator.hidden = pending === 0;
+      indicator.textContent = `loading ${pending} tile${pending === 1 ? "" : "s"}\u2026`;
+    });
+    $("#sidebar-toggle").addEventListener("click", () => this.toggleSidebar());
     this.sky.addEventListener("tileerror", (event) => {
       const error = event.detail;
       this.messages.error(`Tiles: ${error.detail || error.message}`);
@@ -290,6 +297,14 @@ class Viewer {
     $("#aperture-tool").classList.toggle("active", this.aperture.isActive());
   }
 
+  // Hide the sidebar to give the map the whole window; the map keeps its
+  // centre and resolution and fills the freed space.
+  toggleSidebar() {
+    const hidden = document.body.classList.toggle("sidebar-hidden");
+    $("#sidebar-toggle").setAttribute("aria-expanded", String(!hidden));
+    this.sky.map.updateSize();
+  }
+
   toggleHelp(show) {
     const help = $("#help");
     help.hidden = show === undefined ? !help.hidden : !show;
@@ -322,6 +337,8 @@ class Viewer {
       b: () => this.toggleBoxDrawing(),
       c: () => this.toggleAperture(),
       "/": () => $("#search").focus(),
+      0: () => this.layer && this.sky.fitLayer(this.layer),
+      p: () => this.toggleSidebar(),
       "?": () => this.toggleHelp(),
     };
     const action = actions[event.key.length === 1 ? event.key.toLowerCase() : event.key];

@@ -2,11 +2,14 @@
 // the graticule, and helpers shared by the overlays.
 
 import { apiPath, apiUrl, errorFrom } from "./api.js";
-import { formatDeg, raToX, wrap360, xToRa } from "./sky.js";
+import { layerXRange, tileGridPlacement, wrapX } from "./placement.js";
+import { formatDeg, raToX, raToXNear, wrap360, xToRa } from "./sky.js";
 
 const ol = window.ol;
 
-const SKY_EXTENT = [-180, -90, 180, 90];
+// The view pans freely in x, across the RA seam of either orientation
+// (the tiles and overlays repeat every 360 degrees); only Dec is bounded.
+const VIEW_EXTENT = [-Infinity, -90, Infinity, 90];
 // View zoom k shows tile level k - 1 at one screen pixel per tile pixel;
 // zoom 0 fits the whole sky (two level-0 tiles) into one tile width.
 const ZOOM_OFFSET = 1;
@@ -27,14 +30,17 @@ export function colourParams(colour, flip) {
   };
 }
 
-function tileGridFor(layer) {
+// The SPEC grid, shifted so each tile pixel covers the footprint of the
+// map pixel it shows (placement.js).
+function tileGridFor(layer, flip) {
   const resolutions = [];
   for (let z = 0; z < layer.number_of_levels; z += 1) {
     resolutions.push(180 / 2 ** z / layer.tile_size);
   }
+  const { origin, extent } = tileGridPlacement(layer, flip);
   return new ol.tilegrid.TileGrid({
-    extent: SKY_EXTENT,
-    origin: [-180, 90],
+    extent,
+    origin,
     resolutions,
     tileSize: layer.tile_size,
   });
@@ -65,6 +71,7 @@ export class SkyMap extends EventTarget {
     // What each tile URL answered ("ok", "missing" for 404, "failed"), to
     // tell "no data in this view" from "still loading".
     this.tileStatus = new Map();
+    this.pendingTiles = 0;
     this.graticuleVisible = true;
     this.map = new ol.Map({
       target,
@@ -99,25 +106,28 @@ export class SkyMap extends EventTarget {
     return { raDeg: xToRa(x, this.flip), decDeg: y };
   }
 
+  // View x of an RA in the world copy nearest the centre of the view, so a
+  // go-to or a new marker past the seam lands where the user is looking.
+  xNearView(raDeg) {
+    const centre = this.view.getCenter();
+    return centre ? raToXNear(raDeg, this.flip, centre[0]) : raToX(raDeg, this.flip);
+  }
+
   skyAtPixel(pixel) {
     const coordinate = this.map.getCoordinateFromPixel(pixel);
     if (!coordinate) return null;
     const [x, y] = coordinate;
-    if (x < -180 || x > 180 || y < -90 || y > 90) return null;
+    if (y < -90 || y > 90) return null;
     return { raDeg: xToRa(x, this.flip), decDeg: y };
   }
 
-  // The x-ranges a layer's bounding box occupies in the current orientation:
-  // with flip the RA 0 seam sits at the view's edges, so a map across RA 0 has two.
+  // The layer's bounding box in the current orientation, in one piece
+  // across the seam (placement.js layerXRange), in the world copy nearest the view.
   layerExtent(layer) {
-    const left = layer.bounding_left;
-    const right = layer.bounding_right;
-    const bottom = layer.bounding_bottom;
-    const top = layer.bounding_top;
-    if (right - left >= 359.999) return [-180, bottom, 180, top];
-    const xs = [raToX(left, this.flip), raToX(right, this.flip)];
-    if (this.flip && left < 0 && right > 0) return [-180, bottom, 180, top];
-    return [Math.min(...xs), bottom, Math.max(...xs), top];
+    const [x0, x1] = layerXRange(layer, this.flip);
+    const centre = this.view.getCenter();
+    const shift = centre && x1 - x0 < 359.999 ? centre[0] - wrapX(centre[0]) : 0;
+    return [x0 + shift, layer.bounding_bottom, x1 + shift, layer.bounding_top];
   }
 
   fitLayer(layer) {
@@ -174,13 +184,20 @@ export class SkyMap extends EventTarget {
     if (!this.tileLayer || !size) return null;
     const source = this.tileLayer.getSource();
     const grid = source.getTileGrid();
-    const extent = ol.extent.getIntersection(this.view.calculateExtent(size), SKY_EXTENT);
+    const extent = ol.extent.getIntersection(this.view.calculateExtent(size), VIEW_EXTENT);
     const counts = { ok: 0, missing: 0, failed: 0, pending: 0 };
     if (ol.extent.isEmpty(extent)) return counts;
     const z = grid.getZForResolution(this.view.getResolution(), source.zDirection || 0);
     const urlOf = source.getTileUrlFunction();
+    const projection = this.view.getProjection();
+    const seen = new Set();
     grid.forEachTileCoord(extent, z, (coord) => {
-      const status = this.tileStatus.get(urlOf(coord));
+      // Tiles past the seam are the same tiles as those of the first world.
+      const wrapped = source.getTileCoordForTileUrlFunction(coord, projection);
+      const url = wrapped && urlOf(wrapped);
+      if (!url || seen.has(url)) return;
+      seen.add(url);
+      const status = this.tileStatus.get(url);
       counts[status || "pending"] += 1;
     });
     return counts;
@@ -189,16 +206,25 @@ export class SkyMap extends EventTarget {
   makeTileLayer(layer, colour, flip) {
     const source = new ol.source.TileImage({
       projection: "EPSG:4326",
-      tileGrid: tileGridFor(layer),
+      tileGrid: tileGridFor(layer, flip),
       tileUrlFunction: (coord) => this.tileUrl(layer, colour, flip, coord),
       tileLoadFunction: (tile, src) => this.loadTile(tile, src),
       // Astronomers want to see the pixels, not a blur, when zoomed in.
       interpolate: false,
-      wrapX: false,
+      // Past the grid's x range the tiles of the other end (SPEC section 5).
+      wrapX: true,
       transition: 0,
     });
     source.setKey(JSON.stringify([layer.layer_id, colourParams(colour, flip)]));
-    return new ol.layer.Tile({ source, zIndex: 0, preload: 1, extent: SKY_EXTENT });
+    source.on("tileloadstart", () => this.tileLoading(1));
+    source.on(["tileloadend", "tileloaderror"], () => this.tileLoading(-1));
+    return new ol.layer.Tile({ source, zIndex: 0, preload: 1 });
+  }
+
+  // Tiles requested and not yet answered, for the loading indicator.
+  tileLoading(change) {
+    this.pendingTiles = Math.max(0, this.pendingTiles + change);
+    this.dispatchEvent(new CustomEvent("loading", { detail: { pending: this.pendingTiles } }));
   }
 
   // Show `layer`. The previous layer's tiles stay on screen until the new
@@ -208,7 +234,9 @@ export class SkyMap extends EventTarget {
     const sameGrid =
       this.layer &&
       this.layer.tile_size === layer.tile_size &&
-      this.layer.number_of_levels === layer.number_of_levels;
+      this.layer.number_of_levels === layer.number_of_levels &&
+      this.layer.pixel_offset_ra_deg === layer.pixel_offset_ra_deg &&
+      this.layer.pixel_offset_dec_deg === layer.pixel_offset_dec_deg;
     this.layer = layer;
     this.colour = { ...colour };
     if (!sameGrid || view) {
@@ -219,7 +247,7 @@ export class SkyMap extends EventTarget {
         resolutions: viewResolutions(layer),
         center: old.getCenter() || [0, 0],
         constrainResolution: true,
-        extent: SKY_EXTENT,
+        extent: VIEW_EXTENT,
         constrainOnlyCenter: true,
         enableRotation: false,
         smoothExtentConstraint: true,
@@ -264,7 +292,8 @@ export class SkyMap extends EventTarget {
     const centre = this.view.getCenter();
     const ra = centre ? xToRa(centre[0], this.flip) : 0;
     this.flip = flip;
-    if (centre) this.view.setCenter([raToX(ra, flip), centre[1]]);
+    // Mirror about x = 0 so the world copy the user is in stays next to the others.
+    if (centre) this.view.setCenter([raToXNear(ra, flip, -centre[0]), centre[1]]);
     if (this.tileLayer) {
       // Old tiles would sit at mirrored positions: replace them outright.
       this.map.removeLayer(this.tileLayer);
@@ -295,14 +324,13 @@ export class SkyMap extends EventTarget {
       visible: this.graticuleVisible,
       strokeStyle: new ol.style.Stroke({ color: "rgba(200, 215, 235, 0.28)", width: 1, lineDash: [3, 4] }),
       showLabels: true,
-      wrapX: false,
+      wrapX: true,
       targetSize: 110,
       lonLabelPosition: 0.015,
       latLabelPosition: 0.985,
       // Lines sit at multiples of the interval in x; every interval divides
       // 180, so with flip (RA = 180 - x) they are at round RAs too.
-      // The left edge of the flipped sky is RA 360, not 0.
-      lonLabelFormatter: (x) => `RA ${labelDegrees(flip && x <= -180 ? 360 : xToRa(x, flip))}`,
+      lonLabelFormatter: (x) => `RA ${labelDegrees(xToRa(x, flip))}`,
       latLabelFormatter: (dec) => labelDegrees(dec),
       lonLabelStyle: labelText({ textBaseline: "bottom" }),
       latLabelStyle: labelText({ textAlign: "end" }),

@@ -4,6 +4,7 @@
 import { apiFetch, apiPath, getJson } from "./api.js";
 import { el } from "./dom.js";
 import { readFitsImage } from "./fits.js";
+import { drawnPixelKey, gridPixelDeg } from "./placement.js";
 import {
   angularDistanceDeg,
   formatDecDms,
@@ -26,9 +27,7 @@ const VALUE_HALF_WIDTH_PIXELS = 1.5;
 const MARKER_COLOUR = "#ff4fd8";
 const APERTURE_COLOUR = "#9dff6a";
 
-function nativePixelDeg(layer) {
-  return 180 / (layer.tile_size * 2 ** (layer.number_of_levels - 1));
-}
+const nativePixelDeg = gridPixelDeg;
 
 export class Readout {
   constructor(skyMap, elements, messages, onMarker) {
@@ -105,9 +104,8 @@ export class Readout {
 
   requestValue(position) {
     if (!this.layer) return;
-    const step = nativePixelDeg(this.layer);
-    // Pixels of the tile grid's native level: same key, same value.
-    const key = `${Math.floor(wrap360(position.raDeg) / step)},${Math.floor((position.decDeg + 90) / step)}`;
+    // Map pixels as drawn: same key, same value.
+    const key = drawnPixelKey(this.layer, position.raDeg, position.decDeg);
     if (key === this.pixelKey) {
       this.el.value.textContent = this.valueText;
       return;
@@ -169,7 +167,9 @@ export class Readout {
     }
     this.closeGoto();
     this.setMarker(position);
-    this.sky.view.animate({ center: [raToX(position.raDeg, this.sky.flip), position.decDeg], duration: 250 });
+    this.sky.view.animate({ center: [this.sky.xNearView(position.raDeg), position.decDeg], duration: 250 });
+    // Back to the map, so its zoom and pan keys work without a click.
+    this.sky.map.getTargetElement().focus();
     this.onMarker();
   }
 
