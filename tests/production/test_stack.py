@@ -130,6 +130,11 @@ LAYER_EXPECTED = {
         "bounding_right": 180.0,
         "bounding_top": 30.0,
         "bounding_bottom": -60.0,
+        # Pixel edges on the grid's edges: tiles need no shift.
+        "pixel_scale_ra_deg": 0.125,
+        "pixel_scale_dec_deg": 0.125,
+        "pixel_offset_ra_deg": 0.0,
+        "pixel_offset_dec_deg": 0.0,
     },
 }
 
