@@ -30,6 +30,7 @@ from maps.engine import OutOfRangeError, resolve_tile
 from maps.engine.colormap import UnknownColourMapError
 from maps.engine.datatile import DATA_TILE_DTYPE, DATA_TILE_ENCODING
 from maps.engine.encode import FITS_RENDERER, IMAGE_RENDERERS, colour_bar_png
+from maps.engine.limits import DEFAULT_PERCENT, LIMIT_METHODS, PERCENT_PRESETS
 from maps.engine.stretch import DEFAULT_ASINH_A, DEFAULT_GAMMA, LOG_STRETCH_A, STRETCHES
 from maps.grants import is_public, user_grants
 from maps.image_errors import api_error_for
@@ -488,6 +489,68 @@ class HistogramDataView(ImageAPIView):
         layer = tiles.visible_layer(request.user, layer_id)
         histogram = tiles.layer_histogram_cached(layer)
         return Response({"layer_id": layer.layer_id, **histogram})
+
+
+class LayerLimitsView(ImageAPIView):
+    @extend_schema(
+        operation_id="layer_limits",
+        summary="Colour limits of a layer: min/max, a central percentile, or IRAF's zscale.",
+        description=(
+            "Computed from the same sample of pixels as the histogram (every pixel of maps "
+            "up to 4 million pixels, an even grid over larger ones); NaN is ignored. "
+            "`percentile` keeps the central `percent` per cent of the values (99.5 gives the "
+            "0.25th and 99.75th percentiles); `zscale` is IRAF's algorithm with its default "
+            "parameters (as astropy's `ZScaleInterval`); `minmax` is the sample's extremes."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "method",
+                OpenApiTypes.STR,
+                enum=list(LIMIT_METHODS),
+                default="percentile",
+                description="How the limits are found.",
+            ),
+            OpenApiParameter(
+                "percent",
+                OpenApiTypes.NUMBER,
+                default=DEFAULT_PERCENT,
+                description=(
+                    "For method=percentile only: in (0, 100]; the viewer offers "
+                    + ", ".join(f"{value:g}" for value in PERCENT_PRESETS)
+                    + "."
+                ),
+            ),
+        ],
+        responses={
+            200: inline_serializer(
+                "LayerLimits",
+                {
+                    "layer_id": serializers.CharField(),
+                    "method": serializers.ChoiceField(choices=list(LIMIT_METHODS)),
+                    "vmin": serializers.FloatField(),
+                    "vmax": serializers.FloatField(),
+                },
+            ),
+            400: BAD_REQUEST,
+            404: NOT_FOUND,
+        },
+        tags=["Images"],
+    )
+    def get(self, request, layer_id):
+        layer = tiles.visible_layer(request.user, layer_id)
+        method = request.GET.get("method", "percentile")
+        if method not in LIMIT_METHODS:
+            raise BadRequest(
+                f"method must be one of {', '.join(LIMIT_METHODS)}, got {echo(method)}"
+            )
+        percent = optional(request.GET, "percent", parse_number)
+        if percent is not None and method != "percentile":
+            raise BadRequest("percent applies to method=percentile only")
+        percent = DEFAULT_PERCENT if percent is None else percent
+        if not 0.0 < percent <= 100.0:
+            raise BadRequest(f"percent must be within (0, 100], got {percent:g}")
+        limits = tiles.layer_limits_cached(layer, method=method, percent=percent)
+        return Response({"layer_id": layer.layer_id, **limits})
 
 
 @lru_cache(maxsize=256)

@@ -24,6 +24,8 @@ What is cached, through Django's cache (``LocMemCache`` or memcached):
   (``tile_store.RecentImages``, ``TILEMAKER_TILE_MEMORY_MB``).
 - histograms, keyed by layer, file version, the layer's vmin/vmax and the
   auto-contrast percentile.
+- colour limits (min/max, percentile, zscale), keyed by layer, file version,
+  method and percent.
 - "no data" answers for tiles, as a zero-chunk entry with the engine's
   reason beside it, so the many empty tiles around a partial-sky map cost
   one cache read and get the same answer every time.
@@ -52,6 +54,7 @@ from maps.engine.colormap import Normalisation, check_normalisation, colour_indi
 from maps.engine.datatile import DATA_TILE_ENCODING, encode_data_tile
 from maps.engine.encode import IMAGE_RENDERERS
 from maps.engine.histogram import Histogram, layer_histogram
+from maps.engine.limits import layer_limits
 from maps.engine.sources import TILE_METHODS, source_from_provider
 from maps.engine.stretch import DEFAULT_ASINH_A, DEFAULT_GAMMA, histeq_table
 from maps.grants import get_visible_or_404
@@ -448,6 +451,35 @@ def layer_histogram_cached(layer: Layer, source=None) -> dict:
         "edges": result.edges.tolist(),
         "histogram": result.counts.tolist(),
     }
+    cache.set(key, answer)
+    return answer
+
+
+def layer_limits_cached(layer: Layer, *, method: str, percent: float) -> dict:
+    """``{method, vmin, vmax}`` of a layer by ``maps.engine.limits``, cached.
+
+    Computed from the histogram's sample (every pixel of maps up to
+    ``HISTOGRAM_SAMPLE_VALUES`` pixels, an even grid over larger ones), so
+    ``minmax`` is the sample's. ``percent`` is part of the key for
+    ``percentile`` only. Raises ``NoDataError`` when the layer has no finite
+    pixel, ``ValueError`` for an unknown method or a percent out of range.
+    """
+    source = pixel_source(layer)
+    key = tile_store.cache_key(
+        "limits",
+        layer.layer_id,
+        tile_store.canonical_json(layer.provider),
+        source.version,
+        method,
+        percent if method == "percentile" else None,
+    )
+    cached = cache.get(key)
+    if isinstance(cached, dict):
+        return cached
+    with render_limits.render_slot():
+        sample = source.histogram_sample(max_values=HISTOGRAM_SAMPLE_VALUES)
+        vmin, vmax = layer_limits(sample, method=method, percent=percent)
+    answer = {"method": method, "vmin": vmin, "vmax": vmax}
     cache.set(key, answer)
     return answer
 

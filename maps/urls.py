@@ -23,6 +23,11 @@ urlpatterns = [
     path("layers/<str:layer_id>", api_views.LayerDetail.as_view(), name="layer-detail"),
     path("search", api_views.Search.as_view(), name="search"),
     path(
+        "layers/<str:layer_id>/limits",
+        image_views.LayerLimitsView.as_view(),
+        name="layer-limits",
+    ),
+    path(
         "layers/<str:layer_id>/<str:level>/<str:y>/<str:x>/tile.<str:ext>",
         image_views.TileView.as_view(),
         name="layer-tile",

@@ -49,6 +49,7 @@ def routes(layer: str, broken_layer: str | None = None) -> list[str]:
         f"/layers/{layer}/0/0/0/data.f32",
         f"/layers/{layer}/submap/10/20/5/-5/image.png",
         f"/histograms/data/{layer}",
+        f"/layers/{layer}/limits?method=zscale",
         "/histograms/viridis.png",
         f"/analysis/aperture/{layer}?ra=10&dec=0&radius=5",
         "/sources",
@@ -133,6 +134,7 @@ def reported_cases(layer: str, *, no_data_tile: str, broken_layer: str | None) -
             ("vmax", f"/layers/{layer}/0/0/0/tile.png?vmax={value}"),
             ("gamma", f"/layers/{layer}/0/0/0/tile.png?stretch=power&gamma={value}"),
             ("asinh_a", f"/layers/{layer}/0/0/0/tile.png?stretch=asinh&asinh_a={value}"),
+            ("limits percent", f"/layers/{layer}/limits?percent={value}"),
         ):
             cases.append(Case(f"{name}={value}", path))
     if broken_layer:
