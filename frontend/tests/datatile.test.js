@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { Buffer } from "node:buffer";
 import { deflateSync } from "node:zlib";
 
-import { decodeDataTile, parseShape, unshuffle } from "../static/frontend/js/datatile.js";
+import { decodeDataTile, formatFloat32, parseShape, unshuffle } from "../static/frontend/js/datatile.js";
 
 // The server's encoding, written independently: little-endian float32,
 // byte plane b holding byte b of every value, one zlib stream.
@@ -62,4 +62,18 @@ test("bad bodies and headers are refused with a reason", async () => {
     /unknown data tile encoding/,
   );
   await assert.rejects(decodeDataTile(Uint8Array.from([1, 2, 3]), headers(1, 1)));
+});
+
+test("float32 values print as the shortest decimal that reads back exactly", () => {
+  assert.equal(formatFloat32(Math.fround(0.1)), "0.1");
+  assert.equal(formatFloat32(Math.fround(-273.15)), "-273.15");
+  assert.equal(formatFloat32(Math.fround(1 / 3)), "0.33333334");
+  assert.equal(formatFloat32(Math.fround(16777217)), "16777216");
+  assert.equal(formatFloat32(Math.fround(1e-45)), "1e-45");
+  assert.equal(formatFloat32(Math.fround(3.4028234663852886e38)), "3.4028235e+38");
+  assert.equal(formatFloat32(-Infinity), "-Infinity");
+  for (let i = 0; i < 2000; i += 1) {
+    const v = Math.fround((Math.random() - 0.5) * 10 ** (Math.random() * 60 - 30));
+    assert.equal(Math.fround(Number(formatFloat32(v))), v);
+  }
 });

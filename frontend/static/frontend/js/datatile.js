@@ -53,3 +53,14 @@ export async function decodeDataTile(body, headers) {
   const blockSize = Number(headers.get("X-Tile-Block-Size") || 1);
   return { values, rows, cols, blockSize };
 }
+
+// The shortest decimal that reads back as the same float32: the file's value
+// exactly, without the float64 noise of the widened number.
+export function formatFloat32(value) {
+  if (!Number.isFinite(value)) return String(value);
+  for (let digits = 1; digits < 9; digits += 1) {
+    const text = value.toPrecision(digits);
+    if (Math.fround(Number(text)) === value) return String(Number(text));
+  }
+  return String(Number(value.toPrecision(9)));
+}

@@ -5,6 +5,7 @@
 import { apiPath, getJson, setApiBase } from "./api.js";
 import { ColourPanel } from "./colour.js";
 import { LayerHistory, LayerMenu } from "./layers.js";
+import { webglAvailable } from "./gltiles.js";
 import { SkyMap } from "./mapview.js";
 import { Messages } from "./messages.js";
 import { Boxes, Catalogues } from "./overlays.js";
@@ -20,7 +21,8 @@ const URL_DELAY_MS = 200;
 class Viewer {
   constructor() {
     this.messages = new Messages($("#messages"));
-    this.sky = new SkyMap("map");
+    const gl = glWanted();
+    this.sky = new SkyMap("map", { gl: gl.use });
     this.colour = new ColourPanel($("#colour-panel"), this.messages);
     this.menu = new LayerMenu($("#layer-tree"), $("#search"), this.messages);
     this.history = new LayerHistory();
@@ -55,6 +57,7 @@ class Viewer {
     });
     this.sky.map.addOverlay(this.popup);
     this.bind();
+    if (gl.note) this.messages.add(gl.note, "info", { sticky: true });
   }
 
   bind() {
@@ -392,6 +395,16 @@ function flag(params, name) {
   if (TRUE_WORDS.includes(lowered)) return true;
   if (FALSE_WORDS.includes(lowered)) return false;
   return undefined;
+}
+
+// Data tiles coloured on the GPU, unless the link says gl=0 or the browser
+// has no WebGL: then the server's PNG tiles, with a note saying why.
+function glWanted(search = window.location.search) {
+  const asked = flag(new URLSearchParams(search), "gl");
+  if (asked === false) return { use: false, note: "PNG tiles (gl=0): colour changes are drawn by the server." };
+  if (asked !== true) return { use: false, note: null };
+  if (!webglAvailable()) return { use: false, note: "No WebGL in this browser: PNG tiles, colour changes are drawn by the server." };
+  return { use: true, note: null };
 }
 
 function readUrlState(search = window.location.search) {
