@@ -22,8 +22,12 @@ class Viewer {
   constructor() {
     this.messages = new Messages($("#messages"));
     const gl = glWanted();
+    // Kept in links as given, so a gl=0 link stays on PNG tiles.
+    this.glParam = new URLSearchParams(window.location.search).get("gl");
     this.sky = new SkyMap("map", { gl: gl.use });
     this.colour = new ColourPanel($("#colour-panel"), this.messages);
+    // Recolouring on the GPU costs no request: follow a dragged handle continuously.
+    this.colour.liveDrag = gl.use;
     this.menu = new LayerMenu($("#layer-tree"), $("#search"), this.messages);
     this.history = new LayerHistory();
     this.layer = null;
@@ -366,6 +370,7 @@ class Viewer {
         boxes: this.boxes.visibleNames(),
         graticule: this.sky.graticuleVisible,
         marker: this.readout.marker,
+        gl: this.glParam,
       };
       const query = writeUrlState(state);
       if (query !== window.location.search.slice(1)) {
@@ -402,7 +407,6 @@ function flag(params, name) {
 function glWanted(search = window.location.search) {
   const asked = flag(new URLSearchParams(search), "gl");
   if (asked === false) return { use: false, note: "PNG tiles (gl=0): colour changes are drawn by the server." };
-  if (asked !== true) return { use: false, note: null };
   if (!webglAvailable()) return { use: false, note: "No WebGL in this browser: PNG tiles, colour changes are drawn by the server." };
   return { use: true, note: null };
 }
@@ -451,6 +455,7 @@ function writeUrlState(state) {
   for (const id of state.catalogues) params.append("cat", id);
   for (const name of state.boxes) params.append("box", name);
   if (!state.graticule) params.set("grid", "0");
+  if (state.gl) params.set("gl", state.gl);
   if (state.marker) params.set("mark", `${state.marker.raDeg.toFixed(7)},${state.marker.decDeg.toFixed(7)}`);
   return params.toString();
 }
