@@ -112,6 +112,60 @@ def test_recolouring_makes_no_tile_request_and_matches_the_png_tiles(
     assert page.console_errors == []
 
 
+def test_abs_and_log_recolour_without_a_request_like_the_png_tiles(
+    page, live_server, sky, sky_data
+):
+    # A negative pixel inside the log range once abs is on, away from the source.
+    column, row = next(
+        (c, r)
+        for r in range(20, 220, 7)
+        for c in range(20, 340, 7)
+        if -250 < sky_data[0, r, c] < -20 and abs(c - 180) > 10
+    )
+    requests = RequestLog(page)
+    open_viewer(page, live_server, view_query(layer="sky-i", gl="1", **VIEW))
+    requests.clear()
+
+    set_range(page, 10, 300)
+    page.locator("#abs").check()
+    page.locator("#log").check()
+    settle(page)
+    after = colour_at(page, column, row)
+
+    assert requests.under("/layers/") == []
+    png = page.context.new_page()
+    query = view_query(layer="sky-i", gl="0", vmin=10, vmax=300, log=1, abs=1, **VIEW)
+    open_viewer(png, live_server, query)
+    assert_colour(colour_at(png, column, row), after, tolerance=LUT_STEP)
+    png.close()
+    assert page.console_errors == []
+
+
+def test_dragging_a_handle_recolours_on_every_move_without_a_request(page, live_server, sky):
+    requests = RequestLog(page)
+    open_viewer(page, live_server, view_query(layer="sky-i", gl="1", **VIEW))
+    page.evaluate(
+        """() => {
+            const sky = window.tilemakerViewer.sky;
+            window.__recolours = 0;
+            const setColour = sky.setColour.bind(sky);
+            sky.setColour = (colour) => { window.__recolours += 1; setColour(colour); };
+        }"""
+    )
+    handle = page.locator("#handle-vmax").bounding_box()
+    requests.clear()
+    page.mouse.move(handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] - 4)
+    page.mouse.down()
+    page.mouse.move(handle["x"] - 30, handle["y"] + handle["height"] - 4, steps=6)
+    page.mouse.up()
+    settle(page)
+
+    # Six moves and the release; PNG tiles follow a drag at most every 300 ms.
+    assert page.evaluate("window.__recolours") >= 6
+    assert requests.under("/layers/") == []
+    assert float(page.locator("#vmax").input_value()) < 300.0
+
+
 @pytest.mark.parametrize(("column", "row"), [(120, 160), (300, 30)])
 def test_readout_is_the_files_float32_value_without_a_request(
     page, live_server, sky, sky_data, column, row
