@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 
+from maps.engine.colormap import Normalisation, colourise
 from tests.viewer.conftest import LAYERS, pixel_centre_deg
 from tests.viewer.helpers import (
     assert_colour,
@@ -78,7 +79,37 @@ def test_data_tiles_are_drawn_in_the_layer_colours(page, live_server, sky, sky_d
             cmap_rgb(cmap, sky_data[plane, row, column], vmin, vmax),
             tolerance=LUT_STEP,
         )
+    assert page.evaluate("window.tilemakerViewer.sky.pendingTiles") == 0
+    assert page.locator("#loading").is_hidden()
     assert page.console_errors == []
+
+
+@pytest.mark.parametrize(
+    "stretch", [{"stretch": "asinh", "asinh_a": 0.05}, {"stretch": "sqrt"}, {"stretch": "log"}]
+)
+def test_stretches_colour_like_the_server(page, live_server, sky, sky_data, stretch):
+    requests = RequestLog(page)
+    open_viewer(page, live_server, view_query(layer="sky-i", gl="1", **VIEW))
+    requests.clear()
+    page.evaluate(
+        """(stretch) => {
+            const sky = window.tilemakerViewer.sky;
+            sky.setColour({ ...sky.colour, ...stretch });
+        }""",
+        stretch,
+    )
+    settle(page)
+
+    assert requests.under("/layers/") == []
+    plane, vmin, vmax, cmap = LAYERS["sky-i"]
+    norm = Normalisation(vmin=vmin, vmax=vmax, **stretch)
+    image = screenshot(page)
+    for column, row in BACKGROUND_PIXELS:
+        # The server's colour of this value: what its PNG tile shows.
+        value = np.array([[sky_data[plane, row, column]]], dtype=np.float32)
+        expected = colourise(value, norm, cmap=cmap)[0, 0, :3]
+        ra, dec = pixel_centre_deg(column, row)
+        assert_colour(pixel(image, *screen_xy(page, VIEW, ra, dec)), expected, tolerance=LUT_STEP)
 
 
 def test_recolouring_makes_no_tile_request_and_matches_the_png_tiles(
