@@ -24,7 +24,10 @@ export function webglAvailable() {
   try {
     const canvas = document.createElement("canvas");
     const gl = canvas.getContext("webgl2") || canvas.getContext("webgl");
-    return Boolean(gl && (gl instanceof window.WebGL2RenderingContext || gl.getExtension("OES_texture_float")));
+    const usable = Boolean(gl && (gl instanceof window.WebGL2RenderingContext || gl.getExtension("OES_texture_float")));
+    // Browsers allow few live contexts: give this probe's back at once.
+    if (gl) gl.getExtension("WEBGL_lose_context")?.loseContext();
+    return usable;
   } catch {
     return false;
   }
