@@ -90,7 +90,8 @@ def assert_colour(actual, expected, tolerance=8.0):
 
 
 class TileLog:
-    """Every tile the page asked for: URL, status, layer id, z/y/x and query parameters."""
+    """Every tile the page asked for (PNG or data tile): URL, status, layer id, z/y/x and query
+    parameters."""
 
     def __init__(self, page):
         self.entries = []
@@ -98,7 +99,7 @@ class TileLog:
 
     def _record(self, response):
         url = response.url
-        if "/tile.png" not in url:
+        if "/tile.png" not in url and "/data.f32" not in url:
             return
         parts = urlsplit(url)
         segments = parts.path.strip("/").split("/")

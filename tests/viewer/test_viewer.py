@@ -90,7 +90,7 @@ def test_tiles_answer_200_and_show_the_sky_in_the_layer_colours(page, live_serve
 
 def test_switching_layers_changes_tile_urls_and_colours(page, live_server, sky, sky_data):
     tiles = TileLog(page)
-    open_viewer(page, live_server, view_query(layer="sky-i", **VIEW))
+    open_viewer(page, live_server, view_query(layer="sky-i", gl="0", **VIEW))
     tiles.clear()
 
     page.locator(".layer-entry[data-layer-id='sky-q']").click()
@@ -141,7 +141,7 @@ def test_layer_menu_loads_lazily_and_searches(page, live_server, sky):
 
 def test_slider_drag_and_keys_change_vmin_vmax_in_tile_requests(page, live_server, sky):
     tiles = TileLog(page)
-    open_viewer(page, live_server, view_query(layer="sky-i", **VIEW))
+    open_viewer(page, live_server, view_query(layer="sky-i", gl="0", **VIEW))
 
     handle = page.locator("#handle-vmax").bounding_box()
     tiles.clear()
@@ -188,7 +188,7 @@ def test_slider_drag_and_keys_change_vmin_vmax_in_tile_requests(page, live_serve
 
 
 def test_colour_change_keeps_old_tiles_on_screen(page, live_server, sky):
-    open_viewer(page, live_server, view_query(layer="sky-i", **VIEW))
+    open_viewer(page, live_server, view_query(layer="sky-i", gl="0", **VIEW))
     x, y = screen_xy(page, VIEW, *SOURCE_POINT)
     # Hold every new tile back: until they arrive the old ones must stay drawn.
     held = []
@@ -417,6 +417,7 @@ def test_permalink_reload_restores_the_view(page, live_server, sky):
     tiles = TileLog(page)
     query = view_query(
         layer="sky-q",
+        gl="0",
         ra=62.5,
         dec=-4.25,
         zoom=1,
@@ -529,7 +530,7 @@ def test_viewer_talks_to_the_api_under_its_prefix(page, live_server, sky, settin
     requests = []
     page.on("request", lambda request: requests.append(request.url))
     tiles = TileLog(page)
-    open_viewer(page, live_server, view_query(layer="sky-i", cat=CATALOGUE_ID, **VIEW))
+    open_viewer(page, live_server, view_query(layer="sky-i", gl="0", cat=CATALOGUE_ID, **VIEW))
     page.mouse.move(*screen_xy(page, VIEW, 60.0, 5.0))
     page.wait_for_function(
         "document.querySelector('#readout-value').textContent.includes('uK')", timeout=10_000
@@ -548,7 +549,7 @@ def test_viewer_talks_to_the_api_under_its_prefix(page, live_server, sky, settin
 
 def test_unusable_colour_settings_in_a_link_fall_back_to_the_layer(page, live_server, sky):
     tiles = TileLog(page)
-    query = view_query(layer="sky-i", cmap="bogus_cmap", log=1, vmin=-5, vmax=5, **VIEW)
+    query = view_query(layer="sky-i", gl="0", cmap="bogus_cmap", log=1, vmin=-5, vmax=5, **VIEW)
     open_viewer(page, live_server, query)
     messages = page.locator("#messages").inner_text()
     assert "bogus_cmap" in messages

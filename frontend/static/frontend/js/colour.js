@@ -8,7 +8,8 @@ import { formatNumber } from "./sky.js";
 const SHIFT_FRACTION = 0.1;
 const WIDEN_FACTOR = 1.25;
 const ARROW_FRACTION = 0.01;
-// While a handle is dragged, tiles follow at most this often.
+// While a handle is dragged, PNG tiles follow at most this often (WebGL
+// tiles follow every move: liveDrag).
 const DRAG_UPDATE_MS = 300;
 const AXIS_MARGIN = 0.08;
 
@@ -58,6 +59,7 @@ export class ColourPanel extends EventTarget {
     this.colour = { vmin: 0, vmax: 1, cmap: "RdBu_r", log: false, abs: false };
     this.colours = null;
     this.dragTimer = null;
+    this.liveDrag = false;
     const list = root.querySelector("#cmap-list");
     for (const name of COMMON_CMAPS) {
       const option = document.createElement("option");
@@ -281,7 +283,9 @@ export class ColourPanel extends EventTarget {
     target.setPointerCapture(event.pointerId);
     const move = (e) => {
       this.moveHandle(which, this.valueAtClientX(e.clientX));
-      if (!this.dragTimer) {
+      if (this.liveDrag) {
+        this.emit(false);
+      } else if (!this.dragTimer) {
         this.dragTimer = setTimeout(() => {
           this.dragTimer = null;
           this.emit(false);

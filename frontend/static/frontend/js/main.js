@@ -5,6 +5,7 @@
 import { apiPath, getJson, setApiBase } from "./api.js";
 import { ColourPanel } from "./colour.js";
 import { LayerHistory, LayerMenu } from "./layers.js";
+import { webglAvailable } from "./gltiles.js";
 import { SkyMap } from "./mapview.js";
 import { Messages } from "./messages.js";
 import { Boxes, Catalogues } from "./overlays.js";
@@ -20,8 +21,13 @@ const URL_DELAY_MS = 200;
 class Viewer {
   constructor() {
     this.messages = new Messages($("#messages"));
-    this.sky = new SkyMap("map");
+    const gl = glWanted();
+    // Kept in links as given, so a gl=0 link stays on PNG tiles.
+    this.glParam = new URLSearchParams(window.location.search).get("gl");
+    this.sky = new SkyMap("map", { gl: gl.use });
     this.colour = new ColourPanel($("#colour-panel"), this.messages);
+    // Recolouring on the GPU costs no request: follow a dragged handle continuously.
+    this.colour.liveDrag = gl.use;
     this.menu = new LayerMenu($("#layer-tree"), $("#search"), this.messages);
     this.history = new LayerHistory();
     this.layer = null;
@@ -55,6 +61,7 @@ class Viewer {
     });
     this.sky.map.addOverlay(this.popup);
     this.bind();
+    if (gl.note) this.messages.add(gl.note, "info", { sticky: true });
   }
 
   bind() {
@@ -363,6 +370,7 @@ class Viewer {
         boxes: this.boxes.visibleNames(),
         graticule: this.sky.graticuleVisible,
         marker: this.readout.marker,
+        gl: this.glParam,
       };
       const query = writeUrlState(state);
       if (query !== window.location.search.slice(1)) {
@@ -392,6 +400,15 @@ function flag(params, name) {
   if (TRUE_WORDS.includes(lowered)) return true;
   if (FALSE_WORDS.includes(lowered)) return false;
   return undefined;
+}
+
+// Data tiles coloured on the GPU, unless the link says gl=0 or the browser
+// has no WebGL: then the server's PNG tiles, with a note saying why.
+function glWanted(search = window.location.search) {
+  const asked = flag(new URLSearchParams(search), "gl");
+  if (asked === false) return { use: false, note: "PNG tiles (gl=0): colour changes are drawn by the server." };
+  if (!webglAvailable()) return { use: false, note: "No WebGL in this browser: PNG tiles, colour changes are drawn by the server." };
+  return { use: true, note: null };
 }
 
 function readUrlState(search = window.location.search) {
@@ -438,6 +455,7 @@ function writeUrlState(state) {
   for (const id of state.catalogues) params.append("cat", id);
   for (const name of state.boxes) params.append("box", name);
   if (!state.graticule) params.set("grid", "0");
+  if (state.gl) params.set("gl", state.gl);
   if (state.marker) params.set("mark", `${state.marker.raDeg.toFixed(7)},${state.marker.decDeg.toFixed(7)}`);
   return params.toString();
 }

@@ -2,6 +2,8 @@
 // the graticule, and helpers shared by the overlays.
 
 import { apiPath, apiUrl, errorFrom } from "./api.js";
+import { loadColourMap } from "./colour.js";
+import { applyColour, loadedValueAt, makeDataLayer, TileValues } from "./gltiles.js";
 import { layerXRange, tileGridPlacement, wrapX } from "./placement.js";
 import { formatDeg, raToX, raToXNear, wrap360, xToRa } from "./sky.js";
 
@@ -62,8 +64,11 @@ function labelDegrees(value) {
 }
 
 export class SkyMap extends EventTarget {
-  constructor(target) {
+  // `gl`: draw float data tiles coloured on the GPU (gltiles.js) instead of PNG tiles.
+  constructor(target, { gl = false } = {}) {
     super();
+    this.gl = gl;
+    this.tileValues = new TileValues();
     this.flip = true;
     this.layer = null;
     this.colour = null;
@@ -140,6 +145,12 @@ export class SkyMap extends EventTarget {
     return apiUrl(apiPath("layers", layer.layer_id, z, y, x, "tile.png"), colourParams(colour, flip));
   }
 
+  dataTileUrl(layer, flip, tileCoord) {
+    const [z, x, yFromTop] = tileCoord;
+    const y = 2 ** z - 1 - yFromTop;
+    return apiUrl(apiPath("layers", layer.layer_id, z, y, x, "data.f32"), { flip: flip ? "true" : "false" });
+  }
+
   // Fetch tiles ourselves so a 404 (no data there) is told apart from a
   // real error, whose JSON detail is shown to the user.
   loadTile(tile, src) {
@@ -188,7 +199,7 @@ export class SkyMap extends EventTarget {
     const counts = { ok: 0, missing: 0, failed: 0, pending: 0 };
     if (ol.extent.isEmpty(extent)) return counts;
     const z = grid.getZForResolution(this.view.getResolution(), source.zDirection || 0);
-    const urlOf = source.getTileUrlFunction();
+    const urlOf = this.gl ? (coord) => this.dataTileUrl(this.layer, this.flip, coord) : source.getTileUrlFunction();
     const projection = this.view.getProjection();
     const seen = new Set();
     grid.forEachTileCoord(extent, z, (coord) => {
@@ -203,7 +214,55 @@ export class SkyMap extends EventTarget {
     return counts;
   }
 
+  makeDataTileLayer(layer, colour, flip) {
+    const urlOf = (coord) => this.dataTileUrl(layer, flip, coord);
+    const tileLayer = makeDataLayer({
+      tileGrid: tileGridFor(layer, flip),
+      urlOf,
+      tileValues: this.tileValues,
+      colour,
+      bar: null,
+      onTile: (url, status, response) => {
+        this.recordTile(url, status);
+        if (status !== "failed") return;
+        errorFrom(response, url).then((error) => this.dispatchEvent(new CustomEvent("tileerror", { detail: error })));
+      },
+    });
+    tileLayer.set("urlOf", urlOf);
+    const source = tileLayer.getSource();
+    source.on("tileloadstart", () => this.tileLoading(1));
+    source.on(["tileloadend", "tileloaderror"], () => this.tileLoading(-1));
+    return tileLayer;
+  }
+
+  // Colour the WebGL layer: uniforms or a new palette, no tile request.
+  async recolour() {
+    const colour = this.colour;
+    const tileLayer = this.tileLayer;
+    let bar;
+    try {
+      bar = await loadColourMap(colour.cmap);
+    } catch (error) {
+      this.dispatchEvent(new CustomEvent("tileerror", { detail: error }));
+      return;
+    }
+    if (colour !== this.colour || tileLayer !== this.tileLayer) return;
+    applyColour(tileLayer, colour, bar);
+  }
+
+  // The value under [x, y] from the loaded data tiles, without a request:
+  // {value, blockSize} (the mean of blockSize x blockSize native pixels), or
+  // null without WebGL tiles or before the tile has loaded.
+  loadedValueAt(raDeg, decDeg) {
+    if (!this.gl || !this.tileLayer) return null;
+    const coordinate = [this.xNearView(raDeg), decDeg];
+    const grid = this.tileLayer.getSource().getTileGrid();
+    const z = Math.min(grid.getMaxZoom(), Math.max(0, Math.round(this.getZoomLevel())));
+    return loadedValueAt(this.tileLayer, this.tileValues, this.tileLayer.get("urlOf"), coordinate, z);
+  }
+
   makeTileLayer(layer, colour, flip) {
+    if (this.gl) return this.makeDataTileLayer(layer, colour, flip);
     const source = new ol.source.TileImage({
       projection: "EPSG:4326",
       tileGrid: tileGridFor(layer, flip),
@@ -264,6 +323,7 @@ export class SkyMap extends EventTarget {
     }
     this.tileLayer = this.makeTileLayer(layer, this.colour, this.flip);
     this.map.getLayers().insertAt(0, this.tileLayer);
+    if (this.gl) this.recolour();
     if (previous) {
       previous.setZIndex(-1);
       this.map.once("rendercomplete", () => this.map.removeLayer(previous));
@@ -275,6 +335,10 @@ export class SkyMap extends EventTarget {
   setColour(colour) {
     this.colour = { ...colour };
     if (!this.tileLayer) return;
+    if (this.gl) {
+      this.recolour();
+      return;
+    }
     const layer = this.layer;
     const flip = this.flip;
     const snapshot = this.colour;
@@ -299,6 +363,7 @@ export class SkyMap extends EventTarget {
       this.map.removeLayer(this.tileLayer);
       this.tileLayer = this.makeTileLayer(this.layer, this.colour, flip);
       this.map.getLayers().insertAt(0, this.tileLayer);
+      if (this.gl) this.recolour();
     }
     this.rebuildGraticule();
     this.dispatchEvent(new Event("flipchange"));

@@ -2,6 +2,7 @@
 // marker, and the aperture tool.
 
 import { apiFetch, apiPath, getJson } from "./api.js";
+import { formatFloat32 } from "./datatile.js";
 import { el } from "./dom.js";
 import { readFitsImage } from "./fits.js";
 import { drawnPixelKey, gridPixelDeg } from "./placement.js";
@@ -28,6 +29,14 @@ const MARKER_COLOUR = "#ff4fd8";
 const APERTURE_COLOUR = "#9dff6a";
 
 const nativePixelDeg = gridPixelDeg;
+
+// At native level the file's float32 value exactly; coarser levels hold
+// block means, and say so.
+function loadedValueText({ value, blockSize }, units) {
+  if (Number.isNaN(value)) return "no data";
+  const text = `${formatFloat32(value)} ${units || ""}`.trim();
+  return blockSize > 1 ? `${text} (mean of ${blockSize}\u00d7${blockSize})` : text;
+}
 
 export class Readout {
   constructor(skyMap, elements, messages, onMarker) {
@@ -104,6 +113,13 @@ export class Readout {
 
   requestValue(position) {
     if (!this.layer) return;
+    // From the data tile on screen: no request, no delay.
+    const loaded = this.sky.loadedValueAt(position.raDeg, position.decDeg);
+    if (loaded) {
+      clearTimeout(this.timer);
+      this.el.value.textContent = loadedValueText(loaded, this.layer.units);
+      return;
+    }
     // Map pixels as drawn: same key, same value.
     const key = drawnPixelKey(this.layer, position.raDeg, position.decDeg);
     if (key === this.pixelKey) {
