@@ -8,9 +8,8 @@
 // positions, so a log bar reads 1, 10, 100, 1000 rather than a crowd of
 // ticks at one end. Labels carry no units: the caller appends them.
 
-export const LOG_STRETCH_A = 1000;
-export const DEFAULT_ASINH_A = 0.1;
-export const DEFAULT_GAMMA = 1;
+import { applyStretch, DEFAULT_ASINH_A, DEFAULT_GAMMA, LOG_STRETCH_A, STRETCHES } from "./stretch.js";
+
 export const DEFAULT_TICK_COUNT = 5;
 
 const LINEAR_STEPS = [1, 2, 2.5, 5, 10];
@@ -22,26 +21,12 @@ function clip01(x) {
   return Math.min(1, Math.max(0, x));
 }
 
-// Position along the colour map (0..1) of a normalised value x (0..1).
+// Position along the colour map (0..1) of a normalised value x (0..1): the
+// same stretch the tiles are coloured with (stretch.js).
 export function stretchForward(x, stretch, options = {}) {
-  const { asinhA = DEFAULT_ASINH_A, gamma = DEFAULT_GAMMA, histeq = null } = options;
-  const v = clip01(x);
-  switch (stretch) {
-    case "linear":
-      return v;
-    case "sqrt":
-      return Math.sqrt(v);
-    case "log":
-      return Math.log10(v * LOG_STRETCH_A + 1) / Math.log10(LOG_STRETCH_A + 1);
-    case "asinh":
-      return Math.asinh(v / asinhA) / Math.asinh(1 / asinhA);
-    case "power":
-      return v ** gamma;
-    case "histeq":
-      return interpolate(v, histeq.xs, histeq.cdf);
-    default:
-      throw new RangeError(`unknown stretch ${stretch}`);
-  }
+  if (!STRETCHES.includes(stretch)) throw new RangeError(`unknown stretch ${stretch}`);
+  const { histeq = null, ...rest } = options;
+  return applyStretch(x, stretch, { ...rest, histeq: histeq && [histeq.xs, histeq.cdf] });
 }
 
 // The normalised value (0..1) a position along the colour map (0..1) shows.
