@@ -134,3 +134,15 @@ class RecentImages:
 
 
 recent_images = PerProcess(lambda: RecentImages(settings.TILE_MEMORY_MB * 1024 * 1024))
+
+
+def cached_body(key: str) -> bytes | None:
+    """An encoded tile body (image or data) from this process's memory or the shared cache."""
+    body = recent_images.get().get(key)
+    if body is None:
+        cached = load_blob(key)
+        if not cached:
+            return None
+        body = bytes(cached)
+        recent_images.get().put(key, body)
+    return body

@@ -311,14 +311,7 @@ def prepare_tile(
 
 def cached_image(tile: PreparedTile) -> bytes | None:
     """The encoded tile if this process or the image cache holds it."""
-    body = tile_store.recent_images.get().get(tile.image_key)
-    if body is None:
-        cached = tile_store.load_blob(tile.image_key)
-        if not cached:
-            return None
-        body = bytes(cached)
-        tile_store.recent_images.get().put(tile.image_key, body)
-    return body
+    return tile_store.cached_body(tile.image_key)
 
 
 def tile_image(tile: PreparedTile) -> bytes:
@@ -386,14 +379,7 @@ def prepare_data_tile(
 
 def cached_data_tile(tile: PreparedDataTile) -> bytes | None:
     """The encoded data tile if this process or the cache holds it."""
-    body = tile_store.recent_images.get().get(tile.body_key)
-    if body is None:
-        cached = tile_store.load_blob(tile.body_key)
-        if not cached:
-            return None
-        body = bytes(cached)
-        tile_store.recent_images.get().put(tile.body_key, body)
-    return body
+    return tile_store.cached_body(tile.body_key)
 
 
 def render_data_tile(tile: PreparedDataTile) -> bytes:
