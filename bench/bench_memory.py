@@ -11,7 +11,6 @@ peak RSS, VmHWM and the stated bound. Every client then disconnects.
 """
 
 import argparse
-import json
 import os
 import signal
 import socket
@@ -44,6 +43,7 @@ def vm(pid: int, field: str) -> int:
 
 def prepare(folder: Path, sources: int) -> dict:
     sys.path.insert(0, str(HERE))
+    from tests.support.configs import config_with_layers, layer_entry, write_json
     from tests.support.fits import write_car_map
 
     big = write_car_map(
@@ -54,27 +54,7 @@ def prepare(folder: Path, sources: int) -> dict:
         ra_left_deg=50.0,
         dec_bottom_deg=-25.0,
     )
-    layer = {
-        "layer_id": "big-i",
-        "name": "I",
-        "provider": {"provider_type": "fits", "filename": str(big)},
-    }
-    config = {
-        "map_groups": [
-            {
-                "map_group_id": "g",
-                "name": "G",
-                "maps": [
-                    {
-                        "map_id": "m",
-                        "name": "M",
-                        "bands": [{"band_id": "b", "name": "B", "layers": [layer]}],
-                    }
-                ],
-            }
-        ]
-    }
-    (folder / "config.json").write_text(json.dumps(config))
+    write_json(folder / "config.json", config_with_layers(layer_entry("big-i", str(big))))
     db = folder / "bench.sqlite3"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("TILEMAKER_")},

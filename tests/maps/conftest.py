@@ -1,7 +1,6 @@
-"""Helpers for config-import tests: small configs, malformed files, a hang guard."""
+"""Helpers for config-import tests: database snapshots, malformed files, a hang guard."""
 
 import contextlib
-import json
 import signal
 from pathlib import Path
 
@@ -13,48 +12,6 @@ from regions.models import Box
 
 DATA = Path(__file__).parent / "data"
 MODELS = (Grant, MapGroup, Map, Band, Layer, SourceGroup, Source, Box)
-
-
-def layer_entry(layer_id: str, filename: str, **fields) -> dict:
-    provider = {"provider_type": "fits", "filename": filename}
-    for key in ("hdu", "index"):
-        if key in fields:
-            provider[key] = fields.pop(key)
-    return {"layer_id": layer_id, "name": layer_id, "provider": provider, **fields}
-
-
-def config_with_layers(*layers: dict, **top) -> dict:
-    """One group > one map > one band holding ``layers``; ``top`` adds source_groups/boxes."""
-    return {
-        "map_groups": [
-            {
-                "map_group_id": "group",
-                "name": "Group",
-                "description": "",
-                "maps": [
-                    {
-                        "map_id": "map",
-                        "name": "Map",
-                        "description": "",
-                        "bands": [
-                            {
-                                "band_id": "band",
-                                "name": "Band",
-                                "description": "",
-                                "layers": list(layers),
-                            }
-                        ],
-                    }
-                ],
-            }
-        ],
-        **top,
-    }
-
-
-def write_json(path: Path, data) -> Path:
-    path.write_text(json.dumps(data, indent=1))
-    return path
 
 
 def snapshot() -> dict:

@@ -12,7 +12,7 @@ from catalogs.models import Source, SourceGroup
 from maps.importers import import_config
 from maps.models import Band, Grant, Layer, Map, MapGroup
 from regions.models import Box
-from tests.maps.conftest import config_with_layers, layer_entry, write_json
+from tests.support.configs import config_with_layers, layer_entry, write_json
 from tests.support.fits import write_car_map
 
 pytestmark = [

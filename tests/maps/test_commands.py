@@ -12,7 +12,8 @@ from django.core.management import CommandError, call_command
 
 from catalogs.models import Source
 from maps.models import Layer
-from tests.maps.conftest import config_with_layers, counts, layer_entry, snapshot, write_json
+from tests.maps.conftest import counts, snapshot
+from tests.support.configs import config_with_layers, layer_entry, write_json
 from tests.support.fits import write_car_map
 
 REPO = Path(__file__).resolve().parents[2]

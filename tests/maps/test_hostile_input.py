@@ -16,7 +16,8 @@ from django.test import override_settings
 
 from catalogs.readers import SourceRecord, read_catalog
 from catalogs.serializers import SOURCE_GROUP_TAIL, source_group_head, sources_json
-from tests.maps.conftest import config_with_layers, layer_entry, snapshot, write_json
+from tests.maps.conftest import snapshot
+from tests.support.configs import config_with_layers, layer_entry, write_json
 
 pytestmark = pytest.mark.django_db
 

@@ -12,14 +12,8 @@ from maps.importers import ConfigError, import_config
 from maps.layer_geometry import refresh_layer_geometry
 from maps.models import Band, Grant, Layer, Map, MapGroup
 from regions.models import Box
-from tests.maps.conftest import (
-    DATA,
-    config_with_layers,
-    counts,
-    layer_entry,
-    snapshot,
-    write_json,
-)
+from tests.maps.conftest import DATA, counts, snapshot
+from tests.support.configs import config_with_layers, layer_entry, write_json
 from tests.support.fits import write_car_map
 
 ARCMIN = 1 / 60

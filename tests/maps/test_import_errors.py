@@ -8,15 +8,9 @@ import pytest
 from django.test import override_settings
 
 from maps.importers import ConfigError, import_config, import_config_data
-from tests.maps.conftest import (
-    config_with_layers,
-    counts,
-    deadline,
-    layer_entry,
-    snapshot,
-    write_json,
-)
+from tests.maps.conftest import counts, deadline, snapshot
 from tests.support import badfits
+from tests.support.configs import config_with_layers, layer_entry, write_json
 from tests.support.fits import write_car_map
 
 LAYER0 = "map_groups[0].maps[0].bands[0].layers[0]"

@@ -5,8 +5,9 @@ import pytest
 from maps.importers import ConfigError, import_config
 from maps.models import Layer
 from maps.scanning import config_for_files
-from tests.maps.conftest import config_with_layers, layer_entry, snapshot, write_json
+from tests.maps.conftest import snapshot
 from tests.support import badfits
+from tests.support.configs import config_with_layers, layer_entry, write_json
 
 TOO_FINE = (
     "pixel scale CDELT1 = -1e-07, CDELT2 = 1e-07 deg needs more than 20 zoom levels: "

@@ -1,11 +1,11 @@
 """A real `serve` whose clients do not read: cut-out bodies stay within the in-flight budget."""
 
-import json
 import socket
 import time
 
 import pytest
 
+from tests.support.configs import config_with_layers, layer_entry, write_json
 from tests.support.fits import write_car_map
 from tests.support.ports import free_port
 from tests.support.servers import ServerProcess
@@ -28,35 +28,9 @@ def server(workspace):
         ra_left_deg=50.0,
         dec_bottom_deg=-25.0,
     )
-    config = {
-        "map_groups": [
-            {
-                "map_group_id": "g",
-                "name": "G",
-                "maps": [
-                    {
-                        "map_id": "m",
-                        "name": "M",
-                        "bands": [
-                            {
-                                "band_id": "b",
-                                "name": "B",
-                                "layers": [
-                                    {
-                                        "layer_id": "big-i",
-                                        "name": "I",
-                                        "provider": {"provider_type": "fits", "filename": big.name},
-                                    }
-                                ],
-                            }
-                        ],
-                    }
-                ],
-            }
-        ]
-    }
-    config_path = workspace.maps / "config.json"
-    config_path.write_text(json.dumps(config))
+    config_path = write_json(
+        workspace.maps / "config.json", config_with_layers(layer_entry("big-i", big.name))
+    )
     env = workspace.env(
         TILEMAKER_DATABASE_URL=f"sqlite:///{workspace.home / 'tilemaker.sqlite3'}",
         TILEMAKER_PRECACHE="no",
