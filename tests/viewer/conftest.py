@@ -27,6 +27,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1400, "height": 860}
+# The view most tests open: centred between the bright source (RA 55) and the
+# middle of the map, two screen pixels per map pixel.
+VIEW = {"ra": 70.0, "dec": 0.0, "zoom": 2, "flip": True}
+# Map pixels (column, row) whose colour the tests check, away from grid lines.
+BACKGROUND_PIXELS = [(122, 163), (57, 43), (203, 97), (297, 203)]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 # 0.25 deg pixels: the whole sky is 1440 x 720 pixels, so tiles are 360 px

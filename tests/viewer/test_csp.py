@@ -13,7 +13,7 @@ from social_core.backends.github import GithubOAuth2
 
 from maps.models import Layer
 from tests.support.github_stub import GithubStub
-from tests.viewer.conftest import BOX, CATALOGUE_ID, FAINT, SOURCE_DEC_DEG, SOURCE_RA_DEG
+from tests.viewer.conftest import BOX, CATALOGUE_ID, FAINT, SOURCE_DEC_DEG, SOURCE_RA_DEG, VIEW
 from tests.viewer.helpers import (
     RENDER_TIMEOUT_MS,
     TileLog,
@@ -32,7 +32,6 @@ pytestmark = [
 ]
 
 User = get_user_model()
-VIEW = {"ra": 70.0, "dec": 0.0, "zoom": 2, "flip": True}
 
 
 def open_viewer_under_csp(page, live_server, query):

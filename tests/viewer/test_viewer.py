@@ -13,12 +13,14 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from tests.viewer.conftest import (
+    BACKGROUND_PIXELS,
     BOX,
     CATALOGUE_ID,
     FAINT,
     LAYERS,
     SOURCE_DEC_DEG,
     SOURCE_RA_DEG,
+    VIEW,
     pixel_centre_deg,
 )
 from tests.viewer.helpers import (
@@ -41,13 +43,8 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-# Centred between the bright source (RA 55) and the middle of the map, two
-# screen pixels per map pixel.
-VIEW = {"ra": 70.0, "dec": 0.0, "zoom": 2, "flip": True}
-# Map pixels (column, row) whose colour the tests check, away from grid lines;
-# and a point inside the bright source but off the equator's grid line.
+# A point inside the bright source but off the equator's grid line.
 SOURCE_POINT = (SOURCE_RA_DEG, SOURCE_DEC_DEG + 0.3)
-BACKGROUND_PIXELS = [(122, 163), (57, 43), (203, 97), (297, 203)]
 
 
 def api_json(live_server, path):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from maps.engine.colormap import Normalisation, colourise
-from tests.viewer.conftest import LAYERS, pixel_centre_deg
+from tests.viewer.conftest import BACKGROUND_PIXELS, LAYERS, VIEW, pixel_centre_deg
 from tests.viewer.helpers import (
     assert_colour,
     cmap_rgb,
@@ -26,8 +26,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-VIEW = {"ra": 70.0, "dec": 0.0, "zoom": 2, "flip": True}
-BACKGROUND_PIXELS = [(122, 163), (57, 43), (203, 97), (297, 203)]
 # One step of the server's 255-colour LUT, in RGB units, plus rounding.
 LUT_STEP = 8.0
 

@@ -18,7 +18,7 @@ from tests.support.hostile import (
     create_hostile_sky,
     hostile,
 )
-from tests.viewer.conftest import BOX, FAINT, SOURCE_DEC_DEG, SOURCE_RA_DEG
+from tests.viewer.conftest import BOX, FAINT, SOURCE_DEC_DEG, SOURCE_RA_DEG, VIEW
 from tests.viewer.helpers import open_viewer, screen_xy, view_query
 from tilemaker_site import server as local_server
 
@@ -29,7 +29,6 @@ pytestmark = [
 
 # FITS string values hold at most 68 characters on one card.
 BUNIT_ATTACK = '<img src=x onerror="window.__xss=1">'
-VIEW = {"ra": 70.0, "dec": 0.0, "zoom": 2, "flip": True}
 BOX_CORNERS = {key: value for key, value in BOX.items() if key != "name"}
 
 
