@@ -234,7 +234,7 @@ class LayerAdmin(admin.ModelAdmin):
     readonly_fields = (*DERIVED_LAYER_FIELDS, "files")
     fieldsets = (
         (None, {"fields": ("layer_id", "name", "description", "band", "grant", "position")}),
-        ("Display", {"fields": ("quantity", "units", "vmin", "vmax", "cmap")}),
+        ("Display", {"fields": ("quantity", "stokes", "units", "vmin", "vmax", "cmap")}),
         ("Pixels", {"fields": ("provider", "files")}),
         (
             "Derived from the FITS header (read-only)",

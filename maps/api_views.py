@@ -110,7 +110,9 @@ class DefaultLayer(APIView):
         )
         return Response(
             {
-                "layer": None if layer is None else LayerSerializer(layer).data,
+                "layer": None
+                if layer is None
+                else LayerSerializer(layer, context={"user": request.user}).data,
                 "default_layer_menu": default_layer_menu(request.user, layer),
             }
         )
@@ -126,7 +128,7 @@ class LayerDetail(APIView):
     )
     def get(self, request, layer_id: str):
         layer = get_visible_or_404(Layer, request.user, layer_id=layer_id)
-        return Response(LayerSerializer(layer).data)
+        return Response(LayerSerializer(layer, context={"user": request.user}).data)
 
 
 class Search(APIView):

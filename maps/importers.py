@@ -40,6 +40,7 @@ from maps.engine.providers import kind_of as _kind
 from maps.layer_geometry import derived_fields, read_provider, refresh_layer_geometry
 from maps.models import (
     DERIVED_LAYER_FIELDS,
+    STOKES_PARAMETERS,
     Band,
     Grant,
     Layer,
@@ -255,10 +256,21 @@ class _Validator:
         self._unknown_keys(item, label, {"band_id", "name", "description", "grant", "layers"})
         fields = self._common(item, label)
         layers = self._entries(self._list(item, "layers", where), f"{where}.layers", self._layer)
+        self._check_stokes_unique(layers)
         return _Row(key, label, fields, self._grant(item, label), layers)
 
     def _layer(self, item: dict, where: str) -> _Row | None:
-        known = {"layer_id", "name", "description", "grant", "quantity", "units", "vmin", "vmax"}
+        known = {
+            "layer_id",
+            "name",
+            "description",
+            "grant",
+            "quantity",
+            "units",
+            "vmin",
+            "vmax",
+            "stokes",
+        }
         key, where = self._id(item, "layer_id", where)
         self._unknown_keys(item, where, known | {"cmap", "provider"} | _DERIVED_LAYER_KEYS)
         fields = self._common(item, where)
@@ -275,6 +287,7 @@ class _Validator:
                 where, "vmax", f"{fields['vmax']:g} must be greater than vmin {fields['vmin']:g}"
             )
         fields["cmap"] = self._cmap(item, where)
+        fields["stokes"] = self._stokes(item, where)
         provider = item.get("provider")
         if provider is None:
             self.problem(where, "provider", "missing (required)")
@@ -467,6 +480,32 @@ class _Validator:
             self.problem(where, "cmap", f"expected a colour map name, found {_kind(value)}")
         elif problem := colour_map_problem(value):
             self.problem(where, "cmap", problem)
+        return value
+
+    def _check_stokes_unique(self, layers: list[_Row]) -> None:
+        """A band has at most one layer per Stokes parameter: P and the readouts pair them."""
+        first: dict[str, str] = {}
+        for row in layers:
+            stokes = row.fields.get("stokes")
+            if not stokes:
+                continue
+            if stokes in first:
+                self.problem(
+                    row.where,
+                    "stokes",
+                    f"{stokes!r} is already the Stokes plane of {first[stokes]}",
+                )
+            else:
+                first[stokes] = row.where
+
+    def _stokes(self, item: dict, where: str) -> str:
+        value = item.get("stokes")
+        if value is None:
+            return ""
+        if value not in STOKES_PARAMETERS:
+            shown = repr(value) if isinstance(value, str) else _kind(value)
+            self.problem(where, "stokes", f'expected "I", "Q" or "U", found {shown}')
+            return ""
         return value
 
     def _unknown_keys(self, item: dict, where: str, known: set | frozenset) -> None:

@@ -89,6 +89,10 @@ class Band(Restricted):
         pass
 
 
+# The Stokes parameters a layer may be (``Layer.stokes``).
+STOKES_PARAMETERS = ("I", "Q", "U")
+
+
 # Layer fields read from the FITS header(s) of its provider (maps.layer_geometry).
 DERIVED_LAYER_FIELDS = (
     "tile_size",
@@ -120,6 +124,15 @@ class Layer(Restricted):
     vmin = models.FloatField(null=True, blank=True, help_text="Empty means auto.")
     vmax = models.FloatField(null=True, blank=True, help_text="Empty means auto.")
     cmap = models.CharField(max_length=100, default="RdBu_r")
+    # Which Stokes parameter the layer is, so the viewer and the polarisation
+    # layers find I, Q and U of one band without guessing from names.
+    stokes = models.CharField(
+        max_length=1,
+        blank=True,
+        default="",
+        choices=[("", "not a Stokes map"), *((name, name) for name in STOKES_PARAMETERS)],
+        help_text="I, Q or U when the layer is that Stokes plane of its band.",
+    )
     provider = models.JSONField(
         help_text='{"provider_type": "fits", "filename": ..., "hdu": 0, "index": null} or '
         '{"provider_type": "fits_combination", "providers": [...], "function": "/"}'

@@ -99,6 +99,7 @@ class PlaneLayer:
     quantity: str
     vmin: float | None
     vmax: float | None
+    stokes: str = ""
 
 
 @dataclass(frozen=True)
@@ -148,9 +149,9 @@ MAP = Product(
     cmap="RdBu_r",
     temperature_power=1,
     planes=(
-        PlaneLayer("i", "I", "Intensity map", "T (I)", -500.0, 500.0),
-        PlaneLayer("q", "Q", "Q-polarization map", "T (Q)", -50.0, 50.0),
-        PlaneLayer("u", "U", "U-polarization map", "T (U)", -50.0, 50.0),
+        PlaneLayer("i", "I", "Intensity map", "T (I)", -500.0, 500.0, stokes="I"),
+        PlaneLayer("q", "Q", "Q-polarization map", "T (Q)", -50.0, 50.0, stokes="Q"),
+        PlaneLayer("u", "U", "U-polarization map", "T (U)", -50.0, 50.0, stokes="U"),
     ),
 )
 IVAR = Product(
@@ -522,6 +523,7 @@ def _layers_for_file(
                 "vmin": display.vmin,
                 "vmax": display.vmax,
                 "cmap": product.cmap,
+                **({"stokes": layer.stokes} if layer.stokes else {}),
                 "provider": FitsProvider(str(path), info.hdu, info.index).to_dict(),
             }
         )

@@ -76,6 +76,37 @@ class LayerSerializer(LayerSummarySerializer):
         help_text="Dec from the centre of a deepest-level tile pixel to the centre of the map "
         "pixel it shows, degrees. Draw tiles shifted by it."
     )
+    # Not in the original: the Stokes planes of the band, for I/Q/U/P readouts and polarisation.
+    stokes = serializers.CharField(
+        allow_null=True, help_text='"I", "Q" or "U" when the layer is that Stokes plane; else null.'
+    )
+    stokes_layers = serializers.SerializerMethodField(
+        help_text='The layer ids of its band\'s Stokes planes that the caller may see, by "I", '
+        '"Q", "U" (this layer included); {} for a layer that is none.'
+    )
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["stokes"] = data["stokes"] or None
+        return data
+
+    @extend_schema_field(
+        {"type": "object", "additionalProperties": {"type": "string"}, "example": {"I": "f090-i"}}
+    )
+    def get_stokes_layers(self, layer: Layer) -> dict:
+        if not layer.stokes:
+            return {}
+        planes = (
+            visible(Layer, self.context["user"])
+            .filter(band_id=layer.band_id)
+            .exclude(stokes="")
+            .order_by("position", "pk")
+            .values_list("stokes", "layer_id")
+        )
+        found: dict = {}
+        for stokes, layer_id in planes:
+            found.setdefault(stokes, layer_id)
+        return found
 
 
 # Menu shapes, for the schema only (the trees themselves are built below).

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.contrib.auth.models import User
 
 from catalogs.models import Source
 from maps.models import Layer
@@ -91,10 +92,25 @@ def test_layer_answer_equals_the_stored_layer(catalogue, anonymous_client):
         "pixel_scale_dec_deg": 0.5,
         "pixel_offset_ra_deg": layer.pixel_offset_ra_deg,
         "pixel_offset_dec_deg": layer.pixel_offset_dec_deg,
+        "stokes": "I",
+        # Q is restricted: absent for an anonymous caller.
+        "stokes_layers": {"I": "coadd-f090-i", "U": "coadd-f090-u"},
     }
     # The fixture map is 0.5 deg/px: 720 x 360 over the sky, not multiples of
     # 256, so SPEC section 5 gives 360 px tiles and floor(log2(720 // 360)) levels.
     assert (body["tile_size"], body["number_of_levels"]) == (360, 1)
+
+
+def test_stokes_planes_of_a_band_are_those_the_caller_may_see(catalogue, client, grant):
+    user = User.objects.create_user("member")
+    grant.users.add(user)
+    client.force_login(user)
+    everything = {"I": "coadd-f090-i", "Q": "coadd-f090-q", "U": "coadd-f090-u"}
+    for layer_id, stokes in (("coadd-f090-q", "Q"), ("coadd-f090-u", "U")):
+        body = client.get(f"/layers/{layer_id}").json()
+        assert (body["stokes"], body["stokes_layers"]) == (stokes, everything)
+    body = client.get("/layers/coadd-f150-i").json()
+    assert (body["stokes"], body["stokes_layers"]) == (None, {})
 
 
 def test_auto_limits_are_the_string_auto(catalogue, anonymous_client):
@@ -103,8 +119,6 @@ def test_auto_limits_are_the_string_auto(catalogue, anonymous_client):
 
 
 def test_grant_field_is_the_grant_name(catalogue, client, grant):
-    from django.contrib.auth.models import User
-
     user = User.objects.create_user("holder")
     grant.users.add(user)
     client.force_login(user)

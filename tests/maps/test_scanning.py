@@ -331,6 +331,10 @@ def test_readme_style_files_make_one_map_with_bands_by_frequency(tmp_path):
         ["I", "Q", "U"],
         ["I", "Q", "U", "IVar"],
     ]
+    assert [[layer.get("stokes") for layer in band["layers"]] for band in map_entry["bands"]] == [
+        ["I", "Q", "U"],
+        ["I", "Q", "U", None],
+    ]
     ivar = map_entry["bands"][1]["layers"][3]
     assert ivar["provider"] == {
         "provider_type": "fits",

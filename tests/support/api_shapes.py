@@ -34,6 +34,8 @@ LAYER = {
     "pixel_scale_dec_deg": float,
     "pixel_offset_ra_deg": float,
     "pixel_offset_dec_deg": float,
+    "stokes": (str, type(None)),
+    "stokes_layers": dict,
 }
 LAYER_MENU = summary("layer_id")
 BAND_MENU = {**summary("band_id"), "layers": [LAYER_MENU]}

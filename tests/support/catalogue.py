@@ -5,7 +5,7 @@ The hierarchy (``*`` = restricted by the grant ``act-internal``)::
     act-dr6 "ACT DR6"
       act-coadd "ACT coadd"
         coadd-f090 "f090"
-          coadd-f090-i "I"            vmin/vmax -500/500
+          coadd-f090-i "I"            vmin/vmax -500/500     (Stokes I, Q, U)
           coadd-f090-q* "Q secret"    hidden deep in a visible band
           coadd-f090-u "U"            vmin/vmax auto
         coadd-f150* "f150 hidden"
@@ -79,9 +79,12 @@ CATALOGUE = [
                                 units="uK",
                                 cmap="RdBu_r",
                                 index=0,
+                                stokes="I",
                             ),
-                            _layer("coadd-f090-q", "Q secret", restricted=True, index=1),
-                            _layer("coadd-f090-u", "U", cmap="viridis", index=2),
+                            _layer(
+                                "coadd-f090-q", "Q secret", restricted=True, index=1, stokes="Q"
+                            ),
+                            _layer("coadd-f090-u", "U", cmap="viridis", index=2, stokes="U"),
                         ],
                     ),
                     Node(
