@@ -1,10 +1,14 @@
 // Time of frontend/static/frontend/js/contours.js on a viewport-sized grid
 // (1400 x 900 pixels, the issue's goal: <= 200 ms for vectors and contours
 // once the tiles are there), and of polarisation.js binVectors on the same
-// grid. Prints milliseconds (median of several runs after a warm-up).
+// grid. Prints milliseconds (median of several runs after a warm-up), wall
+// clock and this process's CPU time: on a shared machine the wall clock
+// includes waiting for a core, so the load average is printed too.
 // Run: node bench/bench_contours.mjs
 import console from "node:console";
+import { loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
+import { cpuUsage } from "node:process";
 
 import { contours, linearLevels } from "../frontend/static/frontend/js/contours.js";
 import { binVectors } from "../frontend/static/frontend/js/polarisation.js";
@@ -47,16 +51,24 @@ function median(samples) {
 function time(label, run) {
   run();
   const samples = [];
+  const cpuSamples = [];
   let result;
   for (let i = 0; i < RUNS; i += 1) {
     const start = performance.now();
+    const cpuStart = cpuUsage();
     result = run();
+    const cpu = cpuUsage(cpuStart);
     samples.push(performance.now() - start);
+    cpuSamples.push((cpu.user + cpu.system) / 1000);
   }
-  console.log(`${label}: median ${median(samples).toFixed(1)} ms, min ${Math.min(...samples).toFixed(1)} ms`);
+  console.log(
+    `${label}: wall median ${median(samples).toFixed(1)} ms (min ${Math.min(...samples).toFixed(1)}), ` +
+      `CPU median ${median(cpuSamples).toFixed(1)} ms (min ${Math.min(...cpuSamples).toFixed(1)})`,
+  );
   return result;
 }
 
+console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} on this machine`);
 const grid = { values, rows: ROWS, cols: COLS };
 const levels = linearLevels(10, -1, 2.5);
 const result = time(`contours ${COLS}x${ROWS}, 10 levels`, () => contours(grid, levels));
