@@ -1,0 +1,197 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { contours, linearLevels, logLevels, mosaic, parseLevels } from "../static/frontend/js/contours.js";
+
+// A grid whose pixel (c, r) holds f(x, y) at its centre x = c + 0.5, y = r + 0.5.
+function grid(rows, cols, f) {
+  const values = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r += 1) {
+    for (let c = 0; c < cols; c += 1) values[r * cols + c] = f(c + 0.5, r + 0.5);
+  }
+  return { values, rows, cols };
+}
+
+function pointsOf(line) {
+  const out = [];
+  for (let i = 0; i < line.points.length; i += 2) out.push([line.points[i], line.points[i + 1]]);
+  return out;
+}
+
+function rounded(points) {
+  return points.map(([x, y]) => [Math.round(x * 1e6) / 1e6, Math.round(y * 1e6) / 1e6]);
+}
+
+const SIGMA_PX = 12;
+const XC = 40;
+const YC = 36;
+const gaussian = (x, y) => Math.exp(-((x - XC) ** 2 + (y - YC) ** 2) / (2 * SIGMA_PX ** 2));
+
+test("contours of a circular Gaussian are closed rings on the analytic circles", () => {
+  const levels = [0.1, 0.5, 0.9];
+  const result = contours(grid(72, 80, gaussian), levels);
+  assert.deepEqual(
+    result.map((r) => r.level),
+    levels,
+  );
+  for (const { level, lines } of result) {
+    assert.equal(lines.length, 1, `level ${level}`);
+    const [ring] = lines;
+    assert.equal(ring.closed, true);
+    const points = pointsOf(ring);
+    assert.deepEqual(points[0], points[points.length - 1]);
+    // exp(-R^2 / 2 s^2) = L  =>  R = s sqrt(-2 ln L).
+    const radius = SIGMA_PX * Math.sqrt(-2 * Math.log(level));
+    // One point per grid line the circle crosses, twice each: about 8 R points.
+    assert.ok(points.length > 4 * radius, `${points.length} points for radius ${radius}`);
+    for (const [x, y] of points) {
+      const error = Math.abs(Math.hypot(x - XC, y - YC) - radius);
+      assert.ok(error < 0.05, `level ${level}: (${x}, ${y}) is ${error} px off the circle`);
+    }
+  }
+});
+
+test("a plane's contour is one straight line from border to border", () => {
+  const plane = (x, y) => 0.3 * x - 0.7 * y;
+  const rows = 30;
+  const cols = 50;
+  const [{ lines }] = contours(grid(rows, cols, plane), [-5]);
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0].closed, false);
+  const points = pointsOf(lines[0]);
+  for (const [x, y] of points) assert.ok(Math.abs(plane(x, y) + 5) < 1e-5, `(${x}, ${y}) off the line`);
+  // The ends lie on the border of the grid of pixel centres [0.5, cols - 0.5] x [0.5, rows - 0.5].
+  for (const [x, y] of [points[0], points[points.length - 1]]) {
+    const onBorder = [x - 0.5, cols - 0.5 - x, y - 0.5, rows - 0.5 - y].some((d) => Math.abs(d) < 1e-9);
+    assert.ok(onBorder, `end (${x}, ${y}) inside the grid`);
+  }
+  // Consecutive points advance monotonically along the line (no back-tracking).
+  const along = points.map(([x, y]) => 0.7 * x + 0.3 * y);
+  const steps = along.slice(1).map((a, i) => a - along[i]);
+  // The line runs exactly through pixel centres (value = level) every 7
+  // columns; the two crossings there are one point, not a zero-length step.
+  assert.ok(steps.every((s) => s > 0) || steps.every((s) => s < 0));
+  // A peak exactly at the level would be a ring collapsed to a point: none.
+  const peak = { values: Float32Array.from([0, 0, 0, 0, 1, 0, 0, 0, 0]), rows: 3, cols: 3 };
+  assert.deepEqual(contours(peak, [1])[0].lines, []);
+});
+
+test("a NaN hole splits a line and no point lies on an edge touching it", () => {
+  const rows = 20;
+  const cols = 20;
+  const g = grid(rows, cols, (x) => x);
+  // Hole: pixels rows 8..11, cols 9..10; the level x = 10 runs through it.
+  const hole = [];
+  for (let r = 8; r <= 11; r += 1) {
+    for (let c = 9; c <= 10; c += 1) {
+      g.values[r * cols + c] = NaN;
+      hole.push([c + 0.5, r + 0.5]);
+    }
+  }
+  const [{ lines }] = contours(g, [10.25]);
+  assert.equal(lines.length, 2);
+  for (const line of lines) {
+    assert.equal(line.closed, false);
+    for (const [x, y] of pointsOf(line)) {
+      assert.ok(Number.isFinite(x) && Number.isFinite(y));
+      assert.ok(Math.abs(x - 10.25) < 1e-6);
+      // An edge touching a NaN pixel is within 1 px (Chebyshev) of its centre.
+      for (const [hx, hy] of hole) assert.ok(Math.max(Math.abs(x - hx), Math.abs(y - hy)) >= 1, `(${x}, ${y}) in the hole`);
+    }
+  }
+  // One piece above the hole (y from 0.5 to 7.5), one below (12.5 to 19.5).
+  const spans = lines.map((line) => {
+    const ys = pointsOf(line).map(([, y]) => y);
+    return [Math.min(...ys), Math.max(...ys)];
+  });
+  spans.sort((a, b) => a[0] - b[0]);
+  assert.deepEqual(spans, [
+    [0.5, 7.5],
+    [12.5, 19.5],
+  ]);
+  // A grid that is all NaN has no contours.
+  assert.deepEqual(contours({ values: new Float32Array(4).fill(NaN), rows: 2, cols: 2 }, [0])[0].lines, []);
+});
+
+test("saddle cells are resolved by the mean of the four corners", () => {
+  // Corners: top-left 1, top-right 0, bottom-right 1, bottom-left 0 (mean 0.5),
+  // pixel centres at (0.5, 0.5), (1.5, 0.5), (1.5, 1.5), (0.5, 1.5).
+  const saddle = { values: Float32Array.from([1, 0, 0, 1]), rows: 2, cols: 2 };
+  const segments = (level) =>
+    contours(saddle, [level])[0]
+      .lines.map((line) => rounded(pointsOf(line)).sort((a, b) => a[0] - b[0] || a[1] - b[1]))
+      .sort((a, b) => a[0][0] - b[0][0] || a[0][1] - b[0][1]);
+  // Level 0.4 < mean: the centre is above, the two high corners join through
+  // it and the lines cut off the low corners (top-right and bottom-left).
+  assert.deepEqual(segments(0.4), [
+    [
+      [0.5, 1.1],
+      [0.9, 1.5],
+    ],
+    [
+      [1.1, 0.5],
+      [1.5, 0.9],
+    ],
+  ]);
+  // Level 0.6 > mean: the centre is below, the lines cut off the high corners.
+  assert.deepEqual(segments(0.6), [
+    [
+      [0.5, 0.9],
+      [0.9, 0.5],
+    ],
+    [
+      [1.1, 1.5],
+      [1.5, 1.1],
+    ],
+  ]);
+  // The mirror saddle (top-right and bottom-left high) at 0.4: cut off top-left and bottom-right.
+  const mirror = { values: Float32Array.from([0, 1, 1, 0]), rows: 2, cols: 2 };
+  const mirrored = contours(mirror, [0.4])[0].lines.map((line) => rounded(pointsOf(line)));
+  const ends = mirrored.map((points) => points.sort((a, b) => a[0] - b[0] || a[1] - b[1])).sort((a, b) => a[0][0] - b[0][0]);
+  assert.deepEqual(ends, [
+    [
+      [0.5, 0.9],
+      [0.9, 0.5],
+    ],
+    [
+      [1.1, 1.5],
+      [1.5, 1.1],
+    ],
+  ]);
+});
+
+test("contours of a mosaic run across tile borders as on the whole grid", () => {
+  const whole = grid(72, 80, gaussian);
+  // Four tiles of unequal sizes meeting at (row 30, column 45), near the peak.
+  const cut = (top, left, rows, cols) => {
+    const values = new Float32Array(rows * cols);
+    for (let r = 0; r < rows; r += 1) values.set(whole.values.subarray((top + r) * 80 + left, (top + r) * 80 + left + cols), r * cols);
+    return { values, rows, cols, top, left };
+  };
+  const tiles = [cut(0, 0, 30, 45), cut(0, 45, 30, 35), cut(30, 0, 42, 45), cut(30, 45, 42, 35)];
+  const assembled = mosaic({ rows: 72, cols: 80, tiles });
+  assert.deepEqual(assembled.values, whole.values);
+  assert.deepEqual(contours(assembled, [0.2, 0.7]), contours(whole, [0.2, 0.7]));
+  // Uncovered pixels are NaN: one tile alone gives an open arc, not a ring.
+  const alone = contours(mosaic({ rows: 72, cols: 80, tiles: [tiles[0]] }), [0.5])[0].lines;
+  assert.equal(alone.length, 1);
+  assert.equal(alone[0].closed, false);
+});
+
+test("level helpers: linear, logarithmic and typed lists", () => {
+  assert.deepEqual(linearLevels(5, 0, 1), [0, 0.25, 0.5, 0.75, 1]);
+  assert.deepEqual(linearLevels(1, 3, 7), [3]);
+  const log = logLevels(4, 1, 1000);
+  [1, 10, 100, 1000].forEach((v, i) => assert.ok(Math.abs(log[i] - v) < 1e-9 * v, `${log[i]} vs ${v}`));
+  assert.equal(log[3], 1000);
+  assert.deepEqual(parseLevels("1, 2, 5"), [1, 2, 5]);
+  assert.deepEqual(parseLevels(" 5 1e-3,,2  -1 2 "), [-1, 1e-3, 2, 5]);
+  assert.deepEqual(parseLevels(""), []);
+  assert.throws(() => parseLevels("1, two, 3"), /"two"/);
+  assert.throws(() => parseLevels("1, Infinity"), RangeError);
+  assert.throws(() => logLevels(3, 0, 10), RangeError);
+  assert.throws(() => linearLevels(0, 0, 1), RangeError);
+  assert.throws(() => linearLevels(3, 2, 1), RangeError);
+  assert.throws(() => contours({ values: new Float32Array(3), rows: 2, cols: 2 }, [0]), RangeError);
+  assert.throws(() => contours({ values: new Float32Array(4), rows: 2, cols: 2 }, [NaN]), RangeError);
+});
