@@ -137,8 +137,9 @@ export function applyColour(layer, colour, bar) {
 // The WebGL layer. `urlOf(tileCoord)` is the data.f32 URL of a tile
 // coordinate in the source's own (unwrapped) grid; `onTile(url, status,
 // response)` hears how each answered ("ok", "missing" for 404, "failed");
-// `bar` the colour map's colour bar, or null until it is known.
-export function makeDataLayer({ tileGrid, urlOf, tileValues, colour, bar, onTile }) {
+// `bar` the colour map's colour bar, or null until it is known; `cacheSize`
+// the tiles (and textures) OpenLayers keeps (mapview.js tileCacheSize).
+export function makeDataLayer({ tileGrid, cacheSize, urlOf, tileValues, colour, bar, onTile }) {
   let source = null;
   const loader = async (z, x, y, { signal } = {}) => {
     const coord = source.getTileCoordForTileUrlFunction([z, x, y], source.getProjection()) || [z, x, y];
@@ -167,7 +168,13 @@ export function makeDataLayer({ tileGrid, urlOf, tileValues, colour, bar, onTile
   });
   // Without the colour bar yet, grey until applyColour gives the real one.
   const grey = Array.from({ length: N_COLOURS + 1 }, (_, i) => [i, i, i]);
-  const layer = new ol.layer.WebGLTile({ source, style: styleFor(colour, bar || grey), zIndex: 0, preload: 1 });
+  const layer = new ol.layer.WebGLTile({
+    source,
+    style: styleFor(colour, bar || grey),
+    zIndex: 0,
+    preload: 1,
+    cacheSize,
+  });
   layer.set("paletteKey", bar ? paletteKey(colour) : null);
   return layer;
 }

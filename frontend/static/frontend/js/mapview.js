@@ -20,6 +20,21 @@ const OVERZOOM_LEVELS = 4;
 // Tile state "error" (OpenLayers' TileState.ERROR): no image, nothing drawn.
 const TILE_ERROR = 3;
 const TILE_STATUS_ENTRIES = 5000;
+// OpenLayers keeps 512 tiles per layer by default, each with its pixels: for
+// 675 px data tiles 3.6 MB in the JS heap (two float bands) plus a texture of
+// the same size, so up to 1.9 GB of each after a long pan. Keep three
+// screenfuls of tiles instead: the current level, the previous one shown
+// while a zoom loads, and the coarser preload level with room to spare (too
+// small a cache would drop tiles still on screen and fetch them again).
+const TILE_CACHE_SCREENS = 3;
+
+// Tiles per layer to keep: TILE_CACHE_SCREENS times the tiles covering the
+// whole screen (the largest the map can be), in device pixels.
+export function tileCacheSize(tileSize, screenWidth, screenHeight, pixelRatio) {
+  const across = Math.ceil((screenWidth * pixelRatio) / tileSize) + 1;
+  const down = Math.ceil((screenHeight * pixelRatio) / tileSize) + 1;
+  return TILE_CACHE_SCREENS * across * down;
+}
 
 export function colourParams(colour, flip) {
   return {
@@ -218,6 +233,7 @@ export class SkyMap extends EventTarget {
     const urlOf = (coord) => this.dataTileUrl(layer, flip, coord);
     const tileLayer = makeDataLayer({
       tileGrid: tileGridFor(layer, flip),
+      cacheSize: this.tileCacheSize(layer),
       urlOf,
       tileValues: this.tileValues,
       colour,
@@ -277,7 +293,12 @@ export class SkyMap extends EventTarget {
     source.setKey(JSON.stringify([layer.layer_id, colourParams(colour, flip)]));
     source.on("tileloadstart", () => this.tileLoading(1));
     source.on(["tileloadend", "tileloaderror"], () => this.tileLoading(-1));
-    return new ol.layer.Tile({ source, zIndex: 0, preload: 1 });
+    return new ol.layer.Tile({ source, zIndex: 0, preload: 1, cacheSize: this.tileCacheSize(layer) });
+  }
+
+  tileCacheSize(layer) {
+    const { width, height } = window.screen;
+    return tileCacheSize(layer.tile_size, width, height, window.devicePixelRatio || 1);
   }
 
   // Tiles requested and not yet answered, for the loading indicator.
