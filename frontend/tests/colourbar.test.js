@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
+  barIndex,
   colourBarTicks,
+  colourTicks,
+  describeScale,
   formatTicks,
   niceLinearTicks,
   stretchForward,
@@ -100,4 +103,37 @@ test("an empty or unusable range has no ticks", () => {
   assert.deepEqual(colourBarTicks(5, 1), []);
   assert.deepEqual(colourBarTicks(NaN, 1), []);
   assert.deepEqual(colourBarTicks(0, Infinity), []);
+});
+
+test("a colour state's ticks are those of its range, scale and stretch", () => {
+  assert.deepEqual(colourTicks({ vmin: -300, vmax: 300 }), colourBarTicks(-300, 300));
+  assert.deepEqual(labels(colourTicks({ vmin: 1, vmax: 1000, log: true })), ["1", "10", "50", "100", "1000"]);
+  assert.deepEqual(
+    colourTicks({ vmin: 0, vmax: 1000, stretch: "asinh", asinh_a: 0.02 }),
+    colourBarTicks(0, 1000, "asinh", { asinhA: 0.02 }),
+  );
+  assert.deepEqual(colourTicks({ vmin: 0, vmax: 1000, stretch: "power" }), colourBarTicks(0, 1000, "power", { gamma: 1 }));
+  const histeq = [[0, 0.5, 1], [0, 0.9, 1]];
+  assert.deepEqual(
+    colourTicks({ vmin: 0, vmax: 10, stretch: "histeq", histeq }),
+    colourBarTicks(0, 10, "histeq", { histeq: { xs: histeq[0], cdf: histeq[1] } }),
+  );
+  assert.deepEqual(colourTicks({ vmin: 0, vmax: 10, stretch: "histeq" }), []);
+});
+
+test("the bar shows at each position the LUT entry of the values stretched there", () => {
+  assert.equal(barIndex(0), 0);
+  assert.equal(barIndex(0.5), 127);
+  assert.equal(barIndex(1), 254);
+  assert.equal(barIndex(1.2), 254);
+  assert.equal(barIndex(-0.1), 0);
+});
+
+test("the caption names what is not a plain linear scale", () => {
+  assert.equal(describeScale({ vmin: 0, vmax: 1 }), "");
+  assert.equal(describeScale({ stretch: "linear", abs: true }), "|value|");
+  assert.equal(describeScale({ log: true, stretch: "asinh", asinh_a: 0.02 }), "log scale, asinh a=0.02");
+  assert.equal(describeScale({ stretch: "power", gamma: 2 }), "power \u03b3=2");
+  assert.equal(describeScale({ stretch: "log" }), "log stretch");
+  assert.equal(describeScale({ stretch: "histeq" }), "histeq");
 });

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { applyStretch, colourIndex, TRANSPARENT_INDEX } from "../static/frontend/js/stretch.js";
+import {
+  applyStretch,
+  colourIndex,
+  histeqTable,
+  lutColour,
+  TRANSPARENT_INDEX,
+  withHisteq,
+} from "../static/frontend/js/stretch.js";
 
 const X = [0, 0.001, 0.25, 0.5, 1];
 
@@ -52,4 +59,38 @@ test("colour indices match the server's PNG path", () => {
   for (const [colour, expected] of cases) {
     assert.deepEqual(DATA.map((v) => colourIndex(Math.fround(v), colour)), expected, JSON.stringify(colour));
   }
+});
+
+// Expected curves: maps/engine/stretch.py histeq_table on the same histograms.
+test("the histeq curve is the server's", () => {
+  const edges = [-2, -1, 0, 1, 2, 3];
+  const counts = [1, 4, 10, 4, 1];
+  const [xs, cdf] = histeqTable(edges, counts, { vmin: -1.5, vmax: 2.5 });
+  close(xs, [0, 0.125, 0.375, 0.625, 0.875, 1]);
+  close(cdf, [0, 0.02631578947368421, 0.23684210526315788, 0.7631578947368421, 0.9736842105263158, 1]);
+  const [logXs, logCdf] = histeqTable([1, 10, 100, 1000], [5, 3, 2], { vmin: 2, vmax: 500, logNorm: true });
+  close(logXs, [0, 0.29148769435775146, 0.7085123056422485, 1]);
+  close(logCdf, [0, 0.5333333333333333, 0.8933333333333333, 1]);
+  assert.deepEqual(histeqTable(edges, counts, { vmin: 5, vmax: 6 }), [[0, 1], [0, 1]]);
+});
+
+test("a histeq colour gets its curve from the layer's histogram, others stay as they are", () => {
+  const histogram = { edges: [-2, -1, 0, 1, 2, 3], histogram: [1, 4, 10, 4, 1] };
+  const colour = { vmin: -1.5, vmax: 2.5, log: false, stretch: "histeq" };
+  const filled = withHisteq(colour, histogram);
+  assert.deepEqual(filled.histeq, histeqTable(histogram.edges, histogram.histogram, { vmin: -1.5, vmax: 2.5 }));
+  assert.equal(colour.histeq, undefined);
+  const own = { ...colour, histeq: [[0, 1], [0, 1]] };
+  assert.equal(withHisteq(own, histogram), own);
+  const linear = { vmin: 0, vmax: 1 };
+  assert.equal(withHisteq(linear, histogram), linear);
+  assert.equal(withHisteq(colour, null), colour);
+});
+
+test("LUT entries come from the colour bar's columns as the server spreads them", () => {
+  const bar = Array.from({ length: 256 }, (_, j) => [j, 255 - j, 7]);
+  assert.deepEqual(lutColour(bar, 0), [0, 255, 7]);
+  // Entry 127 of 255 is column round(127 * 255 / 254) = 127.5 -> 128.
+  assert.deepEqual(lutColour(bar, 127), [128, 127, 7]);
+  assert.deepEqual(lutColour(bar, 254), [255, 0, 7]);
 });

@@ -2,7 +2,9 @@
 // two-handle vmin/vmax slider, numeric entry, colour map, log and abs.
 
 import { apiPath, apiUrl, errorFrom } from "./api.js";
+import { colourBarTicks } from "./colourbar.js";
 import { formatNumber } from "./sky.js";
+import { colourIndex, lutColour, TRANSPARENT_INDEX, withHisteq } from "./stretch.js";
 
 // Keyboard steps as fractions of the current vmin..vmax range.
 const SHIFT_FRACTION = 0.1;
@@ -12,6 +14,10 @@ const ARROW_FRACTION = 0.01;
 // tiles follow every move: liveDrag).
 const DRAG_UPDATE_MS = 300;
 const AXIS_MARGIN = 0.08;
+// The histogram's value axis: about this many labelled ticks.
+const AXIS_TICK_COUNT = 5;
+const AXIS_TICK_PX = 4;
+const NO_COLOUR = [128, 128, 128];
 
 const COMMON_CMAPS = [
   "RdBu_r", "viridis", "magma", "inferno", "plasma", "cividis", "gray", "Greys_r",
@@ -335,22 +341,24 @@ export class ColourPanel extends EventTarget {
     this.draw();
   }
 
-  normalised(value) {
-    let v = this.colour.abs ? Math.abs(value) : value;
-    let low = this.colour.vmin;
-    let high = this.colour.vmax;
-    if (this.colour.log) {
-      if (v <= 0) return 0;
-      v = Math.log10(v);
-      low = Math.log10(low);
-      high = Math.log10(high);
-    }
-    return Math.min(1, Math.max(0, (v - low) / (high - low)));
+  // The colour state with what stretch.js needs to colour as the map does
+  // (the histeq curve from the layer's histogram); kept while neither
+  // changes, as draw() asks it for every column and bin.
+  stretchedColour() {
+    const memo = this.stretchMemo;
+    if (memo && memo.colour === this.colour && memo.histogram === this.histogram) return memo.stretched;
+    const stretched = withHisteq(this.colour, this.histogram);
+    this.stretchMemo = { colour: this.colour, histogram: this.histogram, stretched };
+    return stretched;
   }
 
+  // The colour the map gives `value` (LUT entry of stretch.js colourIndex);
+  // grey where it has none (a log scale's values <= 0, drawn transparent).
   colourAt(value) {
-    if (!this.colours) return [128, 128, 128];
-    return this.colours[Math.min(255, Math.floor(this.normalised(value) * 256))];
+    const colour = this.stretchedColour();
+    if (!this.colours || (colour.stretch === "histeq" && !colour.histeq)) return NO_COLOUR;
+    const index = colourIndex(value, colour);
+    return index === TRANSPARENT_INDEX ? NO_COLOUR : lutColour(this.colours, index);
   }
 
   draw() {
@@ -384,11 +392,37 @@ export class ColourPanel extends EventTarget {
         context.fillRect(x0, plotHeight - barTop, Math.max(1, x1 - x0 - 0.5), barTop);
       }
     }
+    this.drawAxisTicks(context, low, high, width, height - barHeight);
     context.fillStyle = "rgba(255,255,255,0.65)";
     for (const which of ["vmin", "vmax"]) {
       const x = toX(this.colour[which]);
       context.fillRect(Math.round(x), 0, 1, height);
       this.handles[which].style.left = `${(x / width) * 100}%`;
     }
+  }
+
+  // Tick marks above the colour strip at round values of the (linear) value
+  // axis, and their labels as elements under the histogram (#histogram-ticks).
+  drawAxisTicks(context, low, high, width, stripTop) {
+    if (!this.axisTicks) {
+      this.axisTicks = document.createElement("div");
+      this.axisTicks.id = "histogram-ticks";
+      this.axisTicks.className = "axis-ticks";
+      this.axisTicks.setAttribute("aria-hidden", "true");
+      this.track.after(this.axisTicks);
+    }
+    const ticks = colourBarTicks(low, high, "linear", { count: AXIS_TICK_COUNT });
+    context.fillStyle = "rgba(255,255,255,0.5)";
+    for (const tick of ticks) context.fillRect(Math.round(tick.position * width), stripTop - AXIS_TICK_PX, 1, AXIS_TICK_PX);
+    this.axisTicks.replaceChildren(
+      ...ticks.map((tick) => {
+        const label = document.createElement("span");
+        label.className = "axis-tick";
+        label.style.left = `${tick.position * 100}%`;
+        label.dataset.value = String(tick.value);
+        label.textContent = tick.label;
+        return label;
+      }),
+    );
   }
 }

@@ -8,7 +8,7 @@
 // positions, so a log bar reads 1, 10, 100, 1000 rather than a crowd of
 // ticks at one end. Labels carry no units: the caller appends them.
 
-import { applyStretch, DEFAULT_ASINH_A, DEFAULT_GAMMA, LOG_STRETCH_A, STRETCHES } from "./stretch.js";
+import { applyStretch, DEFAULT_ASINH_A, DEFAULT_GAMMA, LOG_STRETCH_A, N_COLOURS, STRETCHES } from "./stretch.js";
 
 export const DEFAULT_TICK_COUNT = 5;
 
@@ -200,4 +200,38 @@ export function colourBarTicks(vmin, vmax, stretch = "linear", options = {}) {
   const finest = Math.min(...ticks.map((tick) => tick.step).filter((s) => s > 0 && Number.isFinite(s)));
   const labels = formatTicks(values, Number.isFinite(finest) ? finest : undefined);
   return ticks.map((tick, i) => ({ value: tick.value, position: position(tick.value), label: labels[i] }));
+}
+
+// Ticks of the colour bar of a colour panel state ({vmin, vmax, log, stretch,
+// asinh_a, gamma, histeq as stretch.js's [xs, cdf]; withHisteq fills histeq
+// in}); none for a histeq stretch still without its curve.
+export function colourTicks(colour, count = DEFAULT_TICK_COUNT) {
+  const stretch = colour.stretch || "linear";
+  if (stretch === "histeq" && !colour.histeq) return [];
+  return colourBarTicks(colour.vmin, colour.vmax, stretch, {
+    logNorm: Boolean(colour.log),
+    asinhA: colour.asinh_a ?? DEFAULT_ASINH_A,
+    gamma: colour.gamma ?? DEFAULT_GAMMA,
+    histeq: colour.histeq ? { xs: colour.histeq[0], cdf: colour.histeq[1] } : null,
+    count,
+  });
+}
+
+// The LUT index a colour bar shows at `position` (0..1 from the vmin end):
+// the one stretch.js colourIndex gives the values a tick there labels.
+export function barIndex(position) {
+  return Math.min(N_COLOURS - 1, Math.max(0, Math.floor(position * N_COLOURS)));
+}
+
+// How the bar's values are spread, for its caption: "" for linear values.
+export function describeScale(colour) {
+  const stretch = colour.stretch || "linear";
+  const parts = [];
+  if (colour.abs) parts.push("|value|");
+  if (colour.log) parts.push("log scale");
+  if (stretch === "asinh") parts.push(`asinh a=${colour.asinh_a ?? DEFAULT_ASINH_A}`);
+  else if (stretch === "power") parts.push(`power \u03b3=${colour.gamma ?? DEFAULT_GAMMA}`);
+  else if (stretch === "log") parts.push("log stretch");
+  else if (stretch !== "linear") parts.push(stretch);
+  return parts.join(", ");
 }

@@ -5,7 +5,7 @@
 // uniforms, or swaps the palette and re-uploads tiles from tileValues.
 
 import { decodeDataTile } from "./datatile.js";
-import { colourIndex, N_COLOURS } from "./stretch.js";
+import { colourIndex, lutColour, N_COLOURS } from "./stretch.js";
 
 const ol = window.ol;
 
@@ -77,13 +77,6 @@ function bandsOf(values) {
   return out;
 }
 
-// A colour of the server's LUT from its colour bar (colour.js
-// loadColourMap): bar column j shows LUT entry round(j * 254 / 255).
-function lutColour(bar, index) {
-  const [r, g, b] = bar[Math.round((index * (bar.length - 1)) / (N_COLOURS - 1))];
-  return [r, g, b, 1];
-}
-
 // What the palette depends on; the range only under a log scale, where the
 // palette position of a value depends on vmax / vmin.
 export function paletteKey(colour) {
@@ -98,7 +91,7 @@ export function buildPalette(colour, bar) {
   const plain = { ...colour, abs: false };
   for (let k = 0; k < PALETTE_SIZE; k += 1) {
     const r = (k / (PALETTE_SIZE - 1)) ** PALETTE_ROOT;
-    colours.push(lutColour(bar, colourIndex(colour.vmin + r * (colour.vmax - colour.vmin), plain)));
+    colours.push([...lutColour(bar, colourIndex(colour.vmin + r * (colour.vmax - colour.vmin), plain)), 1]);
   }
   return colours;
 }

@@ -4,6 +4,7 @@
 
 import { apiPath, getJson, setApiBase } from "./api.js";
 import { ColourPanel } from "./colour.js";
+import { ColourBarView } from "./colourbarview.js";
 import { LayerHistory, LayerMenu } from "./layers.js";
 import { webglAvailable } from "./gltiles.js";
 import { SkyMap } from "./mapview.js";
@@ -28,6 +29,7 @@ class Viewer {
     this.colour = new ColourPanel($("#colour-panel"), this.messages);
     // Recolouring on the GPU costs no request: follow a dragged handle continuously.
     this.colour.liveDrag = gl.use;
+    this.colourBar = new ColourBarView($("#colour-bar"), this.colour);
     this.menu = new LayerMenu($("#layer-tree"), $("#search"), this.messages);
     this.history = new LayerHistory();
     this.layer = null;
@@ -168,6 +170,7 @@ class Viewer {
     if (sequence !== this.loadSequence) return false;
     await this.colour.setLayer(layer, histogram, colour);
     if (sequence !== this.loadSequence) return false;
+    this.colourBar.draw();
     this.layer = layer;
     this.sky.setLayer(layer, this.colour.getColour(), { view });
     this.readout.setLayer(layer);

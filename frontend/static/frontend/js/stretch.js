@@ -48,6 +48,14 @@ export function applyStretch(x, stretch, { asinhA = DEFAULT_ASINH_A, gamma = DEF
   }
 }
 
+// The [r, g, b] of LUT entry `index` from the server's colour bar of the
+// colour map (colour.js loadColourMap, 256 columns): bar column j shows LUT
+// entry round(j * 254 / 255).
+export function lutColour(bar, index) {
+  const [r, g, b] = bar[Math.round((index * (bar.length - 1)) / (N_COLOURS - 1))];
+  return [r, g, b];
+}
+
 // The LUT index of one value under `colour` ({vmin, vmax, log, abs,
 // stretch, asinh_a, gamma, histeq}): 0 .. N_COLOURS - 1, or
 // TRANSPARENT_INDEX for NaN and (with log) values <= 0.
@@ -71,4 +79,35 @@ export function colourIndex(value, colour) {
     }) * N_COLOURS;
   }
   return Math.floor(Math.min(N_COLOURS - 1, Math.max(0, scaled)));
+}
+
+// The histogram-equalisation curve [xs, cdf] of a histogram within
+// vmin..vmax (maps/engine/stretch.py histeq_table, so the browser's histeq
+// is the server's): normalised positions of vmin, every edge strictly
+// inside the range and vmax, and the fraction of the in-range counts below
+// each, counts spread evenly within their bin. No count in range: identity.
+export function histeqTable(edges, counts, { vmin, vmax, logNorm = false }) {
+  const cumulative = [0];
+  for (const count of counts) cumulative.push(cumulative[cumulative.length - 1] + count);
+  const values = [vmin, ...edges.filter((edge) => edge > vmin && edge < vmax), vmax];
+  const below = values.map((value) => interp(value, edges, cumulative));
+  const total = below[below.length - 1] - below[0];
+  if (!(total > 0)) return [[0, 1], [0, 1]];
+  const xs = logNorm
+    ? values.map((value) => (Math.log10(value) - Math.log10(vmin)) / (Math.log10(vmax) - Math.log10(vmin)))
+    : values.map((value) => (value - vmin) / (vmax - vmin));
+  return [xs, below.map((b) => (b - below[0]) / total)];
+}
+
+// `colour` with the histeq curve its stretch needs, from the layer's
+// histogram ({edges, histogram}) when the colour does not carry one yet.
+// The layer's histogram counts values, not |values|, as on the server.
+export function withHisteq(colour, histogram) {
+  if (colour.stretch !== "histeq" || colour.histeq || !histogram) return colour;
+  const histeq = histeqTable(histogram.edges, histogram.histogram, {
+    vmin: colour.vmin,
+    vmax: colour.vmax,
+    logNorm: Boolean(colour.log),
+  });
+  return { ...colour, histeq };
 }
