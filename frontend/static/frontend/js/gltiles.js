@@ -173,7 +173,9 @@ export function makeDataLayer({ tileGrid, cacheSize, urlOf, tileValues, colour, 
 }
 
 // The value of the tile pixel under view coordinate [x, y], from the tiles
-// already loaded at level z or coarser: {value, blockSize} or null.
+// already loaded at level z or coarser: {value, blockSize, maxError, coord,
+// row, col} (coord the tile's URL coordinate, to read other planes of the
+// same pixel) or null.
 export function loadedValueAt(layer, tileValues, urlOf, coordinate, z) {
   const source = layer.getSource();
   const grid = source.getTileGrid();
@@ -188,7 +190,14 @@ export function loadedValueAt(layer, tileValues, urlOf, coordinate, z) {
     const col = Math.floor((coordinate[0] - extent[0]) / resolution);
     const row = Math.floor((extent[3] - coordinate[1]) / resolution);
     if (col < 0 || row < 0 || col >= tile.cols || row >= tile.rows) continue;
-    return { value: tile.values[row * tile.cols + col], blockSize: tile.blockSize };
+    return { ...tilePixel(tile, row, col), coord: wrapped, row, col };
   }
   return null;
+}
+
+// Pixel (row, col) of a decoded tile: {value, blockSize, maxError}.
+export function tilePixel(tile, row, col) {
+  const inside = row < tile.rows && col < tile.cols;
+  const value = inside ? tile.values[row * tile.cols + col] : NaN;
+  return { value, blockSize: tile.blockSize, maxError: tile.maxError };
 }

@@ -3,7 +3,8 @@
 
 import { apiPath, apiUrl, errorFrom } from "./api.js";
 import { loadColourMap } from "./colour.js";
-import { applyColour, loadedValueAt, makeDataLayer, TileValues } from "./gltiles.js";
+import { decodeDataTile } from "./datatile.js";
+import { applyColour, loadedValueAt, makeDataLayer, tilePixel, TileValues } from "./gltiles.js";
 import { layerXRange, tileGridPlacement, wrapX } from "./placement.js";
 import { formatDeg, raToX, raToXNear, wrap360, xToRa } from "./sky.js";
 
@@ -92,6 +93,8 @@ export class SkyMap extends EventTarget {
     // tell "no data in this view" from "still loading".
     this.tileStatus = new Map();
     this.pendingTiles = 0;
+    // Data tiles of other Stokes planes being fetched for the readout.
+    this.planeRequests = new Set();
     this.graticuleVisible = true;
     this.map = new ol.Map({
       target,
@@ -275,6 +278,43 @@ export class SkyMap extends EventTarget {
     const grid = this.tileLayer.getSource().getTileGrid();
     const z = Math.min(grid.getMaxZoom(), Math.max(0, Math.round(this.getZoomLevel())));
     return loadedValueAt(this.tileLayer, this.tileValues, this.tileLayer.get("urlOf"), coordinate, z);
+  }
+
+  // Another plane's value at the pixel of `hit` (loadedValueAt): from its
+  // data tile at the same tile coordinate and flip, {status: "ok", value,
+  // blockSize, maxError}; else {status: "loading"} while the tile is fetched
+  // (once per tile, a "planetile" event when it lands) or {status: "missing"}
+  // (hidden, 404 or failed).
+  planeValueAt(layerId, hit) {
+    const url = this.dataTileUrl({ layer_id: layerId }, this.flip, hit.coord);
+    const tile = this.tileValues.get(url);
+    if (tile) return { status: "ok", ...tilePixel(tile, hit.row, hit.col) };
+    const answered = this.tileStatus.get(url);
+    if (answered === "missing" || answered === "failed") return { status: "missing" };
+    if (!this.planeRequests.has(url)) this.loadPlaneTile(url);
+    return { status: "loading" };
+  }
+
+  async loadPlaneTile(url) {
+    this.planeRequests.add(url);
+    try {
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (response.ok) {
+        this.tileValues.set(url, await decodeDataTile(await response.blob(), response.headers));
+        this.recordTile(url, "ok");
+      } else if (response.status === 404) {
+        this.recordTile(url, "missing");
+      } else {
+        this.recordTile(url, "failed");
+        this.dispatchEvent(new CustomEvent("tileerror", { detail: await errorFrom(response, url) }));
+      }
+    } catch (error) {
+      this.recordTile(url, "failed");
+      this.dispatchEvent(new CustomEvent("tileerror", { detail: error }));
+    } finally {
+      this.planeRequests.delete(url);
+    }
+    this.dispatchEvent(new CustomEvent("planetile", { detail: { url } }));
   }
 
   makeTileLayer(layer, colour, flip) {

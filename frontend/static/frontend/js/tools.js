@@ -2,10 +2,10 @@
 // marker, and the aperture tool.
 
 import { apiFetch, apiPath, getJson } from "./api.js";
-import { formatFloat32 } from "./datatile.js";
 import { el } from "./dom.js";
 import { readFitsImage } from "./fits.js";
 import { drawnPixelKey, gridPixelDeg } from "./placement.js";
+import { blockNote, planeTexts, readoutPlanes, valueText } from "./planes.js";
 import {
   angularDistanceDeg,
   formatDecDms,
@@ -32,10 +32,9 @@ const nativePixelDeg = gridPixelDeg;
 
 // At native level the file's float32 value exactly; coarser levels hold
 // block means, and say so.
-function loadedValueText({ value, blockSize }, units) {
-  if (Number.isNaN(value)) return "no data";
-  const text = `${formatFloat32(value)} ${units || ""}`.trim();
-  return blockSize > 1 ? `${text} (mean of ${blockSize}\u00d7${blockSize})` : text;
+function loadedValueText(hit, units) {
+  if (Number.isNaN(hit.value)) return "no data";
+  return [valueText(hit), units, blockNote(hit.blockSize)].filter(Boolean).join(" ");
 }
 
 export class Readout {
@@ -45,6 +44,7 @@ export class Readout {
     this.messages = messages;
     this.onMarker = onMarker;
     this.layer = null;
+    this.planes = [];
     this.timer = null;
     this.controller = null;
     this.pixelKey = null;
@@ -66,6 +66,10 @@ export class Readout {
     });
     skyMap.addOverlay(this.markerLayer);
     skyMap.addEventListener("flipchange", () => this.drawMarker());
+    // Another plane's tile has landed: fill in its value.
+    skyMap.addEventListener("planetile", () => {
+      if (this.position) this.requestValue(this.position);
+    });
     skyMap.map.on("pointermove", (event) => {
       if (event.dragging) return;
       this.show(skyMap.skyAtPixel(event.pixel));
@@ -85,6 +89,7 @@ export class Readout {
 
   setLayer(layer) {
     this.layer = layer;
+    this.planes = readoutPlanes(layer);
     this.pixelKey = null;
     this.valueText = "";
   }
@@ -117,7 +122,7 @@ export class Readout {
     const loaded = this.sky.loadedValueAt(position.raDeg, position.decDeg);
     if (loaded) {
       clearTimeout(this.timer);
-      this.el.value.textContent = loadedValueText(loaded, this.layer.units);
+      this.showLoaded(loaded);
       return;
     }
     // Map pixels as drawn: same key, same value.
@@ -128,6 +133,26 @@ export class Readout {
     }
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.fetchValue(position, key), VALUE_DELAY_MS);
+  }
+
+  // Every Stokes plane of the band at the pixel of `hit`, the active one in
+  // bold; the others from their tiles at the same tile coordinate, "\u2026"
+  // until those have arrived.
+  showLoaded(hit) {
+    if (!this.planes.length) {
+      this.el.value.textContent = loadedValueText(hit, this.layer.units);
+      return;
+    }
+    const values = {};
+    for (const { plane, layerId, active } of this.planes) {
+      values[plane] = active ? { status: "ok", ...hit } : this.sky.planeValueAt(layerId, hit);
+    }
+    const parts = planeTexts(this.planes, values).flatMap(({ plane, text, active }, i) => [
+      i ? " \u00b7 " : "",
+      el(active ? "b" : "span", { className: "plane", dataset: { plane } }, `${plane} `, el("span", {}, text)),
+    ]);
+    const suffix = [this.layer.units, blockNote(hit.blockSize)].filter(Boolean).join(" ");
+    this.el.value.replaceChildren(...parts, suffix ? ` ${suffix}` : "");
   }
 
   async fetchValue(position, key) {
