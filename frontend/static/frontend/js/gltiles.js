@@ -173,7 +173,7 @@ export function makeDataLayer({ tileGrid, urlOf, tileValues, colour, bar, onTile
 }
 
 // The value of the tile pixel under view coordinate [x, y], from the tiles
-// already loaded at level z or coarser: {value, blockSize} or null.
+// already loaded at level z or coarser: {value, blockSize, maxError} or null.
 export function loadedValueAt(layer, tileValues, urlOf, coordinate, z) {
   const source = layer.getSource();
   const grid = source.getTileGrid();
@@ -188,7 +188,7 @@ export function loadedValueAt(layer, tileValues, urlOf, coordinate, z) {
     const col = Math.floor((coordinate[0] - extent[0]) / resolution);
     const row = Math.floor((extent[3] - coordinate[1]) / resolution);
     if (col < 0 || row < 0 || col >= tile.cols || row >= tile.rows) continue;
-    return { value: tile.values[row * tile.cols + col], blockSize: tile.blockSize };
+    return { value: tile.values[row * tile.cols + col], blockSize: tile.blockSize, maxError: tile.maxError };
   }
   return null;
 }

@@ -2,7 +2,7 @@
 // marker, and the aperture tool.
 
 import { apiFetch, apiPath, getJson } from "./api.js";
-import { formatFloat32 } from "./datatile.js";
+import { formatBound, formatFloat32 } from "./datatile.js";
 import { el } from "./dom.js";
 import { readFitsImage } from "./fits.js";
 import { drawnPixelKey, gridPixelDeg } from "./placement.js";
@@ -30,11 +30,12 @@ const APERTURE_COLOUR = "#9dff6a";
 
 const nativePixelDeg = gridPixelDeg;
 
-// At native level the file's float32 value exactly; coarser levels hold
-// block means, and say so.
-function loadedValueText({ value, blockSize }, units) {
+// At native level the file's float32 value exactly, or within the tile's
+// stated bound ("± E"); coarser levels hold block means, and say so.
+function loadedValueText({ value, blockSize, maxError }, units) {
   if (Number.isNaN(value)) return "no data";
-  const text = `${formatFloat32(value)} ${units || ""}`.trim();
+  const bound = maxError > 0 ? ` \u00b1 ${formatBound(maxError)}` : "";
+  const text = `${formatFloat32(value)}${bound} ${units || ""}`.trim();
   return blockSize > 1 ? `${text} (mean of ${blockSize}\u00d7${blockSize})` : text;
 }
 
