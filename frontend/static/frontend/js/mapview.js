@@ -150,7 +150,7 @@ export class SkyMap extends EventTarget {
   dataTileUrl(layer, flip, tileCoord) {
     const [z, x, yFromTop] = tileCoord;
     const y = 2 ** z - 1 - yFromTop;
-    // The server's per-layer bound (a tenth of the pixel noise): 3-5x fewer
+    // The server's per-layer bound (a tenth of the pixel noise): 5-9x fewer
     // bytes than float32 (README "Data tiles"); the readout shows "± E".
     const query = this.exact ? {} : { max_error: "auto" };
     return apiUrl(apiPath("layers", layer.layer_id, z, y, x, "data.f32"), { flip: flip ? "true" : "false", ...query });
