@@ -9,12 +9,17 @@ are block means, so smoother; one tile at the map's edge, mostly no data):
   bench's range) against candidate float encodings: float32 deflated as
   is, byte-shuffled float32 deflated (the one served), byte-shuffled
   float16 deflated (lossy, for comparison only), at zlib levels 1 and 6;
+  and the quantised tiles of ``max_error=E`` at the viewer's default E
+  (``max_error=auto``: a tenth of the plane's pixel noise, estimated like
+  the server does from neighbouring pixels on a grid) and at 2E, with
+  their ratio to the PNG;
 - server time per data tile: cold (float tile read from the file and
   block-averaged by the engine, then encoded), re-encoded (float tile
   already in the cache, only the encoding) and warm (the encoded body from
   the process's memory, as ``tile_store.RecentImages`` answers it);
 - decode time in Python (``zlib.decompress`` + un-shuffle), a proxy for the
-  browser's ``DecompressionStream`` + typed-array un-shuffle.
+  browser's ``DecompressionStream`` + typed-array un-shuffle; the same for
+  the quantised tile at the default E (encode includes the bound check).
 
 Timings are engine-level (no HTTP, no Django): the HTTP overhead is the
 same as for PNG tiles, measured by ``bench/bench_tiles.py``. Each time is
@@ -23,6 +28,7 @@ the median of ``REPEATS`` runs; numbers depend on the machine and its load.
 Usage: ``python3 bench/bench_data_tiles.py``
 """
 
+import math
 import statistics
 import sys
 import time
@@ -39,7 +45,15 @@ from act_map import ensure_act_map  # noqa: E402
 
 from maps.engine import TileIndex, source_from_provider  # noqa: E402
 from maps.engine.colormap import Normalisation, colour_indices, lookup_table  # noqa: E402
-from maps.engine.datatile import decode_data_tile, encode_data_tile, shuffle_bytes  # noqa: E402
+from maps.engine.datatile import (  # noqa: E402
+    decode_data_tile,
+    decode_quantised_tile,
+    default_max_error,
+    encode_data_tile,
+    encode_quantised_tile,
+    pixel_noise,
+    shuffle_bytes,
+)
 from maps.engine.encode import IMAGE_RENDERERS  # noqa: E402
 from maps.tile_store import RecentImages  # noqa: E402
 
@@ -61,6 +75,16 @@ def _median_ms(function) -> tuple[float, object]:
         result = function()
         times.append(time.perf_counter() - started)
     return statistics.median(times) * 1000, result
+
+
+def default_error(source, vmin: float, vmax: float) -> float:
+    """The viewer's default E, as ``maps.tiles.layer_default_max_error`` samples it."""
+    ny, nx = source.info.shape
+    step = max(2, math.ceil(math.sqrt(ny * (nx - 1) / 20_000)))
+    rows, cols = np.arange(step // 2, ny, step), np.arange(step // 2, nx - 1, step)
+    pairs = source.take(rows=rows, cols=np.stack([cols, cols + 1], axis=1).ravel())
+    noise = pixel_noise(pairs[:, 0::2], pairs[:, 1::2])
+    return default_max_error(noise=noise, vmin=vmin, vmax=vmax)
 
 
 def _kb(size: int) -> str:
@@ -87,12 +111,14 @@ def main() -> None:
     names = list(encodings(np.zeros((2, 2), np.float32)))
     print(f"bytes per 675 x 675 tile (kB); PNG = palette PNG of the tile endpoint ({CMAP})")
     header = "".join(f"{name:>13}" for name in names)
-    print(f"{'plane z/y/x':<14}{'PNG':>8}{header}  served/PNG")
+    print(f"{'plane z/y/x':<14}{'PNG':>8}{header}  served/PNG{'q(E)':>8}{'q(2E)':>8}  q(E)/PNG")
     timing_rows = []
     for plane_name, (plane, vmin, vmax) in PLANES.items():
         source = source_from_provider(
             {"provider_type": "fits", "filename": str(path), "index": plane}
         )
+        max_error = default_error(source, vmin, vmax)
+        print(f"{plane_name}: default E = {max_error:.4g} (a tenth of the pixel noise)")
         norm = Normalisation(vmin=vmin, vmax=vmax)
         for level, x, y in TILES:
             index = TileIndex(level=level, x=x, y=y)
@@ -102,10 +128,14 @@ def main() -> None:
             png = IMAGE_RENDERERS["png"].render(colour_indices(data, norm), lookup_table(CMAP))
             sizes = {name: len(body) for name, body in encodings(data).items()}
             served = sizes["f32-shuf L1"]
+            quantised = encode_quantised_tile(data, max_error)
+            assert quantised.fallback is None, quantised.fallback
+            coarser = len(encode_quantised_tile(data, 2 * max_error).body)
             print(
                 f"{plane_name} {level}/{y}/{x:<8}{_kb(len(png)):>8}"
                 + "".join(f"{_kb(sizes[name]):>13}" for name in names)
-                + f"  {served / len(png):9.2f}x"
+                + f"  {served / len(png):9.2f}x{_kb(len(quantised.body)):>8}{_kb(coarser):>8}"
+                + f"  {len(quantised.body) / len(png):7.2f}x {quantised.dtype}"
             )
             encode_ms, body = _median_ms(lambda data=data: encode_data_tile(data))
             encode6_ms, _ = _median_ms(lambda data=data: encode_data_tile(data, level=6))
@@ -121,18 +151,41 @@ def main() -> None:
                 lambda body=body, shape=data.shape: decode_data_tile(body, shape)
             )
             assert np.array_equal(decoded, data, equal_nan=True)
-            times_ms = (cold_read_ms, encode_ms, encode6_ms, png_ms, warm_ms, decode_ms)
+            encode_q_ms, quantised = _median_ms(
+                lambda data=data, e=max_error: encode_quantised_tile(data, e)
+            )
+            decode_q_ms, decoded = _median_ms(
+                lambda q=quantised, shape=data.shape: decode_quantised_tile(
+                    q.body, shape, dtype=q.dtype, base=q.base, step=q.step
+                )
+            )
+            finite = np.isfinite(data)
+            assert np.abs(decoded[finite].astype(float) - data[finite]).max() <= max_error
+            times_ms = (
+                cold_read_ms,
+                encode_ms,
+                encode6_ms,
+                png_ms,
+                warm_ms,
+                decode_ms,
+                encode_q_ms,
+                decode_q_ms,
+            )
             timing_rows.append((f"{plane_name} {level}/{y}/{x}", times_ms))
     print()
     print("time per tile (ms, median of 5), engine level")
     print(
         f"{'plane z/y/x':<14}{'read+mean':>10}{'encode L1':>11}{'encode L6':>11}{'PNG':>8}"
-        f"{'cold':>8}{'warm':>8}{'decode':>8}"
+        f"{'cold':>8}{'warm':>8}{'decode':>8}{'enc q(E)':>10}{'dec q(E)':>10}"
     )
-    for name, (read_ms, encode_ms, encode6_ms, png_ms, warm_ms, decode_ms) in timing_rows:
+    for name, times_ms in timing_rows:
+        read_ms, encode_ms, encode6_ms, png_ms, warm_ms, decode_ms, encode_q_ms, decode_q_ms = (
+            times_ms
+        )
         print(
             f"{name:<14}{read_ms:10.1f}{encode_ms:11.1f}{encode6_ms:11.1f}"
             f"{png_ms:8.1f}{read_ms + encode_ms:8.1f}{warm_ms:8.3f}{decode_ms:8.1f}"
+            f"{encode_q_ms:10.1f}{decode_q_ms:10.1f}"
         )
     print(
         "cold = read+mean (float tile from the file; coarse levels from the file, "

@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from maps import render_limits, tiles
 from maps.engine import OutOfRangeError, resolve_tile
 from maps.engine.colormap import UnknownColourMapError
-from maps.engine.datatile import DATA_TILE_DTYPE, DATA_TILE_ENCODING
+from maps.engine.datatile import DATA_TILE_DTYPE, DATA_TILE_ENCODING, QUANTISED_ENCODING
 from maps.engine.encode import FITS_RENDERER, IMAGE_RENDERERS, colour_bar_png
 from maps.engine.limits import DEFAULT_PERCENT, LIMIT_METHODS, PERCENT_PRESETS
 from maps.engine.stretch import DEFAULT_ASINH_A, DEFAULT_GAMMA, LOG_STRETCH_A, STRETCHES
@@ -285,7 +285,13 @@ class DataTileView(ImageAPIView):
         "browsers). No Content-Encoding: the client inflates it. NaN is no data. At the "
         "deepest level the values are the file's float32 values exactly; at coarser levels "
         "each value is the NaN-aware mean (method=mean) or the middle pixel (method=stride) "
-        "of an X-Tile-Block-Size square of native pixels. A tile without data answers 404.",
+        "of an X-Tile-Block-Size square of native pixels. A tile without data answers 404. "
+        f"With max_error=E the body is {QUANTISED_ENCODING}: unsigned integers q of "
+        "X-Tile-Dtype (uint8, uint16 or uint32), byte-shuffled the same way and deflated; "
+        "value = float32(X-Tile-Base + q * X-Tile-Step), the type's largest q is NaN, and "
+        "every value is within X-Tile-Max-Error of the exact one. A tile that cannot be held "
+        f"within E is sent exact ({DATA_TILE_ENCODING}, X-Tile-Max-Error: 0) with the reason "
+        "in X-Tile-Exact-Because.",
         parameters=[
             OpenApiParameter("ext", str, OpenApiParameter.PATH, enum=sorted(DATA_TILE_EXTENSIONS)),
             OpenApiParameter("level", int, OpenApiParameter.PATH),
@@ -299,6 +305,14 @@ class DataTileView(ImageAPIView):
                 str,
                 enum=list(tiles.METHODS),
                 description="Coarse levels: NaN-aware block mean (default) or every n-th pixel.",
+            ),
+            OpenApiParameter(
+                "max_error",
+                str,
+                description="Quantise the values to within this absolute error, in the layer's "
+                "units: a finite number > 0, or 'auto' for the layer's default (a tenth of its "
+                "pixel noise, or a thousandth of its colour range for a noise-free map). "
+                "Absent: exact float32.",
             ),
             OpenApiParameter(
                 "X-Tile-Shape",
@@ -319,7 +333,16 @@ class DataTileView(ImageAPIView):
                 str,
                 OpenApiParameter.HEADER,
                 response=[200],
-                description=f"{DATA_TILE_ENCODING}.",
+                description=f"{DATA_TILE_ENCODING} or (max_error) {QUANTISED_ENCODING}.",
+            ),
+            *(
+                OpenApiParameter(n, str, OpenApiParameter.HEADER, response=[200], description=doc)
+                for n, doc in (
+                    ("X-Tile-Max-Error", "With max_error: the bound E, or 0 for an exact tile."),
+                    ("X-Tile-Base", f"{QUANTISED_ENCODING}: the value of q = 0."),
+                    ("X-Tile-Step", f"{QUANTISED_ENCODING}: the value between q and q + 1."),
+                    ("X-Tile-Exact-Because", "Why a tile asked with max_error is exact."),
+                )
             ),
             OpenApiParameter(
                 "X-Tile-Block-Size",
@@ -348,7 +371,37 @@ class DataTileView(ImageAPIView):
             body = await render_limits.in_render_thread(tiles.render_data_tile, tile)
         if _wants_any(request):
             return HttpResponse(status=304, headers=headers)
-        return HttpResponse(body, content_type=DATA_TILE_MEDIA_TYPE, headers=headers)
+        if tile.max_error is not None:
+            headers.update(_quantised_headers(body))
+        return HttpResponse(body.body, content_type=DATA_TILE_MEDIA_TYPE, headers=headers)
+
+
+def _quantised_headers(encoded) -> dict[str, str]:
+    """How to read a body asked for with max_error; known only once it is encoded.
+
+    A 304 leaves them out: the client's stored copy has them, and a 304's
+    headers would overwrite its stored ones.
+    """
+    headers = {
+        "X-Tile-Dtype": encoded.dtype,
+        "X-Tile-Encoding": encoded.encoding,
+        # repr: the shortest text that reads back as the same float64.
+        "X-Tile-Max-Error": repr(encoded.max_error),
+    }
+    if encoded.base is not None:
+        headers.update({"X-Tile-Base": repr(encoded.base), "X-Tile-Step": repr(encoded.step)})
+    if encoded.fallback is not None:
+        headers["X-Tile-Exact-Because"] = encoded.fallback
+    return headers
+
+
+def _parse_max_error(name: str, text: str) -> float | str:
+    if text == "auto":
+        return text
+    value = parse_number(name, text)
+    if value <= 0:
+        raise BadRequest(f"{name} must be 'auto' or a number > 0, got {echo(text)}")
+    return value
 
 
 def _prepare_data_tile(request, user, layer_id, level, y, x, ext):
@@ -367,7 +420,10 @@ def _prepare_data_tile(request, user, layer_id, level, y, x, ext):
         index = resolve_tile(grid=tiles.layer_grid(layer), level=level, x=x, y=y, flip=flip)
     except OutOfRangeError as error:
         raise NotFound(str(error)) from None
-    tile = tiles.prepare_data_tile(layer, index, method=method, flip=flip)
+    max_error = optional(request.GET, "max_error", _parse_max_error)
+    if max_error == "auto":
+        max_error = tiles.layer_default_max_error(layer)
+    tile = tiles.prepare_data_tile(layer, index, method=method, flip=flip, max_error=max_error)
     # The X-Tile-* headers are listed in settings.CORS_EXPOSE_HEADERS.
     headers = {
         "ETag": tile.etag,
@@ -377,6 +433,8 @@ def _prepare_data_tile(request, user, layer_id, level, y, x, ext):
         "X-Tile-Encoding": DATA_TILE_EXTENSIONS[ext],
         "X-Tile-Block-Size": str(tile.block_size),
     }
+    if max_error is not None:
+        del headers["X-Tile-Dtype"], headers["X-Tile-Encoding"]
     return tile, headers
 
 

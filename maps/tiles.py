@@ -39,7 +39,9 @@ timeout, not one per request.
 """
 
 import hashlib
+import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -51,7 +53,15 @@ from django.core.cache import cache
 from maps import render_limits, tile_store
 from maps.engine import EngineError, NoDataError, TileGrid, TileIndex
 from maps.engine.colormap import Normalisation, check_normalisation, colour_indices, lookup_table
-from maps.engine.datatile import DATA_TILE_ENCODING, encode_data_tile
+from maps.engine.datatile import (
+    DATA_TILE_DTYPE,
+    DATA_TILE_ENCODING,
+    EncodedDataTile,
+    default_max_error,
+    encode_data_tile,
+    encode_quantised_tile,
+    pixel_noise,
+)
 from maps.engine.encode import IMAGE_RENDERERS
 from maps.engine.histogram import Histogram, layer_histogram
 from maps.engine.limits import layer_limits
@@ -341,7 +351,11 @@ def render_image(tile: PreparedTile) -> bytes:
 
 @dataclass(frozen=True)
 class PreparedDataTile:
-    """A data tile request resolved before any pixel work: enough for an ETag / 304."""
+    """A data tile request resolved before any pixel work: enough for an ETag / 304.
+
+    ``max_error`` None asks for the exact float32 tile, a number E > 0 for
+    a quantised one (``maps.engine.datatile.encode_quantised_tile``).
+    """
 
     layer: Layer
     source: object
@@ -350,6 +364,7 @@ class PreparedDataTile:
     flip: bool
     data_key: str
     body_key: str
+    max_error: float | None = None
 
     @property
     def etag(self) -> str:
@@ -362,10 +377,12 @@ class PreparedDataTile:
 
 
 def prepare_data_tile(
-    layer: Layer, index: TileIndex, *, method: str, flip: bool
+    layer: Layer, index: TileIndex, *, method: str, flip: bool, max_error: float | None = None
 ) -> PreparedDataTile:
     source = pixel_source(layer)
     data_key = tile_data_key(layer, source, index, method)
+    # The exact tile keeps its key; a quantised one adds E (repr: every bit).
+    encoding = DATA_TILE_ENCODING if max_error is None else f"quantised {max_error!r}"
     return PreparedDataTile(
         layer=layer,
         source=source,
@@ -373,16 +390,37 @@ def prepare_data_tile(
         method=method,
         flip=flip,
         data_key=data_key,
-        body_key=tile_store.cache_key("data-tile", data_key, flip, DATA_TILE_ENCODING),
+        body_key=tile_store.cache_key("data-tile", data_key, flip, encoding),
+        max_error=max_error,
     )
 
 
-def cached_data_tile(tile: PreparedDataTile) -> bytes | None:
+def _exact(body: bytes) -> EncodedDataTile:
+    return EncodedDataTile(body, DATA_TILE_ENCODING, DATA_TILE_DTYPE, 0.0, None, None)
+
+
+# A quantised body is cached with its decoding parameters in front: one
+# line of JSON, then the body (JSON never holds a raw newline).
+def _pack(tile: EncodedDataTile) -> bytes:
+    fields = {name: getattr(tile, name) for name in ("encoding", "dtype", "max_error")}
+    fields.update(base=tile.base, step=tile.step, fallback=tile.fallback)
+    return json.dumps(fields).encode() + b"\n" + tile.body
+
+
+def _unpack(packed: bytes) -> EncodedDataTile:
+    line, body = bytes(packed).split(b"\n", 1)
+    return EncodedDataTile(body=body, **json.loads(line))
+
+
+def cached_data_tile(tile: PreparedDataTile) -> EncodedDataTile | None:
     """The encoded data tile if this process or the cache holds it."""
-    return tile_store.cached_body(tile.body_key)
+    body = tile_store.cached_body(tile.body_key)
+    if body is None:
+        return None
+    return _exact(body) if tile.max_error is None else _unpack(body)
 
 
-def render_data_tile(tile: PreparedDataTile) -> bytes:
+def render_data_tile(tile: PreparedDataTile) -> EncodedDataTile:
     """Encode the tile's float values (mirrored for ``flip``, as ``encode_image``) and cache them.
 
     Encoded bodies are cached beside the float tile although they hold the
@@ -392,10 +430,46 @@ def render_data_tile(tile: PreparedDataTile) -> bytes:
     """
     data = tile_data(tile.layer, tile.source, tile.index, tile.method)
     with render_limits.render_slot():
-        body = encode_data_tile(data[:, ::-1] if tile.flip else data)
-    tile_store.store_blob(tile.body_key, body)
-    tile_store.recent_images.get().put(tile.body_key, body)
-    return body
+        shown = data[:, ::-1] if tile.flip else data
+        if tile.max_error is None:
+            encoded = _exact(encode_data_tile(shown))
+            stored = encoded.body
+        else:
+            encoded = encode_quantised_tile(shown, tile.max_error)
+            stored = _pack(encoded)
+    tile_store.store_blob(tile.body_key, stored)
+    tile_store.recent_images.get().put(tile.body_key, stored)
+    return encoded
+
+
+# Pairs of horizontally neighbouring pixels for the noise estimate: on a
+# grid over the whole map like the histogram's sample (whose pixels are too
+# far apart to be neighbours). 20 000 pairs estimate the noise to 1 %.
+NOISE_SAMPLE_PAIRS = 20_000
+
+
+def layer_default_max_error(layer: Layer, source=None) -> float:
+    """The layer's default data tile error bound (``max_error=auto``), cached.
+
+    ``maps.engine.datatile.default_max_error`` of the layer's pixel noise
+    (neighbouring native pixels on an even grid) and its histogram's range.
+    Raises ``NoDataError`` when the layer has no finite pixel.
+    """
+    source = source if source is not None else pixel_source(layer)
+    key = tile_store.cache_key("default-max-error", histogram_key(layer, source))
+    cached = cache.get(key)
+    if isinstance(cached, float):
+        return cached
+    histogram = layer_histogram_cached(layer, source)
+    ny, nx = source.info.shape
+    step = max(2, math.ceil(math.sqrt(ny * (nx - 1) / NOISE_SAMPLE_PAIRS)))
+    rows, cols = np.arange(step // 2, ny, step), np.arange(step // 2, nx - 1, step)
+    with render_limits.render_slot():
+        pairs = source.take(rows=rows, cols=np.stack([cols, cols + 1], axis=1).ravel())
+        noise = pixel_noise(pairs[:, 0::2], pairs[:, 1::2])
+    answer = default_max_error(noise=noise, vmin=histogram["vmin"], vmax=histogram["vmax"])
+    cache.set(key, answer)
+    return answer
 
 
 # --- Histograms ----------------------------------------------------------------

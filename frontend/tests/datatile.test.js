@@ -3,7 +3,14 @@ import { test } from "node:test";
 import { Buffer } from "node:buffer";
 import { deflateSync } from "node:zlib";
 
-import { decodeDataTile, formatFloat32, parseShape, unshuffle } from "../static/frontend/js/datatile.js";
+import {
+  decodeDataTile,
+  dequantise,
+  formatBound,
+  formatFloat32,
+  parseShape,
+  unshuffle,
+} from "../static/frontend/js/datatile.js";
 
 // The server's encoding, written independently: little-endian float32,
 // byte plane b holding byte b of every value, one zlib stream.
@@ -75,5 +82,81 @@ test("float32 values print as the shortest decimal that reads back exactly", () 
   for (let i = 0; i < 2000; i += 1) {
     const v = Math.fround((Math.random() - 0.5) * 10 ** (Math.random() * 60 - 30));
     assert.equal(Math.fround(Number(formatFloat32(v))), v);
+  }
+});
+
+// The quantised encoding, written independently: codes round((v - base) / step)
+// in `width` little-endian bytes, the largest code for NaN, plane b byte b.
+function encodeQuantised(values, { base, step, width }) {
+  const nanCode = 2 ** (8 * width) - 1;
+  const shuffled = Buffer.alloc(values.length * width);
+  values.forEach((v, i) => {
+    let q = Number.isNaN(v) ? nanCode : Math.round((v - base) / step);
+    for (let b = 0; b < width; b += 1) {
+      shuffled[b * values.length + i] = q % 256;
+      q = Math.floor(q / 256);
+    }
+  });
+  return deflateSync(shuffled);
+}
+
+function quantisedHeaders(rows, cols, { dtype, base, step, maxError }) {
+  return headers(rows, cols, {
+    "X-Tile-Encoding": "quantised-shuffle-deflate",
+    "X-Tile-Dtype": dtype,
+    "X-Tile-Base": String(base),
+    "X-Tile-Step": String(step),
+    "X-Tile-Max-Error": String(maxError),
+  });
+}
+
+test("quantised tiles decode within the bound for every code width, NaN stays NaN", async () => {
+  for (const [dtype, width, range] of [["uint8", 1, 50], ["uint16", 2, 5000], ["uint32", 4, 5e6]]) {
+    const maxError = 0.5;
+    const step = 2 * maxError * 0.999;
+    const values = Array.from({ length: 7 * 9 }, (_, i) => Math.fround(((i * 7919) % 1000) / 1000 * range - 3));
+    values[4] = NaN;
+    values[5] = Math.fround(range - 3);
+    const base = Math.min(...values.filter((v) => !Number.isNaN(v)));
+    const body = encodeQuantised(values, { base, step, width });
+    const tile = await decodeDataTile(body, quantisedHeaders(7, 9, { dtype, base, step, maxError }));
+    assert.equal(tile.maxError, maxError);
+    assert.ok(tile.values instanceof Float32Array);
+    values.forEach((v, i) => {
+      if (Number.isNaN(v)) assert.ok(Number.isNaN(tile.values[i]));
+      else assert.ok(Math.abs(tile.values[i] - v) <= maxError, `${dtype} ${i}: ${tile.values[i]} vs ${v}`);
+    });
+  }
+});
+
+test("a quantised body from the Python encoder decodes to the values it checked", async () => {
+  // encode_quantised_tile([[-273.15, 0.1, nan], [1000.5, 3.25, -7.0]], 0.05), float32 input.
+  const body = Buffer.from("780163d8f0ffc2f94c06aeff865c5c0027180506", "hex");
+  const tile = await decodeDataTile(
+    body,
+    quantisedHeaders(2, 3, { dtype: "uint16", base: -273.1499938964844, step: 0.0998779296875, maxError: 0.05 }),
+  );
+  const expected = [-273.1499938964844, 0.11602173000574112, NaN, 1000.4933471679688, 3.212237596511841, -6.975311279296875];
+  assert.deepEqual(Array.from(tile.values), expected);
+  assert.equal(tile.maxError, 0.05);
+});
+
+test("exact tiles state no bound; bad quantised headers are refused", async () => {
+  assert.equal((await decodeDataTile(encode([1]), headers(1, 1))).maxError, 0);
+  assert.throws(() => dequantise(new Uint8Array(2), "int16", 0, 1), /unknown code dtype/);
+  assert.throws(() => dequantise(new Uint8Array(3), "uint16", 0, 1), /whole uint16 codes/);
+  assert.throws(() => dequantise(new Uint8Array(2), "uint8", 0, 0), /bad base/);
+  assert.throws(() => dequantise(new Uint8Array(2), "uint8", NaN, 1), /bad base/);
+});
+
+test("the shown bound has two significant digits and is never below the true one", () => {
+  assert.equal(formatBound(3), "3");
+  assert.equal(formatBound(0.05), "0.05");
+  assert.equal(formatBound(3.0057953), "3.1");
+  assert.equal(formatBound(0.80267), "0.81");
+  assert.equal(formatBound(1234.5), "1300");
+  for (let i = 0; i < 1000; i += 1) {
+    const bound = 10 ** (Math.random() * 20 - 10);
+    assert.ok(Number(formatBound(bound)) >= bound, `${bound}`);
   }
 });

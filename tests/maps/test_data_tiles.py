@@ -147,6 +147,14 @@ def test_tiles_without_any_finite_pixel_are_404(client, make_car_map, db):
     ("url", "query", "status", "detail"),
     [
         ("/layers/nope/1/0/2/data.f32", {}, 404, "No layer with that id."),
+        ("/layers/nope/1/0/2/data.f32", {"max_error": "-1"}, 404, "No layer with that id."),
+        ("/layers/img-layer/1/0/2/data.f32", {"max_error": "0"}, 400, "max_error must be 'auto'"),
+        ("/layers/img-layer/1/0/2/data.f32", {"max_error": "-0.5"}, 400, "a number > 0"),
+        ("/layers/img-layer/1/0/2/data.f32", {"max_error": "nan"}, 400, "finite number"),
+        ("/layers/img-layer/1/0/2/data.f32", {"max_error": "inf"}, 400, "finite number"),
+        ("/layers/img-layer/1/0/2/data.f32", {"max_error": "1e999"}, 400, "finite number"),
+        ("/layers/img-layer/1/0/2/data.f32", {"max_error": ""}, 400, "finite number"),
+        ("/layers/img-layer/1/0/2/data.f32", {"max_error": "AUTO"}, 400, "finite number"),
         ("/layers/img-layer/2/0/2/data.f32", {}, 404, "level 2 is outside 0..1"),
         ("/layers/img-layer/-1/0/0/data.f32", {}, 404, "level -1 is outside"),
         ("/layers/img-layer/1/0/4/data.f32", {}, 404, "x 4 is outside 0..3"),
@@ -206,6 +214,8 @@ def test_decoding_headers_are_readable_cross_origin():
     assert {"X-Tile-Shape", "X-Tile-Dtype", "X-Tile-Encoding", "X-Tile-Block-Size"} <= set(
         settings.CORS_EXPOSE_HEADERS
     )
+    quantised = {"X-Tile-Max-Error", "X-Tile-Base", "X-Tile-Step", "X-Tile-Exact-Because"}
+    assert quantised <= set(settings.CORS_EXPOSE_HEADERS)
 
 
 def test_openapi_documents_the_data_tile(client):
@@ -221,3 +231,126 @@ def test_openapi_documents_the_data_tile(client):
     assert parameters["ext"]["schema"]["enum"] == ["f32"]
     assert {"level", "x", "y", "flip", "method"} <= set(parameters)
     assert "byte-shuffled" in operation["description"]
+    assert "max_error" in parameters
+    assert "quantised-shuffle-deflate" in operation["description"]
+    quantised = {"X-Tile-Max-Error", "X-Tile-Base", "X-Tile-Step", "X-Tile-Exact-Because"}
+    assert quantised <= set(ok["headers"])
+
+
+# --- Quantised tiles (max_error) -------------------------------------------------
+
+
+def decode_quantised(response) -> np.ndarray:
+    """The documented layout: float32(base + q * step), q of X-Tile-Dtype, the top code NaN."""
+    dtype = np.dtype(response["X-Tile-Dtype"]).newbyteorder("<")
+    raw = np.frombuffer(zlib.decompress(response.content), dtype=np.uint8)
+    codes = np.ascontiguousarray(raw.reshape(dtype.itemsize, -1).T).view(dtype).ravel()
+    base, step = float(response["X-Tile-Base"]), float(response["X-Tile-Step"])
+    values = (base + codes.astype(np.float64) * step).astype(np.float32)
+    values[codes == np.iinfo(dtype).max] = np.nan
+    return values.reshape(TILE_SIZE, TILE_SIZE)
+
+
+@pytest.mark.parametrize("flip", [False, True])
+@pytest.mark.parametrize(
+    ("level", "tile_x", "max_error"), [(DEEPEST, 2, 0.01), (DEEPEST, 2, 3.0), (0, 1, 0.5)]
+)
+def test_quantised_tile_is_within_the_bound(client, image_layer, level, tile_x, max_error, flip):
+    x = flipped_x(tile_x, level) if flip else tile_x
+    url = f"/layers/img-layer/{level}/0/{x}/data.f32"
+    query = {"flip": str(flip).lower(), "max_error": str(max_error)}
+    response = client.get(url, query)
+    assert response.status_code == 200, response.content
+    assert response["X-Tile-Encoding"] == "quantised-shuffle-deflate"
+    assert response["X-Tile-Dtype"] in ("uint8", "uint16", "uint32")
+    assert float(response["X-Tile-Max-Error"]) == max_error
+    assert response["X-Tile-Shape"] == f"{TILE_SIZE},{TILE_SIZE}"
+    assert response["X-Tile-Block-Size"] == str(2 ** (DEEPEST - level))
+    assert "X-Tile-Exact-Because" not in response
+    got = decode_quantised(response)
+    expected = engine_tile(image_layer, level=level, y=0, x=x, flip=flip)
+    assert np.array_equal(np.isnan(got), np.isnan(expected))
+    finite = np.isfinite(expected)
+    assert np.abs(got[finite].astype(np.float64) - expected[finite]).max() <= max_error
+
+
+def test_each_bound_is_its_own_cached_tile_with_its_own_etag(client, image_layer):
+    from django.core.cache import cache
+
+    from maps import tile_store
+
+    url = f"/layers/img-layer/{DEEPEST}/0/2/data.f32"
+    exact = client.get(url)
+    coarse = client.get(url, {"max_error": "3"})
+    fine = client.get(url, {"max_error": "0.01"})
+    assert len({exact["ETag"], coarse["ETag"], fine["ETag"]}) == 3
+    assert len({exact.content, coarse.content, fine.content}) == 3
+    # The exact tile is unchanged by quantised ones cached beside it.
+    assert_same_floats(
+        decode(exact.content, (TILE_SIZE, TILE_SIZE)),
+        engine_tile(image_layer, level=DEEPEST, y=0, x=2),
+    )
+    # Warm (headers from the cached entry) and cold answers are the same.
+    warm = client.get(url, {"max_error": "3"})
+    cache.clear()
+    tile_store.recent_images.get()._entries.clear()
+    cold = client.get(url, {"max_error": "3"})
+    headers = (
+        "X-Tile-Encoding",
+        "X-Tile-Dtype",
+        "X-Tile-Base",
+        "X-Tile-Step",
+        "X-Tile-Max-Error",
+    )
+    for answer in (warm, cold):
+        assert answer.content == coarse.content
+        assert [answer[h] for h in (*headers, "ETag")] == [coarse[h] for h in (*headers, "ETag")]
+    # 3 and 3.0 are the same bound.
+    assert client.get(url, {"max_error": "3.0"})["ETag"] == coarse["ETag"]
+    revalidated = client.get(url, {"max_error": "3"}, HTTP_IF_NONE_MATCH=coarse["ETag"])
+    assert revalidated.status_code == 304
+    assert revalidated.content == b""
+    # A 304's headers replace the client's stored ones: none that depend on the body.
+    assert not set(headers) & set(revalidated.headers)
+
+
+def test_a_bound_below_float32_resolution_answers_the_exact_tile_and_says_so(client, image_layer):
+    url = f"/layers/img-layer/{DEEPEST}/0/2/data.f32"
+    response = client.get(url, {"max_error": "1e-30"})
+    assert response.status_code == 200
+    assert response["X-Tile-Encoding"] == "float32-shuffle-deflate"
+    assert response["X-Tile-Dtype"] == "float32"
+    assert response["X-Tile-Max-Error"] == "0.0"
+    assert response["X-Tile-Exact-Because"] == "max_error below the values' float32 resolution"
+    assert "X-Tile-Base" not in response
+    assert response.content == client.get(url).content
+
+
+def test_auto_uses_the_layers_default_bound(client, image_layer):
+    from astropy.io import fits
+
+    from maps.engine.datatile import default_max_error, pixel_noise
+
+    url = f"/layers/img-layer/{DEEPEST}/0/2/data.f32"
+    auto = client.get(url, {"max_error": "auto"})
+    assert auto.status_code == 200, auto.content
+    bound = float(auto["X-Tile-Max-Error"])
+    file_data = fits.getdata(image_layer.provider["filename"]).astype(np.float64)
+    histogram = client.get("/histograms/data/img-layer").json()
+    noise = pixel_noise(file_data[:, :-1], file_data[:, 1:])
+    # The server samples neighbour pairs on a grid; the whole map agrees to a few %.
+    expected = default_max_error(noise=noise, vmin=histogram["vmin"], vmax=histogram["vmax"])
+    assert bound == pytest.approx(expected, rel=0.1)
+    assert auto["ETag"] == client.get(url, {"max_error": repr(bound)})["ETag"]
+
+
+def test_restricted_quantised_tile_stays_hidden(client, restricted_layer):
+    url = "/layers/img-secret-layer/1/0/2/data.f32"
+    with override_settings(AUTH_TYPE="mock", MOCK_GRANTS=frozenset({"img-secret"})):
+        allowed = client.get(url, {"max_error": "auto"})
+        assert allowed.status_code == 200
+        assert allowed["Cache-Control"] == "private, no-cache"
+    for query in ({"max_error": "auto"}, {"max_error": "1"}, {"max_error": "0"}):
+        hidden = client.get(url, query)
+        assert hidden.status_code == 404
+        assert hidden.json() == {"detail": "No layer with that id."}

@@ -247,7 +247,8 @@ def parse_readout(page):
 def test_cursor_readout_shows_position_and_value(page, live_server, sky, sky_data, column, row):
     ra, dec = pixel_centre_deg(column, row)
     view = {"ra": ra, "dec": dec, "zoom": 4, "flip": True}
-    open_viewer(page, live_server, view_query(layer="sky-i", **view))
+    # exact=1: the default data tiles are within a stated bound (test_viewer_gl.py).
+    open_viewer(page, live_server, view_query(layer="sky-i", exact="1", **view))
     x, y = screen_xy(page, view, ra, dec)
     page.mouse.move(x + 3, y + 2)
     page.wait_for_function(

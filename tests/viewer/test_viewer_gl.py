@@ -202,7 +202,8 @@ def test_readout_is_the_files_float32_value_without_a_request(
     ra, dec = pixel_centre_deg(column, row)
     view = {"ra": ra, "dec": dec, "zoom": 4, "flip": True}
     requests = RequestLog(page)
-    open_viewer(page, live_server, view_query(layer="sky-i", gl="1", **view))
+    # exact=1: exact float32 tiles (the default states an error bound, below).
+    open_viewer(page, live_server, view_query(layer="sky-i", gl="1", exact="1", **view))
     requests.clear()
     x, y = screen_xy(page, view, ra, dec)
     page.mouse.move(x + 3, y + 2)
@@ -213,6 +214,28 @@ def test_readout_is_the_files_float32_value_without_a_request(
     assert "mean" not in text
     assert np.float32(float(text.split()[0])) == np.float32(sky_data[0, row, column])
     assert requests.paths == []
+
+
+def test_readout_states_the_error_bound_of_the_default_quantised_tiles(
+    page, live_server, sky, sky_data
+):
+    column, row = 120, 160
+    ra, dec = pixel_centre_deg(column, row)
+    view = {"ra": ra, "dec": dec, "zoom": 4, "flip": True}
+    tiles = []
+    page.on("request", lambda request: "/data.f32" in request.url and tiles.append(request.url))
+    open_viewer(page, live_server, view_query(layer="sky-i", gl="1", **view))
+    assert tiles
+    assert all("max_error=auto" in url for url in tiles)
+    x, y = screen_xy(page, view, ra, dec)
+    page.mouse.move(x + 3, y + 2)
+    page.wait_for_function(
+        "document.querySelector('#readout-value').textContent.includes('uK')", timeout=10_000
+    )
+    value, plus_minus, bound, units = page.locator("#readout-value").inner_text().split()
+    assert (plus_minus, units) == ("\u00b1", "uK")
+    assert float(bound) > 0
+    assert abs(float(value) - float(sky_data[0, row, column])) <= float(bound)
 
 
 def test_readout_at_a_coarse_level_says_it_is_a_block_mean(page, live_server, sky):

@@ -2,9 +2,14 @@
 // values, byte-shuffled (all bytes 0, then all bytes 1, ...) and deflated as
 // one zlib stream. Shuffling puts the slowly varying exponent bytes together,
 // which is what makes deflate pay off (bench/bench_data_tiles.py).
+// With ?max_error=E: unsigned integer codes q (X-Tile-Dtype), shuffled and
+// deflated the same way; value = float32(base + q * step), the type's
+// largest code NaN, every value within X-Tile-Max-Error of the file's.
 
 export const DATA_TILE_ENCODING = "float32-shuffle-deflate";
+export const QUANTISED_ENCODING = "quantised-shuffle-deflate";
 const BYTES_PER_VALUE = 4;
+const CODE_BYTES = { uint8: 1, uint16: 2, uint32: 4 };
 
 // Inflate a zlib ("deflate" in the Compression Streams spec) body.
 export async function inflate(body) {
@@ -31,6 +36,26 @@ export function unshuffle(bytes) {
   return values;
 }
 
+// Shuffled little-endian unsigned codes of `dtype` back to float32 values:
+// base + q * step in float64 (as the server checked them), rounded to
+// float32 on storing; the largest code is NaN.
+export function dequantise(bytes, dtype, base, step) {
+  const width = CODE_BYTES[dtype];
+  if (!width) throw new Error(`unknown code dtype ${JSON.stringify(dtype)}`);
+  if (!Number.isFinite(base) || !(step > 0)) throw new Error(`bad base ${base} or step ${step}`);
+  if (bytes.length % width !== 0) throw new Error(`a data tile holds whole ${dtype} codes; got ${bytes.length} bytes`);
+  const count = bytes.length / width;
+  const nanCode = 2 ** (8 * width) - 1;
+  const values = new Float32Array(count);
+  for (let i = 0; i < count; i += 1) {
+    let q = 0;
+    // Byte plane b is byte b (least significant first) of every code.
+    for (let b = width - 1; b >= 0; b -= 1) q = q * 256 + bytes[b * count + i];
+    values[i] = q === nanCode ? NaN : base + q * step;
+  }
+  return values;
+}
+
 // "rows,cols" of the X-Tile-Shape header.
 export function parseShape(header) {
   const parts = String(header || "").split(",").map(Number);
@@ -42,16 +67,32 @@ export function parseShape(header) {
 
 // A whole tile: `body` the response body (Blob, ArrayBuffer or bytes) and
 // `headers` its headers (anything with get()). Row 0 is the top of the tile.
+// `maxError` is the bound on |value - file's value|, 0 for exact values.
 export async function decodeDataTile(body, headers) {
   const encoding = headers.get("X-Tile-Encoding");
-  if (encoding !== DATA_TILE_ENCODING) throw new Error(`unknown data tile encoding ${JSON.stringify(encoding)}`);
+  if (encoding !== DATA_TILE_ENCODING && encoding !== QUANTISED_ENCODING) {
+    throw new Error(`unknown data tile encoding ${JSON.stringify(encoding)}`);
+  }
   const { rows, cols } = parseShape(headers.get("X-Tile-Shape"));
-  const values = unshuffle(await inflate(body));
+  const bytes = await inflate(body);
+  const quantised = encoding === QUANTISED_ENCODING;
+  const values = quantised
+    ? dequantise(bytes, headers.get("X-Tile-Dtype"), Number(headers.get("X-Tile-Base")), Number(headers.get("X-Tile-Step")))
+    : unshuffle(bytes);
   if (values.length !== rows * cols) {
     throw new Error(`data tile has ${values.length} values, not ${rows} x ${cols}`);
   }
   const blockSize = Number(headers.get("X-Tile-Block-Size") || 1);
-  return { values, rows, cols, blockSize };
+  const maxError = quantised ? Number(headers.get("X-Tile-Max-Error")) : 0;
+  return { values, rows, cols, blockSize, maxError };
+}
+
+// The error bound as the readout shows it: two significant digits, rounded up
+// so the shown bound is never smaller than the true one.
+export function formatBound(maxError) {
+  const exponent = Math.floor(Math.log10(maxError)) - 1;
+  const rounded = Math.ceil(maxError / 10 ** exponent) * 10 ** exponent;
+  return String(Number(rounded.toPrecision(2)));
 }
 
 // The shortest decimal that reads back as the same float32: the file's value

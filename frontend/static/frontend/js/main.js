@@ -25,7 +25,9 @@ class Viewer {
     const gl = glWanted();
     // Kept in links as given, so a gl=0 link stays on PNG tiles.
     this.glParam = new URLSearchParams(window.location.search).get("gl");
-    this.sky = new SkyMap("map", { gl: gl.use });
+    // exact=1: exact float32 data tiles and readout (kept in links like gl).
+    this.exactParam = new URLSearchParams(window.location.search).get("exact");
+    this.sky = new SkyMap("map", { gl: gl.use, exact: flag(new URLSearchParams(window.location.search), "exact") === true });
     this.colour = new ColourPanel($("#colour-panel"), this.messages);
     // Recolouring on the GPU costs no request: follow a dragged handle continuously.
     this.colour.liveDrag = gl.use;
@@ -374,6 +376,7 @@ class Viewer {
         graticule: this.sky.graticuleVisible,
         marker: this.readout.marker,
         gl: this.glParam,
+        exact: this.exactParam,
       };
       const query = writeUrlState(state);
       if (query !== window.location.search.slice(1)) {
@@ -459,6 +462,7 @@ function writeUrlState(state) {
   for (const name of state.boxes) params.append("box", name);
   if (!state.graticule) params.set("grid", "0");
   if (state.gl) params.set("gl", state.gl);
+  if (state.exact) params.set("exact", state.exact);
   if (state.marker) params.set("mark", `${state.marker.raDeg.toFixed(7)},${state.marker.decDeg.toFixed(7)}`);
   return params.toString();
 }

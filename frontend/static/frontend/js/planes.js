@@ -1,8 +1,7 @@
 // The value readout's text: one value, or every Stokes plane of an I/Q/U
 // map the caller may see plus P = sqrt(Q^2 + U^2), from loaded data tiles.
 
-import { formatFloat32 } from "./datatile.js";
-import { formatNumber } from "./sky.js";
+import { formatBound, formatFloat32 } from "./datatile.js";
 
 const STOKES = ["I", "Q", "U"];
 export const PENDING = "\u2026";
@@ -21,11 +20,12 @@ export function readoutPlanes(layer) {
 }
 
 // A tile value as text: the file's float32 exactly (or the block mean), with
-// the tile's worst error when its encoding is lossy.
+// the tile's worst error when its encoding is lossy (rounded up, so the
+// bound shown is never tighter than the true one).
 export function valueText({ value, maxError }) {
   if (Number.isNaN(value)) return "no data";
   const text = formatFloat32(value);
-  return maxError === undefined ? text : `${text} \u00b1 ${formatNumber(maxError, 2)}`;
+  return maxError > 0 ? `${text} \u00b1 ${formatBound(maxError)}` : text;
 }
 
 export function blockNote(blockSize) {
@@ -37,8 +37,7 @@ export function blockNote(blockSize) {
 // (|dP| <= |(dQ, dU)| by the triangle inequality).
 function polarisedValue(q, u) {
   const value = Math.fround(Math.hypot(q.value, u.value));
-  const lossy = q.maxError !== undefined || u.maxError !== undefined;
-  return { value, maxError: lossy ? Math.hypot(q.maxError || 0, u.maxError || 0) : undefined };
+  return { value, maxError: Math.hypot(q.maxError || 0, u.maxError || 0) };
 }
 
 // `values`: by plane, {status: "ok", value, maxError} or {status: "loading"}
