@@ -121,9 +121,11 @@ def readout_planes(page):
         for k in range(parts.count())
     }
 
+    # exact=1: the planes read out the file's float32 values, not the default quantised tiles.
+
 
 def test_readout_shows_i_q_u_and_p_with_one_request_per_plane_tile(page, live_server, iqu):
-    open_viewer(page, live_server, view_query(layer=PLANES["I"], gl="1", **VIEW))
+    open_viewer(page, live_server, view_query(layer=PLANES["I"], gl="1", exact="1", **VIEW))
     requests = data_tile_requests(page)
 
     hover(page, *FIRST)
@@ -150,7 +152,7 @@ def test_readout_shows_i_q_u_and_p_with_one_request_per_plane_tile(page, live_se
 
 
 def test_readout_of_the_q_layer_marks_q_as_shown(page, live_server, iqu):
-    open_viewer(page, live_server, view_query(layer=PLANES["Q"], gl="1", **VIEW))
+    open_viewer(page, live_server, view_query(layer=PLANES["Q"], gl="1", exact="1", **VIEW))
     hover(page, *FIRST)
     wait_planes(page, "P")
     assert readout_planes(page) == expected_planes(FIRST)
@@ -160,7 +162,7 @@ def test_readout_of_the_q_layer_marks_q_as_shown(page, live_server, iqu):
 def test_a_plane_hidden_by_a_grant_is_not_read_out_nor_p(page, live_server, iqu):
     Layer.objects.filter(layer_id=PLANES["Q"]).update(grant=Grant.objects.create(name="secret"))
     cache.clear()
-    open_viewer(page, live_server, view_query(layer=PLANES["I"], gl="1", **VIEW))
+    open_viewer(page, live_server, view_query(layer=PLANES["I"], gl="1", exact="1", **VIEW))
     requests = data_tile_requests(page)
 
     hover(page, *FIRST)
