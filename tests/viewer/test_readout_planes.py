@@ -121,10 +121,9 @@ def readout_planes(page):
         for k in range(parts.count())
     }
 
-    # exact=1: the planes read out the file's float32 values, not the default quantised tiles.
-
 
 def test_readout_shows_i_q_u_and_p_with_one_request_per_plane_tile(page, live_server, iqu):
+    # exact=1: the planes read out the file's float32 values, not the default quantised tiles.
     open_viewer(page, live_server, view_query(layer=PLANES["I"], gl="1", exact="1", **VIEW))
     requests = data_tile_requests(page)
 
