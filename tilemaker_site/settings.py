@@ -227,7 +227,14 @@ else:
     CORS_ALLOWED_ORIGINS = []
 # A data tile's decoding headers (maps.image_views.DataTileView): a
 # script on another origin may read only the headers listed here.
-CORS_EXPOSE_HEADERS = ["X-Tile-Shape", "X-Tile-Dtype", "X-Tile-Encoding", "X-Tile-Block-Size"]
+CORS_EXPOSE_HEADERS = [
+    "X-Tile-Shape",
+    "X-Tile-Dtype",
+    "X-Tile-Encoding",
+    "X-Tile-Block-Size",
+    "X-Derived-Op",
+    "X-Polarisation-Convention",
+]
 # Django's CSRF check compares a POST's Origin header with the site's own
 # host and with this list: without it, a page on an allowed origin (a
 # viewer served elsewhere) is refused even when it sends a valid token.
