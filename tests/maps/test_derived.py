@@ -313,3 +313,34 @@ def test_openapi_documents_the_derived_endpoints(client):
         operation = paths[prefix + suffix]["get"]
         names = {parameter["name"] for parameter in operation["parameters"]}
         assert {"op", "a", "b", "scale_a", "scale_b"} <= names
+
+
+def test_memcached_entries_of_a_derived_map_stay_behind_the_grant(
+    client, secret_b, memcached_server, monkeypatch
+):
+    """Warmed in a shared memcached by a grant holder, then asked for by an anonymous caller."""
+    from maps import tile_store
+    from maps.engine import PixelSource
+
+    url = f"/derived/ratio/img-layer/img-b/{TILE}/tile.png?vmin=-1&vmax=1"
+    holder = override_settings(AUTH_TYPE="mock", MOCK_GRANTS=frozenset({"img-secret"}))
+    with override_settings(CACHES=memcached_server.caches_setting()):
+        with holder:
+            warmed = client.get(url)
+        assert warmed.status_code == 200
+
+        def refuse(*args, **kwargs):
+            raise AssertionError("the engine was asked although the answer was cached")
+
+        # From here on every answer comes from the caches, memcached only.
+        monkeypatch.setattr(PixelSource, "tile", refuse)
+        monkeypatch.setattr(PixelSource, "read_window", refuse)
+        tile_store.recent_images.set(None)
+        with holder:
+            again = client.get(url)
+        assert (again.status_code, again.content) == (200, warmed.content)
+        hidden = client.get(url)
+        missing = client.get(url.replace("img-b", "no-such-layer"))
+        assert (hidden.status_code, hidden.content) == (404, missing.content)
+        assert missing.json() == {"detail": "No layer with that id."}
+        cache.close()
