@@ -234,7 +234,20 @@ class LayerAdmin(admin.ModelAdmin):
     readonly_fields = (*DERIVED_LAYER_FIELDS, "files")
     fieldsets = (
         (None, {"fields": ("layer_id", "name", "description", "band", "grant", "position")}),
-        ("Display", {"fields": ("quantity", "stokes", "units", "vmin", "vmax", "cmap")}),
+        (
+            "Display",
+            {
+                "fields": (
+                    "quantity",
+                    "stokes",
+                    "polarisation_convention",
+                    "units",
+                    "vmin",
+                    "vmax",
+                    "cmap",
+                )
+            },
+        ),
         ("Pixels", {"fields": ("provider", "files")}),
         (
             "Derived from the FITS header (read-only)",

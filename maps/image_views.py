@@ -25,7 +25,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from maps import render_limits, tiles
+from maps import derived, render_limits, tiles
 from maps.engine import OutOfRangeError, resolve_tile
 from maps.engine.colormap import UnknownColourMapError
 from maps.engine.datatile import DATA_TILE_DTYPE, DATA_TILE_ENCODING, QUANTISED_ENCODING
@@ -84,7 +84,7 @@ def _cache_control(layer, user) -> str:
     # that becomes restricted (or a revoked grant) takes effect at once, where
     # a max-age would keep showing it from their caches. The ETag keeps the
     # repeat cheap: the grant check and a 304, no pixel work.
-    public = not user_grants(user) or is_public(layer)
+    public = not user_grants(user) or all(is_public(each) for each in derived.inputs_of(layer))
     return f"{'public' if public else 'private'}, {TILE_REVALIDATE}"
 
 
@@ -107,6 +107,15 @@ class _AlwaysJSON(BaseContentNegotiation):
 class ImageAPIView(APIView):
     renderer_classes = (JSONRenderer,)
     content_negotiation_class = _AlwaysJSON
+
+    def find_layer(self, request, kwargs: dict):
+        """The layer the URL names, through the grants, and the URL's other arguments.
+
+        The first step of every image request; ``maps.derived_views`` answers
+        a derived layer's URL here instead.
+        """
+        rest = dict(kwargs)
+        return tiles.visible_layer(request.user, rest.pop("layer_id")), rest
 
     def handle_exception(self, exc):
         return super().handle_exception(api_error_for(exc))
@@ -166,6 +175,27 @@ def _binary(*media_types: str) -> dict:
 
 _ERRORS = {400: BAD_REQUEST, 404: NOT_FOUND}
 
+# Shared with the derived-layer endpoints (maps.derived_views): one schema component each.
+HISTOGRAM_RESPONSE = inline_serializer(
+    "LayerHistogram",
+    {
+        "layer_id": serializers.CharField(),
+        "edges": serializers.ListField(child=serializers.FloatField()),
+        "histogram": serializers.ListField(child=serializers.IntegerField()),
+        "vmin": serializers.FloatField(),
+        "vmax": serializers.FloatField(),
+    },
+)
+LIMITS_RESPONSE = inline_serializer(
+    "LayerLimits",
+    {
+        "layer_id": serializers.CharField(),
+        "method": serializers.ChoiceField(choices=list(LIMIT_METHODS)),
+        "vmin": serializers.FloatField(),
+        "vmax": serializers.FloatField(),
+    },
+)
+
 
 # --- Views ----------------------------------------------------------------------
 
@@ -187,7 +217,8 @@ class TileView(ImageAPIView):
         """
         super().initial(request, *args, **kwargs)
         if request.method in ("GET", "HEAD"):
-            self.looked_up = _prepare_and_read_cache(request, request.user, *args, **kwargs)
+            layer, rest = self.find_layer(request, kwargs)
+            self.looked_up = _prepare_and_read_cache(request, request.user, layer, **rest)
 
     @extend_schema(
         operation_id="layer_tile",
@@ -212,7 +243,7 @@ class TileView(ImageAPIView):
         },
         tags=["Images"],
     )
-    async def get(self, request, layer_id, level, y, x, ext):
+    async def get(self, request, **kwargs):
         tile, media_type, headers, body = self.looked_up
         if _etag_matches(request, tile.etag):
             return HttpResponse(status=304, headers=headers)
@@ -223,12 +254,11 @@ class TileView(ImageAPIView):
         return HttpResponse(body, content_type=media_type, headers=headers)
 
 
-def _prepare_tile(request, user, layer_id, level, y, x, ext):
-    """Everything before pixel work: the layer through the grants, then every check.
+def _prepare_tile(request, user, layer, level, y, x, ext):
+    """Everything before pixel work, for a layer found through the grants: every check.
 
     Returns the prepared tile, its media type and the response headers.
     """
-    layer = tiles.visible_layer(user, layer_id)
     renderer = _renderer(ext, IMAGE_RENDERERS)
     level, x, y = parse_int("level", level), parse_int("x", x), parse_int("y", y)
     options = parse_render_options(request.GET)
@@ -241,7 +271,11 @@ def _prepare_tile(request, user, layer_id, level, y, x, ext):
         # A tile outside the grid is one that does not exist, not a malformed request.
         raise NotFound(str(error)) from None
     tile = tiles.prepare_tile(layer, index, options=options, method=method, fmt=renderer.format)
-    headers = {"ETag": tile.etag, "Cache-Control": _cache_control(layer, user)}
+    headers = {
+        "ETag": tile.etag,
+        "Cache-Control": _cache_control(layer, user),
+        **derived.response_headers(layer),
+    }
     return tile, renderer.media_type, headers
 
 
@@ -271,9 +305,8 @@ class DataTileView(ImageAPIView):
         """Authentication, permissions and throttles, then the look-up (see ``TileView``)."""
         super().initial(request, *args, **kwargs)
         if request.method in ("GET", "HEAD"):
-            self.looked_up = _prepare_data_tile_and_read_cache(
-                request, request.user, *args, **kwargs
-            )
+            layer, rest = self.find_layer(request, kwargs)
+            self.looked_up = _prepare_data_tile_and_read_cache(request, request.user, layer, **rest)
 
     @extend_schema(
         operation_id="layer_data_tile",
@@ -363,7 +396,7 @@ class DataTileView(ImageAPIView):
         },
         tags=["Images"],
     )
-    async def get(self, request, layer_id, level, y, x, ext):
+    async def get(self, request, **kwargs):
         tile, headers, body = self.looked_up
         if _etag_matches(request, tile.etag):
             return HttpResponse(status=304, headers=headers)
@@ -404,9 +437,8 @@ def _parse_max_error(name: str, text: str) -> float | str:
     return value
 
 
-def _prepare_data_tile(request, user, layer_id, level, y, x, ext):
-    """The layer through the grants, then every check; the prepared tile and its headers."""
-    layer = tiles.visible_layer(user, layer_id)
+def _prepare_data_tile(request, user, layer, level, y, x, ext):
+    """Every check for a layer found through the grants; the prepared tile and its headers."""
     if ext not in DATA_TILE_EXTENSIONS:
         raise BadRequest(
             f"unknown data tile format {echo(ext)}; use one of {', '.join(DATA_TILE_EXTENSIONS)}"
@@ -432,6 +464,7 @@ def _prepare_data_tile(request, user, layer_id, level, y, x, ext):
         "X-Tile-Dtype": DATA_TILE_DTYPE,
         "X-Tile-Encoding": DATA_TILE_EXTENSIONS[ext],
         "X-Tile-Block-Size": str(tile.block_size),
+        **derived.response_headers(layer),
     }
     if max_error is not None:
         del headers["X-Tile-Dtype"], headers["X-Tile-Encoding"]
@@ -469,8 +502,9 @@ class SubmapView(ImageAPIView):
         },
         tags=["Images"],
     )
-    def get(self, request, layer_id, left, right, top, bottom, ext):
-        layer = tiles.visible_layer(request.user, layer_id)
+    def get(self, request, **kwargs):
+        layer, rest = self.find_layer(request, kwargs)
+        left, right, top, bottom, ext = (rest[k] for k in ("left", "right", "top", "bottom", "ext"))
         renderer = _renderer(ext, _CUTOUT_RENDERERS)
         bounds = {
             "left_ra_deg": parse_number("left", left),
@@ -500,7 +534,10 @@ class SubmapView(ImageAPIView):
             body,
             hold,
             content_type=renderer.media_type,
-            headers={"Content-Disposition": f'inline; filename="{filename}"'},
+            headers={
+                "Content-Disposition": f'inline; filename="{filename}"',
+                **derived.response_headers(layer),
+            },
         )
 
 
@@ -529,22 +566,13 @@ class HistogramDataView(ImageAPIView):
         operation_id="layer_histogram",
         summary="128-bin histogram of a layer around its colour range.",
         responses={
-            200: inline_serializer(
-                "LayerHistogram",
-                {
-                    "layer_id": serializers.CharField(),
-                    "edges": serializers.ListField(child=serializers.FloatField()),
-                    "histogram": serializers.ListField(child=serializers.IntegerField()),
-                    "vmin": serializers.FloatField(),
-                    "vmax": serializers.FloatField(),
-                },
-            ),
+            200: HISTOGRAM_RESPONSE,
             404: NOT_FOUND,
         },
         tags=["Images"],
     )
-    def get(self, request, layer_id):
-        layer = tiles.visible_layer(request.user, layer_id)
+    def get(self, request, **kwargs):
+        layer, _ = self.find_layer(request, kwargs)
         histogram = tiles.layer_histogram_cached(layer)
         return Response({"layer_id": layer.layer_id, **histogram})
 
@@ -580,22 +608,14 @@ class LayerLimitsView(ImageAPIView):
             ),
         ],
         responses={
-            200: inline_serializer(
-                "LayerLimits",
-                {
-                    "layer_id": serializers.CharField(),
-                    "method": serializers.ChoiceField(choices=list(LIMIT_METHODS)),
-                    "vmin": serializers.FloatField(),
-                    "vmax": serializers.FloatField(),
-                },
-            ),
+            200: LIMITS_RESPONSE,
             400: BAD_REQUEST,
             404: NOT_FOUND,
         },
         tags=["Images"],
     )
-    def get(self, request, layer_id):
-        layer = tiles.visible_layer(request.user, layer_id)
+    def get(self, request, **kwargs):
+        layer, _ = self.find_layer(request, kwargs)
         method = request.GET.get("method", "percentile")
         if method not in LIMIT_METHODS:
             raise BadRequest(

@@ -270,6 +270,7 @@ class _Validator:
             "vmin",
             "vmax",
             "stokes",
+            "polarisation_convention",
         }
         key, where = self._id(item, "layer_id", where)
         self._unknown_keys(item, where, known | {"cmap", "provider"} | _DERIVED_LAYER_KEYS)
@@ -288,6 +289,7 @@ class _Validator:
             )
         fields["cmap"] = self._cmap(item, where)
         fields["stokes"] = self._stokes(item, where)
+        fields["polarisation_convention"] = self._polarisation_convention(item, where)
         provider = item.get("provider")
         if provider is None:
             self.problem(where, "provider", "missing (required)")
@@ -505,6 +507,18 @@ class _Validator:
         if value not in STOKES_PARAMETERS:
             shown = repr(value) if isinstance(value, str) else _kind(value)
             self.problem(where, "stokes", f'expected "I", "Q" or "U", found {shown}')
+            return ""
+        return value
+
+    def _polarisation_convention(self, item: dict, where: str) -> str:
+        value = item.get("polarisation_convention")
+        if value is None:
+            return ""
+        if value not in ("IAU", "COSMO"):
+            shown = repr(value) if isinstance(value, str) else _kind(value)
+            self.problem(
+                where, "polarisation_convention", f'expected "IAU" or "COSMO", found {shown}'
+            )
             return ""
         return value
 

@@ -133,6 +133,16 @@ class Layer(Restricted):
         choices=[("", "not a Stokes map"), *((name, name) for name in STOKES_PARAMETERS)],
         help_text="I, Q or U when the layer is that Stokes plane of its band.",
     )
+    # The convention of a Q layer's Q and U when its file has no POLCCONV
+    # header (maps.engine.polarisation); the header wins where present.
+    polarisation_convention = models.CharField(
+        max_length=5,
+        blank=True,
+        default="",
+        choices=[("", "IAU unless POLCCONV says"), ("IAU", "IAU"), ("COSMO", "COSMO")],
+        help_text="For a Q layer without POLCCONV in its FITS header: the convention of its "
+        "Q and U (COSMO flips the sign of U). Empty means IAU.",
+    )
     provider = models.JSONField(
         help_text='{"provider_type": "fits", "filename": ..., "hdu": 0, "index": null} or '
         '{"provider_type": "fits_combination", "providers": [...], "function": "/"}'

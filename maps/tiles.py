@@ -96,7 +96,13 @@ def layer_grid(layer: Layer) -> TileGrid:
 
 
 def pixel_source(layer: Layer):
-    """The engine's ``PixelSource`` for ``layer`` (cached by the engine per file version)."""
+    """The engine's ``PixelSource`` for ``layer`` (cached by the engine per file version).
+
+    A derived layer (``maps.derived``) carries its source, built from its inputs'.
+    """
+    derived = getattr(layer, "derived", None)
+    if derived is not None:
+        return derived.source
     try:
         return source_from_provider(layer.provider, path_resolver=resolve_data_path)
     except (DataPathError, EngineError, OSError) as error:

@@ -7,7 +7,7 @@ extensions with a JSON 4xx.
 
 from django.urls import path
 
-from maps import api_views, image_views
+from maps import api_views, derived_views, image_views
 
 urlpatterns = [
     path("map-groups", api_views.MapGroupList.as_view(), name="map-groups"),
@@ -52,5 +52,35 @@ urlpatterns = [
         "analysis/aperture/<str:layer_id>",
         image_views.ApertureView.as_view(),
         name="aperture",
+    ),
+    # Derived layers (maps.derived): op on layers a and b, described by the URL.
+    path(
+        "derived/<str:op>/<str:a>/<str:b>", derived_views.DerivedLayerView.as_view(), name="derived"
+    ),
+    path(
+        "derived/<str:op>/<str:a>/<str:b>/limits",
+        derived_views.DerivedLimitsView.as_view(),
+        name="derived-limits",
+    ),
+    path(
+        "derived/<str:op>/<str:a>/<str:b>/histogram",
+        derived_views.DerivedHistogramView.as_view(),
+        name="derived-histogram",
+    ),
+    path(
+        "derived/<str:op>/<str:a>/<str:b>/<str:level>/<str:y>/<str:x>/tile.<str:ext>",
+        derived_views.DerivedTileView.as_view(),
+        name="derived-tile",
+    ),
+    path(
+        "derived/<str:op>/<str:a>/<str:b>/<str:level>/<str:y>/<str:x>/data.<str:ext>",
+        derived_views.DerivedDataTileView.as_view(),
+        name="derived-data-tile",
+    ),
+    path(
+        "derived/<str:op>/<str:a>/<str:b>/submap/<str:left>/<str:right>/<str:top>/<str:bottom>"
+        "/image.<str:ext>",
+        derived_views.DerivedSubmapView.as_view(),
+        name="derived-submap",
     ),
 ]

@@ -236,6 +236,8 @@ CORS_EXPOSE_HEADERS = [
     "X-Tile-Base",
     "X-Tile-Step",
     "X-Tile-Exact-Because",
+    "X-Derived-Op",
+    "X-Polarisation-Convention",
 ]
 # Django's CSRF check compares a POST's Origin header with the site's own
 # host and with this list: without it, a page on an allowed origin (a

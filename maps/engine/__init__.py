@@ -71,6 +71,16 @@ Pixel sources (``maps.engine.sources``)
       finite native values on an even grid over the whole plane.
     - ``.read_window(*, y0, y1, x0, x1)`` and ``.take(*, rows, cols)``: the
       raw float32 pixels (combined, for a combination).
+
+Derived maps and polarisation (``maps.engine.derived``, ``maps.engine.polarisation``)
+    ``DerivedSpec(op, scale_a, scale_b, convention, debias, sigma)`` (``op`` in
+    ``DERIVED_OPS``: difference, ratio, sum, p, angle; ``OutOfRangeError`` for
+    anything invalid); ``check_derivable(a, b, *, name_a, name_b)`` refuses
+    sources on different grids naming both; ``derived_source(a, b, spec)`` a
+    ``PixelSource`` computing ``spec`` on the inputs' native pixels, shared per
+    spec and input versions. ``polarised_intensity``, ``polarisation_angle_deg``
+    (IAU or COSMO Q/U, degrees from north through east in (-90, 90]),
+    ``debiased_intensity`` and ``convention_from_header`` (``POLCCONV``).
 """
 
 from maps.engine.combine import COMBINATION_FUNCTIONS

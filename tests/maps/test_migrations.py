@@ -58,3 +58,15 @@ def test_0005_reads_the_placement_of_layers_imported_before_0003(at_0004, make_c
     assert (old.pixel_offset_ra_deg, old.pixel_offset_dec_deg) != (0.0, 0.0)
     gone = layers.get(layer_id="gone")
     assert [getattr(gone, name) for name in placement] == [0.0] * 4
+
+
+def test_layer_writes_still_bump_the_visibility_generation_after_every_migration(image_layer):
+    # SQLite rebuilds maps_layer for each added column (0006 too), dropping its triggers.
+    from django.db import connection
+
+    from maps.models import VisibilityGeneration
+
+    before = VisibilityGeneration.objects.get().value
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE maps_layer SET polarisation_convention = 'COSMO'")
+    assert VisibilityGeneration.objects.get().value != before

@@ -54,3 +54,13 @@ def test_two_layers_of_a_band_may_not_be_the_same_stokes_plane(db, tmp_path, iqu
         f"'Q' is already the Stokes plane of {band}.layers[1] (layer_id 'q')"
     ]
     assert counts() == before
+
+
+def test_polarisation_convention_is_configured_and_checked(db, tmp_path, iqu_map):
+    q = layer_entry("q", str(iqu_map), index=1, stokes="Q", polarisation_convention="COSMO")
+    import_config(write_json(tmp_path / "c.json", config_with_layers(q)))
+    assert Layer.objects.get(layer_id="q").polarisation_convention == "COSMO"
+    bad = layer_entry("q", str(iqu_map), index=1, polarisation_convention="cosmo")
+    problems = problems_for(write_json(tmp_path / "bad.json", config_with_layers(bad)))
+    line = one_line_with(problems, f"{LAYER0} (layer_id 'q'): polarisation_convention")
+    assert line.endswith("""expected "IAU" or "COSMO", found 'cosmo'""")
