@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { applyStretch, colourIndex, TRANSPARENT_INDEX } from "../static/frontend/js/stretch.js";
+import { applyStretch, colourIndex, histeqTable, TRANSPARENT_INDEX } from "../static/frontend/js/stretch.js";
 
 const X = [0, 0.001, 0.25, 0.5, 1];
 
@@ -52,4 +52,17 @@ test("colour indices match the server's PNG path", () => {
   for (const [colour, expected] of cases) {
     assert.deepEqual(DATA.map((v) => colourIndex(Math.fround(v), colour)), expected, JSON.stringify(colour));
   }
+});
+
+test("the histeq curve is the server's histeq_table", () => {
+  const edges = [-2, -1, 0, 1, 2, 3];
+  const counts = [1, 5, 10, 3, 0];
+  // Expected values: maps/engine/stretch.py histeq_table on the same histogram.
+  const [xs, cdf] = histeqTable(edges, counts, { vmin: -1.5, vmax: 2.5 });
+  close(xs, [0, 0.125, 0.375, 0.625, 0.875, 1]);
+  close(cdf, [0, 0.02702702702702703, 0.2972972972972973, 0.8378378378378378, 1, 1]);
+  const [logXs, logCdf] = histeqTable(edges, counts, { vmin: 0.5, vmax: 2.5, log: true });
+  close(logXs, [0, 0.4306765580733931, 0.8613531161467862, 1]);
+  close(logCdf, [0, 0.625, 1, 1]);
+  assert.deepEqual(histeqTable(edges, counts, { vmin: 2.2, vmax: 2.8 }), [[0, 1], [0, 1]]);
 });

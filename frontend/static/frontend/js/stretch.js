@@ -72,3 +72,20 @@ export function colourIndex(value, colour) {
   }
   return Math.floor(Math.min(N_COLOURS - 1, Math.max(0, scaled)));
 }
+
+// The histogram-equalisation curve [xs, cdf] of the layer's histogram
+// (/histograms/data/{id}: edges, counts) within vmin..vmax, for the histeq
+// stretch: maps/engine/stretch.py histeq_table, so the data tiles and the
+// server's PNG tiles use the same curve.
+export function histeqTable(edges, counts, { vmin, vmax, log = false }) {
+  const cumulative = [0];
+  for (const count of counts) cumulative.push(cumulative[cumulative.length - 1] + count);
+  const values = [vmin, ...edges.filter((edge) => edge > vmin && edge < vmax), vmax];
+  const below = values.map((value) => interp(value, edges, cumulative));
+  const total = below[below.length - 1] - below[0];
+  if (!(total > 0)) return [[0, 1], [0, 1]];
+  const xs = log
+    ? values.map((value) => (Math.log10(value) - Math.log10(vmin)) / (Math.log10(vmax) - Math.log10(vmin)))
+    : values.map((value) => (value - vmin) / (vmax - vmin));
+  return [xs, below.map((b) => (b - below[0]) / total)];
+}
