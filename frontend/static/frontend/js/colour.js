@@ -226,6 +226,8 @@ export class ColourPanel extends EventTarget {
   }
 
   emit(final = true) {
+    // A pending log question was about the settings before this change.
+    this.messages.state("log", null);
     this.remember();
     this.dispatchEvent(new CustomEvent("change", { detail: { colour: this.getColour(), final } }));
   }
