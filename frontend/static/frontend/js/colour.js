@@ -1,10 +1,21 @@
 // Colour controls: the layer's histogram drawn with the colour map, a
-// two-handle vmin/vmax slider, numeric entry, colour map, log and abs.
+// two-handle vmin/vmax slider, numeric entry, colour map, stretch, limits,
+// log and abs; each layer's settings remembered, and a lock sharing them
+// between the layers of one map.
 
-import { apiPath, apiUrl, errorFrom } from "./api.js";
+import { apiPath, apiUrl, errorFrom, getJson } from "./api.js";
 import { colourBarTicks } from "./colourbar.js";
+import { computeLimits, PERCENT_PRESETS } from "./limits.js";
 import { formatNumber } from "./sky.js";
-import { colourIndex, lutColour, TRANSPARENT_INDEX, withHisteq } from "./stretch.js";
+import {
+  colourIndex,
+  DEFAULT_ASINH_A,
+  DEFAULT_GAMMA,
+  lutColour,
+  STRETCHES,
+  TRANSPARENT_INDEX,
+  withHisteq,
+} from "./stretch.js";
 
 // Keyboard steps as fractions of the current vmin..vmax range.
 const SHIFT_FRACTION = 0.1;
@@ -19,10 +30,19 @@ const AXIS_TICK_COUNT = 5;
 const AXIS_TICK_PX = 4;
 const NO_COLOUR = [128, 128, 128];
 
+const STRETCH_DEFAULTS = { stretch: "linear", asinh_a: DEFAULT_ASINH_A, gamma: DEFAULT_GAMMA };
+
 const COMMON_CMAPS = [
   "RdBu_r", "viridis", "magma", "inferno", "plasma", "cividis", "gray", "Greys_r",
   "coolwarm", "seismic", "bwr", "Spectral_r", "RdYlBu_r", "PuOr_r", "turbo", "twilight",
   "hot", "afmhot", "gist_heat", "cubehelix", "YlGnBu_r", "bone", "ocean", "jet",
+];
+
+// The limits menu: value "method" or "percentile:percent".
+const LIMIT_CHOICES = [
+  ["minmax", "min / max"],
+  ...PERCENT_PRESETS.map((percent) => [`percentile:${percent}`, `${percent}%`]),
+  ["zscale", "zscale"],
 ];
 
 const colourCache = new Map();
@@ -58,20 +78,38 @@ export class ColourPanel extends EventTarget {
     this.cmapInput = root.querySelector("#cmap");
     this.logBox = root.querySelector("#log");
     this.absBox = root.querySelector("#abs");
+    this.stretchSelect = root.querySelector("#stretch");
+    this.stretchInputs = { asinh_a: root.querySelector("#asinh-a"), gamma: root.querySelector("#gamma") };
+    this.stretchRows = { asinh_a: root.querySelector("#asinh-a-label"), gamma: root.querySelector("#gamma-label") };
+    this.limitsSelect = root.querySelector("#limits");
+    this.limitsScope = root.querySelector("#limits-scope");
+    this.lockBox = root.querySelector("#colour-lock");
     this.unitsLabel = root.querySelector("#units");
     this.histogram = null;
     this.layer = null;
     this.defaults = null;
-    this.colour = { vmin: 0, vmax: 1, cmap: "RdBu_r", log: false, abs: false };
+    this.colour = { vmin: 0, vmax: 1, cmap: "RdBu_r", log: false, abs: false, ...STRETCH_DEFAULTS };
     this.colours = null;
     this.dragTimer = null;
     this.liveDrag = false;
+    // A function giving the data on screen ({chunks, tiles}, mapview.js
+    // visibleData), set by the viewer when it draws data tiles; PNG tiles
+    // leave no values in the browser, so without it there are no limits from
+    // the view (the server's /limits covers the whole map only).
+    this.viewData = null;
+    // Settings by layer id, as last shown in this page; locked settings by map id.
+    this.memory = new Map();
+    this.locks = new Map();
+    // Whole-map limits by layer, method and percent: they only change with the file.
+    this.limitsCache = new Map();
     const list = root.querySelector("#cmap-list");
     for (const name of COMMON_CMAPS) {
       const option = document.createElement("option");
       option.value = name;
       list.append(option);
     }
+    for (const name of STRETCHES) this.stretchSelect.append(new Option(name, name));
+    for (const [value, label] of LIMIT_CHOICES) this.limitsSelect.append(new Option(label, value));
     this.bind();
   }
 
@@ -100,6 +138,18 @@ export class ColourPanel extends EventTarget {
     });
     this.logBox.addEventListener("change", () => this.setLog(this.logBox.checked));
     this.absBox.addEventListener("change", () => this.update({ abs: this.absBox.checked }));
+    this.stretchSelect.addEventListener("change", () => this.chooseStretch(this.stretchSelect.value));
+    for (const name of ["asinh_a", "gamma"]) {
+      const input = this.stretchInputs[name];
+      input.addEventListener("change", () => this.typedParameter(name));
+      input.addEventListener("keydown", (event) => {
+        if (event.key === "Enter") input.blur();
+      });
+    }
+    this.limitsSelect.addEventListener("change", () => this.applyLimits());
+    this.limitsScope.addEventListener("change", () => this.applyLimits());
+    this.root.querySelector("#limits-apply").addEventListener("click", () => this.applyLimits());
+    this.lockBox.addEventListener("change", () => this.setLock(this.lockBox.checked));
     this.root.querySelector("#reset-colour").addEventListener("click", () => this.reset());
     new ResizeObserver(() => this.draw()).observe(this.track);
   }
@@ -114,19 +164,28 @@ export class ColourPanel extends EventTarget {
       cmap: layer.cmap || "RdBu_r",
       log: false,
       abs: false,
+      ...STRETCH_DEFAULTS,
     };
   }
 
-  // `colour` (from a link, say) overrides the layer's defaults where it is
-  // usable; what is not is reported and replaced by the default.
+  // The settings a layer opens with: `colour` (from a link) if given, else
+  // those locked for its map, else its own as last shown in this page, else
+  // its defaults. What is not usable is reported and replaced by the default.
   async setLayer(layer, histogram, colour) {
+    this.messages.state("log", null);
     this.layer = layer;
     this.histogram = histogram;
     this.defaults = this.defaultsFor(layer, histogram);
-    this.colour = { ...this.defaults, ...(colour || {}) };
+    const chosen = colour || this.locks.get(layer.map_id) || this.memory.get(layer.layer_id);
+    this.colour = { ...this.defaults, ...(chosen || {}) };
+    if (this.colour.stretch === "histeq" && !histogram) {
+      this.messages.error("The histeq stretch needs the layer's histogram: showing a linear stretch.");
+      this.colour.stretch = "linear";
+    }
     if (this.colour.log && this.colour.vmin <= 0) {
-      this.messages.error("A log scale needs vmin > 0: showing a linear scale.");
+      const wanted = { ...this.colour };
       this.colour.log = false;
+      this.askLog(wanted, "A log scale needs vmin > 0: showing a linear scale.");
     }
     this.unitsLabel.textContent = layer.units || "";
     try {
@@ -138,6 +197,7 @@ export class ColourPanel extends EventTarget {
       }
       await this.refreshColours();
     }
+    this.remember();
     this.sync();
   }
 
@@ -149,11 +209,35 @@ export class ColourPanel extends EventTarget {
     }
   }
 
+  // The settings, plus what the tiles need to draw them: the histeq curve
+  // of the layer's histogram within the range (stretch.js withHisteq).
   getColour() {
-    return { ...this.colour };
+    return withHisteq({ ...this.colour }, this.histogram);
+  }
+
+  isLocked() {
+    return Boolean(this.layer && this.locks.has(this.layer.map_id));
+  }
+
+  remember() {
+    if (!this.layer) return;
+    this.memory.set(this.layer.layer_id, { ...this.colour });
+    if (this.isLocked()) this.locks.set(this.layer.map_id, { ...this.colour });
+  }
+
+  // Locked: every layer of this map opens with the current settings.
+  setLock(on) {
+    if (!this.layer) return;
+    if (on) this.locks.set(this.layer.map_id, { ...this.colour });
+    else this.locks.delete(this.layer.map_id);
+    this.sync();
+    this.dispatchEvent(new Event("lockchange"));
   }
 
   emit(final = true) {
+    // A pending log question was about the settings before this change.
+    this.messages.state("log", null);
+    this.remember();
     this.dispatchEvent(new CustomEvent("change", { detail: { colour: this.getColour(), final } }));
   }
 
@@ -178,17 +262,126 @@ export class ColourPanel extends EventTarget {
 
   setLog(on) {
     if (on && this.colour.vmin <= 0) {
-      if (this.colour.vmax <= 0) {
-        this.logBox.checked = false;
-        this.messages.error("A log scale needs vmax > 0: raise vmax first.");
-        return;
-      }
-      const vmin = this.colour.vmax / 1000;
-      this.messages.info(`A log scale needs vmin > 0: vmin set to ${formatNumber(vmin)}.`);
-      this.update({ log: true, vmin });
+      this.askLog({ ...this.colour, log: true }, `A log scale needs vmin > 0 (vmin is ${formatNumber(this.colour.vmin)}).`);
       return;
     }
+    this.messages.state("log", null);
     this.update({ log: on });
+  }
+
+  // `wanted` asks for a log scale with vmin <= 0. Nothing changes until the
+  // user picks a way out: a vmin above 0, or asinh (defined for every value).
+  askLog(wanted, text) {
+    const choose = (next) => () => {
+      this.messages.state("log", null);
+      this.update(next);
+    };
+    const choices = [];
+    // Read when picked, not when asked: a link asks before its tiles arrive.
+    if (this.viewData) {
+      const fromView = () => {
+        const positive = this.smallestPositiveInView();
+        if (positive === null || !(positive < wanted.vmax)) {
+          this.messages.error(`No value on screen is above 0 and below vmax ${formatNumber(wanted.vmax)}.`);
+          return;
+        }
+        choose({ ...wanted, vmin: positive })();
+      };
+      choices.push({ label: "vmin = smallest > 0 in view", run: fromView });
+    }
+    if (wanted.vmax > 0) {
+      choices.push({ label: `vmin = vmax/1000 = ${formatNumber(wanted.vmax / 1000)}`, run: choose({ ...wanted, vmin: wanted.vmax / 1000 }) });
+    }
+    choices.push({ label: "asinh instead", run: choose({ ...wanted, log: false, stretch: "asinh" }) });
+    choices.push({ label: "cancel", run: () => this.messages.state("log", null) });
+    // Replaced, not kept: the previous question's choices were for other settings.
+    this.messages.state("log", null);
+    this.messages.state("log", `${text} Choose:`, choices);
+    this.sync();
+  }
+
+  smallestPositiveInView() {
+    const data = this.viewData && this.viewData();
+    if (!data) return null;
+    let smallest = Infinity;
+    for (const chunk of data.chunks) {
+      for (let i = 0; i < chunk.length; i += 1) {
+        if (chunk[i] > 0 && chunk[i] < smallest) smallest = chunk[i];
+      }
+    }
+    return Number.isFinite(smallest) ? smallest : null;
+  }
+
+  chooseStretch(stretch) {
+    if (stretch === "histeq" && !this.histogram) {
+      this.messages.error("The histeq stretch needs the layer's histogram, which did not load.");
+      this.sync();
+      return;
+    }
+    this.update({ stretch });
+  }
+
+  // asinh_a and gamma: numbers above 0, as the server takes them.
+  typedParameter(name) {
+    const text = this.stretchInputs[name].value.trim();
+    const value = Number(text);
+    if (text === "" || !(value > 0) || !Number.isFinite(value)) {
+      this.messages.error(`${name}: \u201c${text}\u201d is not a number above 0.`);
+      this.sync();
+      return;
+    }
+    this.update({ [name]: value });
+  }
+
+  // Limits from the limits menu over the whole map (the server's, once per
+  // layer, method and percent) or over the data on screen (limits.js).
+  async applyLimits() {
+    const choice = this.limitsSelect.value;
+    const layer = this.layer;
+    if (!choice || !layer) return;
+    const [method, percentText] = choice.split(":");
+    const percent = percentText === undefined ? undefined : Number(percentText);
+    let limits;
+    if (this.limitsScope.value === "view") {
+      const data = this.viewData && this.viewData();
+      if (!data) return;
+      limits = computeLimits(data.chunks, method, percent);
+      if (!limits) {
+        this.messages.error("No data on screen to take limits from.");
+        return;
+      }
+    } else {
+      try {
+        limits = await this.mapLimits(layer, method, percent);
+      } catch (error) {
+        this.messages.error(`Limits of ${layer.name}: ${error.detail || error.message}`);
+        return;
+      }
+      if (layer !== this.layer) return;
+    }
+    this.setLimits(limits);
+  }
+
+  async mapLimits(layer, method, percent) {
+    const key = JSON.stringify([layer.layer_id, method, percent ?? null]);
+    if (!this.limitsCache.has(key)) {
+      const params = percent === undefined ? { method } : { method, percent };
+      const answer = await getJson(apiPath("layers", layer.layer_id, "limits"), params);
+      this.limitsCache.set(key, { vmin: answer.vmin, vmax: answer.vmax });
+    }
+    return this.limitsCache.get(key);
+  }
+
+  setLimits({ vmin, vmax }) {
+    if (!(vmin < vmax)) {
+      this.messages.error(`The limits are ${formatNumber(vmin)} and ${formatNumber(vmax)}: no range to colour.`);
+      return;
+    }
+    if (this.colour.log && vmin <= 0) {
+      this.askLog({ ...this.colour, vmin, vmax }, `These limits put vmin at ${formatNumber(vmin)}; a log scale needs vmin > 0.`);
+      return;
+    }
+    this.update({ vmin, vmax });
   }
 
   async chooseCmap(name) {
@@ -329,6 +522,21 @@ export class ColourPanel extends EventTarget {
     this.cmapInput.value = this.colour.cmap;
     this.logBox.checked = this.colour.log;
     this.absBox.checked = this.colour.abs;
+    this.stretchSelect.value = this.colour.stretch;
+    for (const name of ["asinh_a", "gamma"]) {
+      if (document.activeElement !== this.stretchInputs[name]) {
+        this.stretchInputs[name].value = String(this.colour[name]);
+      }
+    }
+    this.stretchRows.asinh_a.hidden = this.colour.stretch !== "asinh";
+    this.stretchRows.gamma.hidden = this.colour.stretch !== "power";
+    this.lockBox.checked = this.isLocked();
+    this.lockBox.disabled = !this.layer;
+    const viewOption = this.limitsScope.querySelector("option[value=view]");
+    viewOption.disabled = !this.viewData;
+    this.limitsScope.title = this.viewData
+      ? "Limits over the whole map (the server's) or over the data on screen"
+      : "PNG tiles (no WebGL): limits over the whole map only, the browser has no values of the view";
     for (const which of ["vmin", "vmax"]) {
       if (document.activeElement !== this.inputs[which]) {
         this.inputs[which].value = Number(this.colour[which].toPrecision(6)).toString();

@@ -10,6 +10,7 @@ import { webglAvailable } from "./gltiles.js";
 import { SkyMap } from "./mapview.js";
 import { Messages } from "./messages.js";
 import { Boxes, Catalogues } from "./overlays.js";
+import { DEFAULT_ASINH_A, DEFAULT_GAMMA, STRETCHES } from "./stretch.js";
 import { ApertureTool, Readout } from "./tools.js";
 
 const ol = window.ol;
@@ -32,6 +33,8 @@ class Viewer {
     // Recolouring on the GPU costs no request: follow a dragged handle continuously.
     this.colour.liveDrag = gl.use;
     this.colourBar = new ColourBarView($("#colour-bar"), this.colour);
+    // Limits from the view read the data tiles on screen: WebGL mode only.
+    if (gl.use) this.colour.viewData = () => this.sky.visibleData();
     this.menu = new LayerMenu($("#layer-tree"), $("#search"), this.messages);
     this.history = new LayerHistory();
     this.layer = null;
@@ -74,6 +77,7 @@ class Viewer {
       this.sky.setColour(event.detail.colour);
       this.saveUrl();
     });
+    this.colour.addEventListener("lockchange", () => this.saveUrl());
     this.sky.addEventListener("viewchange", () => {
       this.saveUrl();
       this.checkVisible();
@@ -137,6 +141,7 @@ class Viewer {
     if (layerId) {
       const view = saved.view || { fit: true };
       const ok = await this.selectLayer(layerId, { view, colour: saved.colour });
+      if (ok && saved.lock) this.colour.setLock(true);
       if (!ok && saved.layer && defaults.layer) {
         await this.selectLayer(defaults.layer.layer_id, { view: { fit: true } });
       }
@@ -371,6 +376,7 @@ class Viewer {
         zoom: this.sky.getZoomLevel(),
         flip: this.sky.flip,
         colour: this.colour.getColour(),
+        lock: this.colour.isLocked(),
         catalogues: this.catalogues.visibleIds(),
         boxes: this.boxes.visibleNames(),
         graticule: this.sky.graticuleVisible,
@@ -423,6 +429,7 @@ function readUrlState(search = window.location.search) {
     layer: params.get("layer") || null,
     flip: flag(params, "flip"),
     graticule: flag(params, "grid"),
+    lock: flag(params, "lock") === true,
     catalogues: params.getAll("cat"),
     boxes: params.getAll("box"),
   };
@@ -439,6 +446,11 @@ function readUrlState(search = window.location.search) {
   if (params.get("cmap")) colour.cmap = params.get("cmap");
   if (flag(params, "log") !== undefined) colour.log = flag(params, "log");
   if (flag(params, "abs") !== undefined) colour.abs = flag(params, "abs");
+  if (STRETCHES.includes(params.get("stretch"))) colour.stretch = params.get("stretch");
+  for (const name of ["asinh_a", "gamma"]) {
+    const value = number(params, name);
+    if (value > 0) colour[name] = value;
+  }
   state.colour = Object.keys(colour).length ? colour : null;
   const mark = (params.get("mark") || "").split(",").map(Number);
   if (mark.length === 2 && mark.every(Number.isFinite)) state.marker = { raDeg: mark[0], decDeg: mark[1] };
@@ -458,6 +470,13 @@ function writeUrlState(state) {
   params.set("cmap", state.colour.cmap);
   params.set("log", state.colour.log ? "1" : "0");
   params.set("abs", state.colour.abs ? "1" : "0");
+  // The stretch only when not the default, so links stay short and old ones read the same.
+  if (state.colour.stretch && state.colour.stretch !== "linear") params.set("stretch", state.colour.stretch);
+  if (state.colour.asinh_a !== undefined && state.colour.asinh_a !== DEFAULT_ASINH_A) {
+    params.set("asinh_a", String(state.colour.asinh_a));
+  }
+  if (state.colour.gamma !== undefined && state.colour.gamma !== DEFAULT_GAMMA) params.set("gamma", String(state.colour.gamma));
+  if (state.lock) params.set("lock", "1");
   for (const id of state.catalogues) params.append("cat", id);
   for (const name of state.boxes) params.append("box", name);
   if (!state.graticule) params.set("grid", "0");

@@ -37,8 +37,10 @@ export function tileCacheSize(tileSize, screenWidth, screenHeight, pixelRatio) {
   return TILE_CACHE_SCREENS * across * down;
 }
 
+// The PNG tile and cut-out query. The stretch parameters only when a
+// stretch is on, so linear tiles keep the URLs (and cache keys) they had.
 export function colourParams(colour, flip) {
-  return {
+  const params = {
     cmap: colour.cmap,
     vmin: colour.vmin,
     vmax: colour.vmax,
@@ -46,6 +48,11 @@ export function colourParams(colour, flip) {
     abs: colour.abs ? "true" : "false",
     flip: flip ? "true" : "false",
   };
+  const stretch = colour.stretch || "linear";
+  if (stretch !== "linear") params.stretch = stretch;
+  if (stretch === "asinh" && colour.asinh_a !== undefined) params.asinh_a = colour.asinh_a;
+  if (stretch === "power" && colour.gamma !== undefined) params.gamma = colour.gamma;
+  return params;
 }
 
 // The SPEC grid, shifted so each tile pixel covers the footprint of the
@@ -320,6 +327,43 @@ export class SkyMap extends EventTarget {
       this.planeRequests.delete(url);
     }
     this.dispatchEvent(new CustomEvent("planetile", { detail: { url } }));
+  }
+
+  // The data values on screen, for "limits from the current view": one
+  // chunk per tile row of each loaded tile at the view's level, cut to the
+  // pixels whose centres are inside the view. Null without WebGL tiles.
+  visibleData() {
+    const size = this.map.getSize();
+    if (!this.gl || !this.tileLayer || !size) return null;
+    const source = this.tileLayer.getSource();
+    const grid = source.getTileGrid();
+    const urlOf = this.tileLayer.get("urlOf");
+    const view = ol.extent.getIntersection(this.view.calculateExtent(size), VIEW_EXTENT);
+    const chunks = [];
+    let tiles = 0;
+    if (ol.extent.isEmpty(view)) return { chunks, tiles };
+    const z = grid.getZForResolution(this.view.getResolution(), source.zDirection || 0);
+    const resolution = grid.getResolution(z);
+    const seen = new Set();
+    grid.forEachTileCoord(view, z, (coord) => {
+      const wrapped = source.getTileCoordForTileUrlFunction(coord, source.getProjection());
+      const url = wrapped && urlOf(wrapped);
+      // A view wider than the sky shows a tile twice: count its values once.
+      if (!url || seen.has(url)) return;
+      seen.add(url);
+      const tile = this.tileValues.get(url);
+      if (!tile) return;
+      tiles += 1;
+      const [left, , , top] = grid.getTileCoordExtent(coord);
+      const col0 = Math.max(0, Math.ceil((view[0] - left) / resolution - 0.5));
+      const col1 = Math.min(tile.cols - 1, Math.floor((view[2] - left) / resolution - 0.5));
+      const row0 = Math.max(0, Math.ceil((top - view[3]) / resolution - 0.5));
+      const row1 = Math.min(tile.rows - 1, Math.floor((top - view[1]) / resolution - 0.5));
+      for (let row = row0; row <= row1 && col0 <= col1; row += 1) {
+        chunks.push(tile.values.subarray(row * tile.cols + col0, row * tile.cols + col1 + 1));
+      }
+    });
+    return { chunks, tiles };
   }
 
   makeTileLayer(layer, colour, flip) {
