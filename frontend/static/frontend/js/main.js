@@ -9,6 +9,7 @@ import { LayerHistory, LayerMenu } from "./layers.js";
 import { webglAvailable } from "./gltiles.js";
 import { SkyMap } from "./mapview.js";
 import { Messages } from "./messages.js";
+import { Overlays, readOverlayState, writeOverlayState } from "./overlaypanel.js";
 import { Boxes, Catalogues } from "./overlays.js";
 import { DEFAULT_ASINH_A, DEFAULT_GAMMA, STRETCHES } from "./stretch.js";
 import { ApertureTool, Readout } from "./tools.js";
@@ -44,6 +45,8 @@ class Viewer {
     const changed = () => this.saveUrl();
     this.catalogues = new Catalogues(this.sky, $("#catalogue-list"), this.messages, changed);
     this.boxes = new Boxes(this.sky, $("#box-list"), this.messages, context, changed);
+    this.overlays = new Overlays(this.sky, this.messages);
+    this.overlays.addEventListener("change", changed);
     this.aperture = new ApertureTool(this.sky, $("#aperture-result"), this.messages, context);
     this.readout = new Readout(
       this.sky,
@@ -138,6 +141,7 @@ class Viewer {
       this.boxes.load(saved.boxes),
     ]);
     if (saved.marker) this.readout.setMarker(saved.marker);
+    this.overlays.setState(saved.overlays);
     if (layerId) {
       const view = saved.view || { fit: true };
       const ok = await this.selectLayer(layerId, { view, colour: saved.colour });
@@ -181,6 +185,7 @@ class Viewer {
     this.layer = layer;
     this.sky.setLayer(layer, this.colour.getColour(), { view });
     this.readout.setLayer(layer);
+    this.overlays.setLayer(layer);
     if (!fromHistory) this.history.visit(layerId);
     this.menu.setActive(layerId);
     this.menu.reveal(layer).then(() => this.showTitle());
@@ -353,6 +358,8 @@ class Viewer {
       g: () => this.readout.openGoto(),
       b: () => this.toggleBoxDrawing(),
       c: () => this.toggleAperture(),
+      k: () => this.overlays.toggleContours(),
+      v: () => this.overlays.toggleVectors(),
       "/": () => $("#search").focus(),
       0: () => this.layer && this.sky.fitLayer(this.layer),
       p: () => this.toggleSidebar(),
@@ -381,6 +388,7 @@ class Viewer {
         boxes: this.boxes.visibleNames(),
         graticule: this.sky.graticuleVisible,
         marker: this.readout.marker,
+        overlays: this.overlays.getState(),
         gl: this.glParam,
         exact: this.exactParam,
       };
@@ -454,6 +462,7 @@ function readUrlState(search = window.location.search) {
   state.colour = Object.keys(colour).length ? colour : null;
   const mark = (params.get("mark") || "").split(",").map(Number);
   if (mark.length === 2 && mark.every(Number.isFinite)) state.marker = { raDeg: mark[0], decDeg: mark[1] };
+  state.overlays = readOverlayState(params);
   return state;
 }
 
@@ -482,6 +491,7 @@ function writeUrlState(state) {
   if (!state.graticule) params.set("grid", "0");
   if (state.gl) params.set("gl", state.gl);
   if (state.exact) params.set("exact", state.exact);
+  writeOverlayState(params, state.overlays);
   if (state.marker) params.set("mark", `${state.marker.raDeg.toFixed(7)},${state.marker.decDeg.toFixed(7)}`);
   return params.toString();
 }

@@ -1,0 +1,148 @@
+"""Contours and polarisation vectors in the browser: time to compute and draw them over a
+full 1400 x 900 viewport once its data tiles are there (issue 14, goal: <= 200 ms).
+
+Starts ``manage.py serve`` on 127.0.0.1 the way ``bench_viewer_gl.py`` does, over a
+three-plane I/Q/U CAR map (noise plus large-scale structure, 2 arcmin, written to a
+temporary folder), opens the viewer in headless Chromium at native resolution with the
+overlays on, waits until every tile they need has loaded, then prints, as median / max of
+``REPEATS`` recomputations (``Overlays.compute``: mosaic of the tiles, marching squares or
+binned vectors, OpenLayers features) followed by a synchronous render of the map
+(``map.renderSync``, the features drawn):
+
+- contours: 10 linear levels of I;
+- vectors: one per 24 screen pixels from the mean Q and U of its bin;
+- both together.
+
+Usage: ``python3 bench/bench_overlays.py``
+"""
+
+import json
+import signal
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO))
+
+from bench_viewer_gl import CHROMIUM, CHROMIUM_ARGS, settle, start_server  # noqa: E402
+
+from tests.support.fits import car_header  # noqa: E402
+
+VIEWPORT = {"width": 1400, "height": 900}
+REPEATS = 15
+
+MEASURE = """async ({ repeats, contours, vectors }) => {
+  const { sky, overlays } = window.tilemakerViewer;
+  overlays.setState({ ...overlays.getState(), contours, vectors });
+  const times = [];
+  for (let i = 0; i < repeats; i += 1) {
+    const started = performance.now();
+    overlays.compute();
+    sky.map.renderSync();
+    times.push(performance.now() - started);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+  }
+  return {
+    times,
+    waiting: overlays.last.waiting,
+    lines: overlays.contourLayer.lineCount,
+    segments: overlays.vectorLayer.segments.length,
+  };
+}"""
+
+WAIT_OVERLAYS = """() => {
+  const o = window.tilemakerViewer.overlays;
+  return o.last.computed > 0 && o.last.waiting === 0 && !o.recomputeDue();
+}"""
+
+
+def write_iqu_map(folder: Path) -> Path:
+    nx, ny, scale_deg = 10800, 1290, 2 / 60
+    header = car_header(
+        nx=nx, ny=ny, pixel_scale_deg=scale_deg, ra_left_deg=180.0, dec_bottom_deg=-43.0
+    )
+    rng = np.random.default_rng(2026)
+    x = np.arange(nx) / 40.0
+    y = np.arange(ny)[:, None] / 55.0
+    data = np.empty((3, ny, nx), dtype=np.float32)
+    data[0] = 3 * rng.standard_normal((ny, nx)) + 100 * np.sin(x)[None, :] * np.cos(y)
+    data[1] = 5 * rng.standard_normal((ny, nx)) + 20 * np.cos(x / 3)[None, :]
+    data[2] = 5 * rng.standard_normal((ny, nx)) + 20 * np.sin(y / 2)
+    path = folder / "bench_iqu.fits"
+    fits.PrimaryHDU(data=data, header=header).writeto(path)
+    return path
+
+
+def write_config(folder: Path, fits_path: Path) -> Path:
+    layers = [
+        {
+            "layer_id": f"ov-{stokes.lower()}",
+            "name": stokes,
+            "quantity": stokes,
+            "stokes": stokes,
+            "units": "uK",
+            "vmin": -300.0,
+            "vmax": 300.0,
+            "cmap": "RdBu_r",
+            "provider": {"provider_type": "fits", "filename": str(fits_path), "index": index},
+        }
+        for index, stokes in enumerate("IQU")
+    ]
+    band = {"band_id": "f090", "name": "f090", "description": "", "layers": layers}
+    sky_map = {"map_id": "ov", "name": "Overlay bench", "description": "", "bands": [band]}
+    group = {"map_group_id": "bench", "name": "Bench", "description": "", "maps": [sky_map]}
+    path = folder / "config.json"
+    path.write_text(json.dumps({"map_groups": [group]}))
+    return path
+
+
+def summary(times_ms) -> str:
+    return f"median {statistics.median(times_ms):6.1f} ms, max {max(times_ms):6.1f} ms"
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="bench-overlays-") as tmp:
+        folder = Path(tmp)
+        server, url = start_server(folder, write_config(folder, write_iqu_map(folder)))
+        with server, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            try:
+                page = browser.new_context(viewport=VIEWPORT, bypass_csp=True).new_page()
+                page.goto(f"{url}/layers/ov-i")
+                layer = json.loads(page.inner_text("body"))
+                native = layer["number_of_levels"] - 1
+                overlays = "ct=&ctm=linear&ctn=10&ctlo=-200&cthi=200&vec=1&vbin=24"
+                page.goto(f"{url}/?layer=ov-i&ra=0&dec=-20&zoom={native}&flip=1&gl=1&{overlays}")
+                settle(page)
+                page.wait_for_function(WAIT_OVERLAYS, timeout=120_000)
+                size = page.evaluate("window.tilemakerViewer.sky.map.getSize()")
+                print(f"tile {layer['tile_size']} px, level {native}, map {size[0]} x {size[1]}")
+                for name, contours, vectors in [
+                    ("contours, 10 levels", True, False),
+                    ("vectors, 24 px bins", False, True),
+                    ("both", True, True),
+                ]:
+                    result = page.evaluate(
+                        MEASURE, {"repeats": REPEATS, "contours": contours, "vectors": vectors}
+                    )
+                    assert result["waiting"] == 0, "tiles still loading"
+                    counts = f"{result['lines']} lines, {result['segments']} vectors"
+                    print(f"  {name:20s} {summary(result['times'])} ({counts})")
+                page.close()
+            finally:
+                browser.close()
+                server.stop(signal.SIGTERM)
+
+
+if __name__ == "__main__":
+    main()

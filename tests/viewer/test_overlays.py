@@ -1,0 +1,256 @@
+"""Contours and polarisation vectors drawn in the browser from the data tiles on screen
+(issue 14, sections 5 and 6): where a contour of a known Gaussian is on screen, its label,
+the direction of the vectors of a uniform polarisation field in both conventions and both
+orientations, and the overlay settings in the URL."""
+
+import math
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from django.core.cache import cache
+
+from maps.layer_geometry import refresh_layer_geometry
+from maps.models import Band, Layer, Map, MapGroup
+from tests.viewer.conftest import (
+    DEC_BOTTOM_DEG,
+    NX,
+    NY,
+    PIXEL_SCALE_DEG,
+    RA_LEFT_DEG,
+    pixel_centre_deg,
+)
+from tests.viewer.helpers import (
+    RENDER_TIMEOUT_MS,
+    open_viewer,
+    screen_xy,
+    screenshot,
+    settle,
+    url_params,
+    view_query,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PLANES = {"I": "ov-i", "Q": "ov-q", "U": "ov-u"}
+# The Gaussian on I: centred on map pixel (180, 120), sigma 2 degrees.
+CENTRE_RA_DEG, CENTRE_DEC_DEG = pixel_centre_deg(180, 120)
+SIGMA_DEG = 2.0
+AMPLITUDE = 1000.0
+LEVEL = 500.0
+RADIUS_DEG = SIGMA_DEG * math.sqrt(2.0 * math.log(AMPLITUDE / LEVEL))
+# Q and U everywhere: P = 50 at 30 degrees from north through east (IAU).
+P_TRUE, ANGLE_IAU_DEG = 50.0, 30.0
+# Off the Gaussian's centre, so a mirrored overlay would miss it; 16 screen px per degree.
+VIEW = {"ra": CENTRE_RA_DEG + 1.5, "dec": CENTRE_DEC_DEG + 1.0, "zoom": 3}
+CONTOUR_RGB = (255, 0, 255)
+VECTOR_RGB = (0, 255, 0)
+RESOLUTION_DEG = 180.0 / 2 ** VIEW["zoom"] / 360
+
+
+@pytest.fixture
+def polarised(transactional_db, make_car_map):
+    path = make_car_map(
+        "ov.fits",
+        nx=NX,
+        ny=NY,
+        pixel_scale_deg=PIXEL_SCALE_DEG,
+        ra_left_deg=RA_LEFT_DEG,
+        dec_bottom_deg=DEC_BOTTOM_DEG,
+        n_planes=3,
+    )
+    columns, rows = np.meshgrid(np.arange(NX), np.arange(NY))
+    ra, dec = pixel_centre_deg(columns, rows)
+    d2 = (ra - CENTRE_RA_DEG) ** 2 + (dec - CENTRE_DEC_DEG) ** 2
+    with fits.open(path, mode="update") as hdus:
+        hdus[0].data[0] = AMPLITUDE * np.exp(-d2 / (2 * SIGMA_DEG**2))
+        hdus[0].data[1] = P_TRUE * math.cos(math.radians(2 * ANGLE_IAU_DEG))
+        hdus[0].data[2] = P_TRUE * math.sin(math.radians(2 * ANGLE_IAU_DEG))
+    cache.clear()
+    group = MapGroup.objects.create(map_group_id="ov-group", name="Overlay sky", position=0)
+    sky_map = Map.objects.create(map_id="ov-map", name="Overlay", map_group=group)
+    band = Band.objects.create(band_id="ov-f090", name="f090", map=sky_map)
+    for plane, (stokes, layer_id) in enumerate(PLANES.items()):
+        layer = Layer(
+            layer_id=layer_id,
+            name=f"{stokes} map",
+            band=band,
+            position=plane,
+            stokes=stokes,
+            units="uK",
+            vmin=-100.0,
+            vmax=1000.0,
+            cmap="gray",
+            provider={"provider_type": "fits", "filename": str(path), "index": plane},
+        )
+        refresh_layer_geometry(layer)
+        layer.save()
+    yield
+    cache.clear()
+
+
+def wait_overlays(page):
+    """Wait until the overlays were computed with every tile they need, then drawn."""
+    page.wait_for_function(
+        """() => {
+            const o = window.tilemakerViewer.overlays;
+            return o.last.computed > 0 && o.last.waiting === 0 && !o.recomputeDue();
+        }""",
+        timeout=RENDER_TIMEOUT_MS,
+    )
+    settle(page)
+
+
+def is_colour(rgb, expected, tolerance=60):
+    return bool(np.abs(np.asarray(rgb) - np.asarray(expected)).max() <= tolerance)
+
+
+@pytest.mark.parametrize("flip", [True, False])
+def test_the_half_maximum_contour_of_a_gaussian_is_drawn_at_its_radius(
+    page, live_server, polarised, flip
+):
+    view = {**VIEW, "flip": flip}
+    query = view_query(
+        layer=PLANES["I"], gl="1", ct="", ctm="list", ctl="500", ctc="ff00ff", **view
+    )
+    open_viewer(page, live_server, query)
+    wait_overlays(page)
+    labels = page.evaluate("window.tilemakerViewer.overlays.contourLayer.labels")
+    assert labels
+    assert {label["text"] for label in labels} == {"500"}
+    image = screenshot(page, f"overlay-contour-{'flip' if flip else 'noflip'}")
+    cx, cy = screen_xy(page, view, CENTRE_RA_DEG, CENTRE_DEC_DEG)
+    radius_px = RADIUS_DEG / RESOLUTION_DEG
+    label_xy = [
+        page.evaluate(
+            "(c) => window.tilemakerViewer.sky.map.getPixelFromCoordinate(c)", label["coordinate"]
+        )
+        for label in labels
+    ]
+    box = page.locator("#map").bounding_box()
+    found = 0
+    for angle_deg in range(0, 360, 15):
+        ux, uy = math.cos(math.radians(angle_deg)), math.sin(math.radians(angle_deg))
+        at_radius = (cx + radius_px * ux, cy + radius_px * uy)
+        if any(
+            math.hypot(at_radius[0] - box["x"] - lx, at_radius[1] - box["y"] - ly) < 25
+            for lx, ly in label_xy
+        ):
+            continue
+        hits = [
+            r / 4
+            for r in range(0, int(8 * radius_px))
+            if is_colour(image[int(cy + r / 4 * uy), int(cx + r / 4 * ux)], CONTOUR_RGB)
+        ]
+        assert hits, f"no contour along {angle_deg} degrees"
+        assert abs(np.mean(hits) - radius_px) <= 1.5, (angle_deg, hits, radius_px)
+        found += 1
+    assert found >= 18
+
+
+@pytest.mark.parametrize("convention", ["IAU", "COSMO"])
+@pytest.mark.parametrize("flip", [True, False])
+def test_vectors_of_a_uniform_field_point_at_its_angle(
+    page, live_server, polarised, convention, flip
+):
+    view = {**VIEW, "flip": flip}
+    query = view_query(
+        layer=PLANES["I"],
+        gl="1",
+        vec="1",
+        vbin="40",
+        vfix="1",
+        vconv=convention,
+        vcol="00ff00",
+        **view,
+    )
+    open_viewer(page, live_server, query)
+    wait_overlays(page)
+    segments = page.evaluate(
+        """() => {
+            const { sky, overlays } = window.tilemakerViewer;
+            return overlays.vectorLayer.segments.map((s) => ({
+                a: sky.map.getPixelFromCoordinate(s.start),
+                b: sky.map.getPixelFromCoordinate(s.end),
+                p: s.p,
+            }));
+        }"""
+    )
+    assert len(segments) > 100
+    # Independent: the position angle from north through east; north is up on screen,
+    # east to the left with flip. A COSMO reading of the same Q, U negates the angle.
+    psi = math.radians(ANGLE_IAU_DEG if convention == "IAU" else -ANGLE_IAU_DEG)
+    east = -1.0 if flip else 1.0
+    expected = np.array([east * math.sin(psi), -math.cos(psi)])
+    for segment in segments:
+        d = np.subtract(segment["b"], segment["a"])
+        length = np.hypot(*d)
+        assert length == pytest.approx(0.8 * 40, abs=0.5)
+        # Headless: the direction up to its sign.
+        assert abs(d[0] * expected[1] - d[1] * expected[0]) / length < 0.005
+        assert segment["p"] == pytest.approx(P_TRUE, rel=1e-5)
+    image = screenshot(page)
+    box = page.locator("#map").bounding_box()
+    middle = min(
+        segments,
+        key=lambda s: math.hypot(s["a"][0] - box["width"] / 2, s["a"][1] - box["height"] / 2),
+    )
+    for t in (0.2, 0.35, 0.65, 0.8):
+        x = box["x"] + middle["a"][0] + t * (middle["b"][0] - middle["a"][0])
+        y = box["y"] + middle["a"][1] + t * (middle["b"][1] - middle["a"][1])
+        near = image[int(y) - 1 : int(y) + 2, int(x) - 1 : int(x) + 2].reshape(-1, 3)
+        assert any(is_colour(rgb, VECTOR_RGB) for rgb in near), (t, near.tolist())
+
+
+def test_overlay_settings_round_trip_through_the_url(page, live_server, polarised):
+    view = {**VIEW, "flip": True}
+    query = view_query(
+        layer=PLANES["I"],
+        gl="1",
+        ct=PLANES["Q"],
+        ctm="log",
+        ctn="4",
+        ctlo="10",
+        cthi="800",
+        ctc="00ffff",
+        vec="1",
+        vbin="30",
+        vsc="0.5",
+        vthr="2",
+        vconv="COSMO",
+        vcol="ffff00",
+        **view,
+    )
+    open_viewer(page, live_server, query)
+    wait_overlays(page)
+    page.wait_for_function("new URLSearchParams(location.search).get('vbin') === '30'")
+    params = url_params(page)
+    expected = {
+        "ct": [PLANES["Q"]],
+        "ctm": ["log"],
+        "ctn": ["4"],
+        "ctlo": ["10"],
+        "cthi": ["800"],
+        "ctc": ["00ffff"],
+        "vec": ["1"],
+        "vbin": ["30"],
+        "vsc": ["0.5"],
+        "vthr": ["2"],
+        "vconv": ["COSMO"],
+        "vcol": ["ffff00"],
+    }
+    assert {key: params.get(key) for key in expected} == expected
+    assert page.locator("#contour-layer").input_value() == PLANES["Q"]
+    assert page.locator("#contour-mode").input_value() == "log"
+    assert page.locator("#vector-convention").input_value() == "COSMO"
+    assert page.locator("#vector-scale").input_value() == "0.5"
+
+    # The keyboard turns them off, and the URL forgets them.
+    page.locator("#map").focus()
+    page.keyboard.press("k")
+    page.keyboard.press("v")
+    page.wait_for_function("!new URLSearchParams(location.search).has('vec')")
+    params = url_params(page)
+    assert "ct" not in params
+    assert "vec" not in params
+    assert page.evaluate("window.tilemakerViewer.overlays.vectorLayer.segments.length") == 0
