@@ -187,7 +187,8 @@ def test_whole_map_limits_are_the_servers(page, live_server, sky, sky_data, choi
 def test_limits_from_the_view_are_numpy_over_the_pixels_on_screen(
     page, live_server, sky, sky_data, choice
 ):
-    open_viewer(page, live_server, view_query(layer="sky-i", gl="1", **ZOOMED))
+    # exact=1: the view's values are the file's, so numpy over them is the reference.
+    open_viewer(page, live_server, view_query(layer="sky-i", gl="1", exact="1", **ZOOMED))
     values = visible_values(page, sky_data)
 
     choose_limits(page, choice, scope="view")
@@ -272,7 +273,7 @@ def test_log_with_vmin_at_or_below_zero_asks_and_changes_nothing_until_chosen(
 def test_a_log_link_with_vmin_at_or_below_zero_shows_linear_and_offers_the_choice(
     page, live_server, sky, sky_data
 ):
-    query = view_query(layer="sky-i", gl="1", log=1, vmin=-5, vmax=5, **VIEW)
+    query = view_query(layer="sky-i", gl="1", exact="1", log=1, vmin=-5, vmax=5, **VIEW)
     open_viewer(page, live_server, query)
     assert "log scale needs vmin > 0" in page.locator("#messages").inner_text()
     assert colour_state(page)["log"] is False
