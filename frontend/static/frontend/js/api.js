@@ -23,6 +23,17 @@ export function apiPath(...segments) {
   return "/" + segments.map((s) => encodeURIComponent(String(s))).join("/");
 }
 
+// The path of one of a layer's endpoints: /layers/{id}/..., or for a derived
+// map (derivedview.js) its /derived/{op}/{a}/{b}/...; `layerQuery` the query
+// parameters every URL of the layer carries (a derived map's scales).
+export function layerPath(layer, ...segments) {
+  return (layer.api_path || apiPath("layers", layer.layer_id)) + (segments.length ? apiPath(...segments) : "");
+}
+
+export function layerQuery(layer) {
+  return layer.api_query || {};
+}
+
 export function apiUrl(path, params) {
   const url = new URL(apiBase + path, window.location.origin);
   for (const [key, value] of Object.entries(params || {})) {

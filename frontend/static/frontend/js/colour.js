@@ -3,7 +3,7 @@
 // log and abs; each layer's settings remembered, and a lock sharing them
 // between the layers of one map.
 
-import { apiPath, apiUrl, errorFrom, getJson } from "./api.js";
+import { apiPath, apiUrl, errorFrom, getJson, layerPath, layerQuery } from "./api.js";
 import { colourBarTicks } from "./colourbar.js";
 import { computeLimits, PERCENT_PRESETS } from "./limits.js";
 import { formatNumber } from "./sky.js";
@@ -363,10 +363,10 @@ export class ColourPanel extends EventTarget {
   }
 
   async mapLimits(layer, method, percent) {
-    const key = JSON.stringify([layer.layer_id, method, percent ?? null]);
+    const key = JSON.stringify([layerPath(layer), layerQuery(layer), method, percent ?? null]);
     if (!this.limitsCache.has(key)) {
       const params = percent === undefined ? { method } : { method, percent };
-      const answer = await getJson(apiPath("layers", layer.layer_id, "limits"), params);
+      const answer = await getJson(layerPath(layer, "limits"), { ...layerQuery(layer), ...params });
       this.limitsCache.set(key, { vmin: answer.vmin, vmax: answer.vmax });
     }
     return this.limitsCache.get(key);

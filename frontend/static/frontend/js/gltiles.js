@@ -100,17 +100,22 @@ function variablesOf(colour) {
   return { vmin: colour.vmin, vmax: colour.vmax, abs: colour.abs ? 1 : 0 };
 }
 
-function styleFor(colour, bar) {
-  const raw = ["band", 1];
+// The value each pixel is coloured by, as a WebGL style expression: band 1
+// with band 2 saying where there is data, unless `layer.get("valueStyle")`
+// gives {value, hasData, variables} (a derived map: derivedview.js).
+const PLAIN_VALUE = { value: ["band", 1], hasData: [">", ["band", 2], 0.5], variables: {} };
+
+function styleFor(colour, bar, valueStyle = PLAIN_VALUE) {
+  const raw = valueStyle.value;
   const value = ["case", [">", ["var", "abs"], 0.5], ["abs", raw], raw];
   const r = ["clamp", ["/", ["-", value, ["var", "vmin"]], ["-", ["var", "vmax"], ["var", "vmin"]]], 0, 1];
   const index = ["floor", ["+", ["*", ["^", r, 1 / PALETTE_ROOT], PALETTE_SIZE - 1], 0.5]];
   const none = [0, 0, 0, 0];
-  const cases = [["<", ["band", 2], 0.5], none];
+  const cases = [["!", valueStyle.hasData], none];
   // A log scale has no colour for values <= 0: transparent, as on the server.
   if (colour.log) cases.push(["<=", value, 0], none);
   return {
-    variables: variablesOf(colour),
+    variables: { ...valueStyle.variables, ...variablesOf(colour) },
     color: ["case", ...cases, ["palette", index, buildPalette(colour, bar)]],
   };
 }
@@ -122,9 +127,26 @@ export function applyColour(layer, colour, bar) {
   if (layer.get("paletteKey") === key) {
     layer.updateStyleVariables(variablesOf(colour));
   } else {
-    layer.setStyle(styleFor(colour, bar));
+    layer.setStyle(styleFor(colour, bar, layer.get("valueStyle") || PLAIN_VALUE));
     layer.set("paletteKey", key);
   }
+}
+
+// The decoded data tile at `url`, from `tileValues` when it is there, else
+// fetched and kept there; `onTile` as for makeDataLayer. Throws when the
+// server answers with an error (404 included: no data there).
+export async function loadDataTile(url, { tileValues, onTile, signal }) {
+  const known = tileValues.get(url);
+  if (known) return known;
+  const response = await fetch(url, { credentials: "same-origin", signal });
+  if (!response.ok) {
+    onTile(url, response.status === 404 ? "missing" : "failed", response);
+    throw new Error(`tile ${url}: HTTP ${response.status}`);
+  }
+  const tile = await decodeDataTile(await response.blob(), response.headers);
+  tileValues.set(url, tile);
+  onTile(url, "ok");
+  return tile;
 }
 
 // The WebGL layer. `urlOf(tileCoord)` is the data.f32 URL of a tile
@@ -132,28 +154,22 @@ export function applyColour(layer, colour, bar) {
 // response)` hears how each answered ("ok", "missing" for 404, "failed");
 // `bar` the colour map's colour bar, or null until it is known; `cacheSize`
 // the tiles (and textures) OpenLayers keeps (mapview.js tileCacheSize).
-export function makeDataLayer({ tileGrid, cacheSize, urlOf, tileValues, colour, bar, onTile }) {
+// `bands(coord, {signal})` (a derived map) replaces the one data tile per
+// coordinate, giving `bandCount` bands coloured by `valueStyle` (styleFor).
+export function makeDataLayer({
+  tileGrid, cacheSize, urlOf, tileValues, colour, bar, onTile, bands = null, bandCount = 2, valueStyle = PLAIN_VALUE,
+}) {
   let source = null;
   const loader = async (z, x, y, { signal } = {}) => {
     const coord = source.getTileCoordForTileUrlFunction([z, x, y], source.getProjection()) || [z, x, y];
-    const url = urlOf(coord);
-    const known = tileValues.get(url);
-    if (known) return bandsOf(known.values);
-    const response = await fetch(url, { credentials: "same-origin", signal });
-    if (!response.ok) {
-      onTile(url, response.status === 404 ? "missing" : "failed", response);
-      throw new Error(`tile ${url}: HTTP ${response.status}`);
-    }
-    const tile = await decodeDataTile(await response.blob(), response.headers);
-    tileValues.set(url, tile);
-    onTile(url, "ok");
-    return bandsOf(tile.values);
+    if (bands) return bands(coord, { signal });
+    return bandsOf((await loadDataTile(urlOf(coord), { tileValues, onTile, signal })).values);
   };
   source = new ol.source.DataTile({
     loader,
     projection: "EPSG:4326",
     tileGrid,
-    bandCount: 2,
+    bandCount,
     // Astronomers want to see the pixels, not a blur, when zoomed in.
     interpolate: false,
     wrapX: true,
@@ -163,11 +179,12 @@ export function makeDataLayer({ tileGrid, cacheSize, urlOf, tileValues, colour, 
   const grey = Array.from({ length: N_COLOURS + 1 }, (_, i) => [i, i, i]);
   const layer = new ol.layer.WebGLTile({
     source,
-    style: styleFor(colour, bar || grey),
+    style: styleFor(colour, bar || grey, valueStyle),
     zIndex: 0,
     preload: 1,
     cacheSize,
   });
+  layer.set("valueStyle", valueStyle);
   layer.set("paletteKey", bar ? paletteKey(colour) : null);
   return layer;
 }

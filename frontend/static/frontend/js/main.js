@@ -5,6 +5,7 @@
 import { apiPath, getJson, setApiBase } from "./api.js";
 import { ColourPanel } from "./colour.js";
 import { ColourBarView } from "./colourbarview.js";
+import { DerivedPanel, readDerivedState, writeDerivedState } from "./derivedview.js";
 import { LayerHistory, LayerMenu } from "./layers.js";
 import { webglAvailable } from "./gltiles.js";
 import { SkyMap } from "./mapview.js";
@@ -38,6 +39,7 @@ class Viewer {
     if (gl.use) this.colour.viewData = () => this.sky.visibleData();
     this.menu = new LayerMenu($("#layer-tree"), $("#search"), this.messages);
     this.history = new LayerHistory();
+    this.derived = new DerivedPanel(this);
     this.layer = null;
     this.loadSequence = 0;
     this.restoring = true;
@@ -146,6 +148,7 @@ class Viewer {
       const view = saved.view || { fit: true };
       const ok = await this.selectLayer(layerId, { view, colour: saved.colour });
       if (ok && saved.lock) this.colour.setLock(true);
+      if (ok && saved.derived) await this.derived.show(saved.derived, { colour: saved.colour });
       if (!ok && saved.layer && defaults.layer) {
         await this.selectLayer(defaults.layer.layer_id, { view: { fit: true } });
       }
@@ -186,6 +189,7 @@ class Viewer {
     this.sky.setLayer(layer, this.colour.getColour(), { view });
     this.readout.setLayer(layer);
     this.overlays.setLayer(layer);
+    this.derived.layerShown(layer);
     if (!fromHistory) this.history.visit(layerId);
     this.menu.setActive(layerId);
     this.menu.reveal(layer).then(() => this.showTitle());
@@ -391,6 +395,7 @@ class Viewer {
         overlays: this.overlays.getState(),
         gl: this.glParam,
         exact: this.exactParam,
+        derived: this.derived.spec(),
       };
       const query = writeUrlState(state);
       if (query !== window.location.search.slice(1)) {
@@ -460,6 +465,7 @@ function readUrlState(search = window.location.search) {
     if (value > 0) colour[name] = value;
   }
   state.colour = Object.keys(colour).length ? colour : null;
+  state.derived = readDerivedState(params);
   const mark = (params.get("mark") || "").split(",").map(Number);
   if (mark.length === 2 && mark.every(Number.isFinite)) state.marker = { raDeg: mark[0], decDeg: mark[1] };
   state.overlays = readOverlayState(params);
@@ -492,6 +498,7 @@ function writeUrlState(state) {
   if (state.gl) params.set("gl", state.gl);
   if (state.exact) params.set("exact", state.exact);
   writeOverlayState(params, state.overlays);
+  writeDerivedState(params, state.derived);
   if (state.marker) params.set("mark", `${state.marker.raDeg.toFixed(7)},${state.marker.decDeg.toFixed(7)}`);
   return params.toString();
 }

@@ -1,9 +1,10 @@
 // The OpenLayers map: one tile layer per API layer over the SPEC tile grid,
 // the graticule, and helpers shared by the overlays.
 
-import { apiPath, apiUrl, errorFrom } from "./api.js";
+import { apiPath, apiUrl, errorFrom, layerPath, layerQuery } from "./api.js";
 import { loadColourMap } from "./colour.js";
 import { decodeDataTile } from "./datatile.js";
+import { derivedHooks, derivedLayerOptions } from "./derivedview.js";
 import { applyColour, loadedValueAt, makeDataLayer, tilePixel, TileValues } from "./gltiles.js";
 import { layerXRange, tileGridPlacement, wrapX } from "./placement.js";
 import { formatDeg, raToX, raToXNear, wrap360, xToRa } from "./sky.js";
@@ -169,7 +170,7 @@ export class SkyMap extends EventTarget {
   tileUrl(layer, colour, flip, tileCoord) {
     const [z, x, yFromTop] = tileCoord;
     const y = 2 ** z - 1 - yFromTop;
-    return apiUrl(apiPath("layers", layer.layer_id, z, y, x, "tile.png"), colourParams(colour, flip));
+    return apiUrl(layerPath(layer, z, y, x, "tile.png"), { ...layerQuery(layer), ...colourParams(colour, flip) });
   }
 
   dataTileUrl(layer, flip, tileCoord) {
@@ -229,7 +230,7 @@ export class SkyMap extends EventTarget {
     const counts = { ok: 0, missing: 0, failed: 0, pending: 0 };
     if (ol.extent.isEmpty(extent)) return counts;
     const z = grid.getZForResolution(this.view.getResolution(), source.zDirection || 0);
-    const urlOf = this.gl ? (coord) => this.dataTileUrl(this.layer, this.flip, coord) : source.getTileUrlFunction();
+    const urlOf = this.gl ? this.tileLayer.get("urlOf") : source.getTileUrlFunction();
     const projection = this.view.getProjection();
     const seen = new Set();
     grid.forEachTileCoord(extent, z, (coord) => {
@@ -245,7 +246,18 @@ export class SkyMap extends EventTarget {
   }
 
   makeDataTileLayer(layer, colour, flip) {
-    const urlOf = (coord) => this.dataTileUrl(layer, flip, coord);
+    const onTile = (url, status, response) => {
+      this.recordTile(url, status);
+      if (status !== "failed") return;
+      errorFrom(response, url).then((error) => this.dispatchEvent(new CustomEvent("tileerror", { detail: error })));
+    };
+    // A derived map (derivedview.js) combines its inputs' data tiles on the GPU.
+    const derived = layer.derived
+      ? derivedLayerOptions(layer.derived, {
+        inputUrlOf: (id) => (coord) => this.dataTileUrl({ layer_id: id }, flip, coord), tileValues: this.tileValues, onTile,
+      })
+      : null;
+    const urlOf = derived ? derived.urlOf : (coord) => this.dataTileUrl(layer, flip, coord);
     const tileLayer = makeDataLayer({
       tileGrid: tileGridFor(layer, flip),
       cacheSize: this.tileCacheSize(layer),
@@ -253,12 +265,10 @@ export class SkyMap extends EventTarget {
       tileValues: this.tileValues,
       colour,
       bar: null,
-      onTile: (url, status, response) => {
-        this.recordTile(url, status);
-        if (status !== "failed") return;
-        errorFrom(response, url).then((error) => this.dispatchEvent(new CustomEvent("tileerror", { detail: error })));
-      },
+      onTile,
+      ...derived,
     });
+    if (derived) derivedHooks(tileLayer, { ...layer.derived }, derived.urlOfB);
     tileLayer.set("urlOf", urlOf);
     const source = tileLayer.getSource();
     source.on("tileloadstart", () => this.tileLoading(1));
@@ -289,7 +299,8 @@ export class SkyMap extends EventTarget {
     const coordinate = [this.xNearView(raDeg), decDeg];
     const grid = this.tileLayer.getSource().getTileGrid();
     const z = Math.min(grid.getMaxZoom(), Math.max(0, Math.round(this.getZoomLevel())));
-    return loadedValueAt(this.tileLayer, this.tileValues, this.tileLayer.get("urlOf"), coordinate, z);
+    const valueAt = this.tileLayer.get("valueAt") || loadedValueAt;
+    return valueAt(this.tileLayer, this.tileValues, this.tileLayer.get("urlOf"), coordinate, z);
   }
 
   // Another plane's value at the pixel of `hit` (loadedValueAt): from its
@@ -338,6 +349,7 @@ export class SkyMap extends EventTarget {
     const source = this.tileLayer.getSource();
     const grid = source.getTileGrid();
     const urlOf = this.tileLayer.get("urlOf");
+    const tileAt = this.tileLayer.get("tileAt") || ((values, urlOfTile, coord) => values.get(urlOfTile(coord)));
     const view = ol.extent.getIntersection(this.view.calculateExtent(size), VIEW_EXTENT);
     const chunks = [];
     let tiles = 0;
@@ -351,7 +363,7 @@ export class SkyMap extends EventTarget {
       // A view wider than the sky shows a tile twice: count its values once.
       if (!url || seen.has(url)) return;
       seen.add(url);
-      const tile = this.tileValues.get(url);
+      const tile = tileAt(this.tileValues, urlOf, wrapped);
       if (!tile) return;
       tiles += 1;
       const [left, , , top] = grid.getTileCoordExtent(coord);
@@ -379,7 +391,7 @@ export class SkyMap extends EventTarget {
       wrapX: true,
       transition: 0,
     });
-    source.setKey(JSON.stringify([layer.layer_id, colourParams(colour, flip)]));
+    source.setKey(JSON.stringify([layerPath(layer), layerQuery(layer), colourParams(colour, flip)]));
     source.on("tileloadstart", () => this.tileLoading(1));
     source.on(["tileloadend", "tileloaderror"], () => this.tileLoading(-1));
     return new ol.layer.Tile({ source, zIndex: 0, preload: 1, cacheSize: this.tileCacheSize(layer) });
@@ -456,7 +468,7 @@ export class SkyMap extends EventTarget {
       .getSource()
       .setTileUrlFunction(
         (coord) => this.tileUrl(layer, snapshot, flip, coord),
-        JSON.stringify([layer.layer_id, colourParams(snapshot, flip)]),
+        JSON.stringify([layerPath(layer), layerQuery(layer), colourParams(snapshot, flip)]),
       );
   }
 

@@ -1,7 +1,7 @@
 // The cursor readout (position and data value), go-to-position with a
 // marker, and the aperture tool.
 
-import { apiFetch, apiPath, getJson } from "./api.js";
+import { apiFetch, apiPath, getJson, layerPath, layerQuery } from "./api.js";
 import { el } from "./dom.js";
 import { readFitsImage } from "./fits.js";
 import { drawnPixelKey, gridPixelDeg } from "./placement.js";
@@ -163,10 +163,10 @@ export class Readout {
     const ra = wrap360(position.raDeg);
     const top = Math.min(90, position.decDeg + half);
     const bottom = Math.max(-90, position.decDeg - half);
-    const path = apiPath("layers", layer.layer_id, "submap", ra + half, ra - half, top, bottom, "image.fits");
+    const path = layerPath(layer, "submap", ra + half, ra - half, top, bottom, "image.fits");
     let text;
     try {
-      const response = await apiFetch(path, {}, { signal: this.controller.signal, accept: "*/*" });
+      const response = await apiFetch(path, layerQuery(layer), { signal: this.controller.signal, accept: "*/*" });
       const image = readFitsImage(await response.arrayBuffer());
       const value = image.valueAt(position.raDeg, position.decDeg);
       const units = layer.units || image.header.BUNIT || "";
