@@ -136,6 +136,21 @@ def derived_provider(spec: DerivedSpec, layer_a: Layer, layer_b: Layer) -> dict:
     }
 
 
+def declared_convention(layer: Layer) -> str | None:
+    """The Q/U convention a Stokes Q or U layer declares: its file's ``POLCCONV``, else
+    its ``polarisation_convention``; None when neither says (or the layer is not Q or U).
+
+    A file that cannot be read now declares nothing: the layer's answer must not fail.
+    """
+    if layer.stokes not in ("Q", "U"):
+        return None
+    try:
+        from_header = convention_from_header(tiles.pixel_source(layer).info.header)
+    except tiles.LayerUnavailable:
+        from_header = None
+    return from_header or layer.polarisation_convention or None
+
+
 def _convention(layer_q: Layer, source_q: PixelSource) -> tuple[str, str]:
     from_header = convention_from_header(source_q.info.header)
     if from_header is not None:

@@ -11,6 +11,7 @@ No answer carries a layer's ``provider``: it holds server file paths.
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from maps.derived import declared_convention
 from maps.grants import visible
 from maps.models import Band, Layer, Map, MapGroup
 
@@ -85,10 +86,19 @@ class LayerSerializer(LayerSummarySerializer):
         '"Q", "U" (this layer included); {} for a layer that is none.'
     )
 
+    polarisation_convention = serializers.SerializerMethodField(
+        help_text='For a Stokes Q or U layer, "IAU" or "COSMO" when its file (POLCCONV) or its '
+        "configuration says which convention its Q and U follow; else null."
+    )
+
     def to_representation(self, instance):
         data = super().to_representation(instance)
         data["stokes"] = data["stokes"] or None
         return data
+
+    @extend_schema_field({"type": "string", "enum": ["IAU", "COSMO"], "nullable": True})
+    def get_polarisation_convention(self, layer: Layer) -> str | None:
+        return declared_convention(layer)
 
     @extend_schema_field(
         {"type": "object", "additionalProperties": {"type": "string"}, "example": {"I": "f090-i"}}

@@ -95,6 +95,7 @@ def test_layer_answer_equals_the_stored_layer(catalogue, anonymous_client):
         "stokes": "I",
         # Q is restricted: absent for an anonymous caller.
         "stokes_layers": {"I": "coadd-f090-i", "U": "coadd-f090-u"},
+        "polarisation_convention": None,
     }
     # The fixture map is 0.5 deg/px: 720 x 360 over the sky, not multiples of
     # 256, so SPEC section 5 gives 360 px tiles and floor(log2(720 // 360)) levels.

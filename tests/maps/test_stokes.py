@@ -1,5 +1,7 @@
 """Layers say which Stokes plane they are: configured, checked, stored."""
 
+import pytest
+
 from maps.importers import import_config
 from maps.models import Layer
 from tests.maps.conftest import counts
@@ -64,3 +66,33 @@ def test_polarisation_convention_is_configured_and_checked(db, tmp_path, iqu_map
     problems = problems_for(write_json(tmp_path / "bad.json", config_with_layers(bad)))
     line = one_line_with(problems, f"{LAYER0} (layer_id 'q'): polarisation_convention")
     assert line.endswith("""expected "IAU" or "COSMO", found 'cosmo'""")
+
+
+@pytest.mark.parametrize(
+    ("header_convention", "configured", "expected"),
+    [(None, None, None), (None, "COSMO", "COSMO"), ("COSMO", "IAU", "COSMO"), ("IAU", None, "IAU")],
+)
+def test_q_and_u_layers_say_the_convention_their_file_or_config_declares(
+    db, tmp_path, make_car_map, client, header_convention, configured, expected
+):
+    extra = {"POLCCONV": header_convention} if header_convention else {}
+    path = make_car_map("iqu.fits", nx=20, ny=10, n_planes=3, extra_header=extra)
+    convention = {"polarisation_convention": configured} if configured else {}
+    layers = [
+        layer_entry("i", str(path), index=0, stokes="I", **convention),
+        layer_entry("q", str(path), index=1, stokes="Q", **convention),
+        layer_entry("u", str(path), index=2, stokes="U", **convention),
+    ]
+    import_config(write_json(tmp_path / "c.json", config_with_layers(*layers)))
+    answers = {i: client.get(f"/layers/{i}").json()["polarisation_convention"] for i in "iqu"}
+    assert answers == {"i": None, "q": expected, "u": expected}
+
+
+def test_a_q_layer_whose_file_is_gone_still_answers(db, tmp_path, make_car_map, client):
+    path = make_car_map("iqu.fits", nx=20, ny=10, n_planes=3, extra_header={"POLCCONV": "COSMO"})
+    entry = layer_entry("q", str(path), index=1, stokes="Q", polarisation_convention="IAU")
+    import_config(write_json(tmp_path / "c.json", config_with_layers(entry)))
+    path.unlink()
+    response = client.get("/layers/q")
+    assert response.status_code == 200
+    assert response.json()["polarisation_convention"] == "IAU"

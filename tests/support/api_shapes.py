@@ -36,6 +36,7 @@ LAYER = {
     "pixel_offset_dec_deg": float,
     "stokes": (str, type(None)),
     "stokes_layers": dict,
+    "polarisation_convention": (str, type(None)),
 }
 LAYER_MENU = summary("layer_id")
 BAND_MENU = {**summary("band_id"), "layers": [LAYER_MENU]}
