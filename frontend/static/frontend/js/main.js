@@ -10,6 +10,7 @@ import { webglAvailable } from "./gltiles.js";
 import { SkyMap } from "./mapview.js";
 import { Messages } from "./messages.js";
 import { Boxes, Catalogues } from "./overlays.js";
+import { Panels, readPanelState, writePanelState } from "./panels.js";
 import { DEFAULT_ASINH_A, DEFAULT_GAMMA, STRETCHES } from "./stretch.js";
 import { ApertureTool, Readout } from "./tools.js";
 
@@ -40,7 +41,7 @@ class Viewer {
     this.layer = null;
     this.loadSequence = 0;
     this.restoring = true;
-    const context = () => ({ layer: this.layer, colour: this.colour.getColour(), flip: this.sky.flip });
+    const context = () => ({ layer: this.layer, colour: this.panels.mainColour(), flip: this.sky.flip });
     const changed = () => this.saveUrl();
     this.catalogues = new Catalogues(this.sky, $("#catalogue-list"), this.messages, changed);
     this.boxes = new Boxes(this.sky, $("#box-list"), this.messages, context, changed);
@@ -67,14 +68,15 @@ class Viewer {
       stopEvent: true,
     });
     this.sky.map.addOverlay(this.popup);
+    this.panels = new Panels(this, $("#map-area"), { gl: gl.use, exact: this.sky.exact });
     this.bind();
     if (gl.note) this.messages.add(gl.note, "info", { sticky: true });
   }
 
   bind() {
-    this.menu.addEventListener("select", (event) => this.selectLayer(event.detail.layerId));
+    this.menu.addEventListener("select", (event) => this.panels.selectLayer(event.detail.layerId));
     this.colour.addEventListener("change", (event) => {
-      this.sky.setColour(event.detail.colour);
+      this.panels.setColour(event.detail.colour);
       this.saveUrl();
     });
     this.colour.addEventListener("lockchange", () => this.saveUrl());
@@ -153,6 +155,7 @@ class Viewer {
           : "No maps are configured on this server.",
       );
     }
+    await this.panels.restore(saved.panels);
     await overlaysReady;
     this.restoring = false;
     this.saveUrl();
@@ -160,6 +163,7 @@ class Viewer {
   }
 
   async selectLayer(layerId, { view = null, colour = null, fromHistory = false } = {}) {
+    this.panels.activateMain();
     const sequence = ++this.loadSequence;
     let layer;
     let histogram = null;
@@ -181,6 +185,7 @@ class Viewer {
     this.layer = layer;
     this.sky.setLayer(layer, this.colour.getColour(), { view });
     this.readout.setLayer(layer);
+    this.panels.showLabels();
     if (!fromHistory) this.history.visit(layerId);
     this.menu.setActive(layerId);
     this.menu.reveal(layer).then(() => this.showTitle());
@@ -356,6 +361,7 @@ class Viewer {
       "/": () => $("#search").focus(),
       0: () => this.layer && this.sky.fitLayer(this.layer),
       p: () => this.toggleSidebar(),
+      n: () => this.panels.cycle(),
       "?": () => this.toggleHelp(),
     };
     const action = actions[event.key.length === 1 ? event.key.toLowerCase() : event.key];
@@ -375,7 +381,7 @@ class Viewer {
         centre: this.sky.getCentreSky(),
         zoom: this.sky.getZoomLevel(),
         flip: this.sky.flip,
-        colour: this.colour.getColour(),
+        colour: this.panels.mainColour(),
         lock: this.colour.isLocked(),
         catalogues: this.catalogues.visibleIds(),
         boxes: this.boxes.visibleNames(),
@@ -383,6 +389,7 @@ class Viewer {
         marker: this.readout.marker,
         gl: this.glParam,
         exact: this.exactParam,
+        panels: this.panels.urlState(),
       };
       const query = writeUrlState(state);
       if (query !== window.location.search.slice(1)) {
@@ -452,6 +459,7 @@ function readUrlState(search = window.location.search) {
     if (value > 0) colour[name] = value;
   }
   state.colour = Object.keys(colour).length ? colour : null;
+  state.panels = readPanelState(params);
   const mark = (params.get("mark") || "").split(",").map(Number);
   if (mark.length === 2 && mark.every(Number.isFinite)) state.marker = { raDeg: mark[0], decDeg: mark[1] };
   return state;
@@ -482,6 +490,7 @@ function writeUrlState(state) {
   if (!state.graticule) params.set("grid", "0");
   if (state.gl) params.set("gl", state.gl);
   if (state.exact) params.set("exact", state.exact);
+  writePanelState(params, state.panels);
   if (state.marker) params.set("mark", `${state.marker.raDeg.toFixed(7)},${state.marker.decDeg.toFixed(7)}`);
   return params.toString();
 }
