@@ -277,6 +277,13 @@ def test_the_colour_panel_edits_the_active_panel_and_the_lock_matches_all(
     # Back on panel 1, the Colour panel shows panel 1's (now locked) settings.
     click_panel(page, 1)
     page.wait_for_function("document.querySelector('#vmin').value === '-200'")
+    # A layer chosen for a panel while locked takes the shared scale.
+    page.locator(".layer-entry[data-layer-id='sky-i-gray']").click()
+    page.wait_for_function("window.tilemakerViewer.sky.layer.layer_id === 'sky-i-gray'")
+    assert panel_colours(page) == [
+        ["sky-i-gray", -200, 1200, "gray"],
+        ["sky-q", -200, 1200, "gray"],
+    ]
 
 
 def test_a_link_reopens_the_same_panels(page, live_server, sky, sky_data, browser):

@@ -179,7 +179,7 @@ class Viewer {
       this.messages.error(`Histogram of ${layer.name}: ${error.detail || error.message}`);
     }
     if (sequence !== this.loadSequence) return false;
-    await this.colour.setLayer(layer, histogram, colour);
+    await this.colour.setLayer(layer, histogram, colour || this.panels.lockedColour());
     if (sequence !== this.loadSequence) return false;
     this.colourBar.draw();
     this.layer = layer;

@@ -279,6 +279,12 @@ export class Panels {
     return panel.colour ? { ...panel.colour } : null;
   }
 
+  // With the panel lock, the scale a newly loaded main layer takes: the other panels'.
+  lockedColour() {
+    if (!this.lock || this.count === 1) return null;
+    return this.rawColour(this.panels[1]);
+  }
+
   // The main panel's colour, for the URL and cut-outs whichever panel is active.
   mainColour() {
     if (this.active === 0) return this.viewer.colour.getColour();
