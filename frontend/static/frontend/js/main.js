@@ -12,6 +12,7 @@ import { SkyMap } from "./mapview.js";
 import { Messages } from "./messages.js";
 import { Overlays, readOverlayState, writeOverlayState } from "./overlaypanel.js";
 import { Boxes, Catalogues } from "./overlays.js";
+import { Panels, readPanelState, writePanelState } from "./panels.js";
 import { DEFAULT_ASINH_A, DEFAULT_GAMMA, STRETCHES } from "./stretch.js";
 import { ApertureTool, Readout } from "./tools.js";
 
@@ -43,7 +44,7 @@ class Viewer {
     this.layer = null;
     this.loadSequence = 0;
     this.restoring = true;
-    const context = () => ({ layer: this.layer, colour: this.colour.getColour(), flip: this.sky.flip });
+    const context = () => ({ layer: this.layer, colour: this.panels.mainColour(), flip: this.sky.flip });
     const changed = () => this.saveUrl();
     this.catalogues = new Catalogues(this.sky, $("#catalogue-list"), this.messages, changed);
     this.boxes = new Boxes(this.sky, $("#box-list"), this.messages, context, changed);
@@ -72,14 +73,15 @@ class Viewer {
       stopEvent: true,
     });
     this.sky.map.addOverlay(this.popup);
+    this.panels = new Panels(this, $("#map-area"), { gl: gl.use, exact: this.sky.exact });
     this.bind();
     if (gl.note) this.messages.add(gl.note, "info", { sticky: true });
   }
 
   bind() {
-    this.menu.addEventListener("select", (event) => this.selectLayer(event.detail.layerId));
+    this.menu.addEventListener("select", (event) => this.panels.selectLayer(event.detail.layerId));
     this.colour.addEventListener("change", (event) => {
-      this.sky.setColour(event.detail.colour);
+      this.panels.setColour(event.detail.colour);
       this.saveUrl();
     });
     this.colour.addEventListener("lockchange", () => this.saveUrl());
@@ -160,6 +162,7 @@ class Viewer {
           : "No maps are configured on this server.",
       );
     }
+    await this.panels.restore(saved.panels);
     await overlaysReady;
     this.restoring = false;
     this.saveUrl();
@@ -167,6 +170,7 @@ class Viewer {
   }
 
   async selectLayer(layerId, { view = null, colour = null, fromHistory = false } = {}) {
+    this.panels.activateMain();
     const sequence = ++this.loadSequence;
     let layer;
     let histogram = null;
@@ -182,7 +186,7 @@ class Viewer {
       this.messages.error(`Histogram of ${layer.name}: ${error.detail || error.message}`);
     }
     if (sequence !== this.loadSequence) return false;
-    await this.colour.setLayer(layer, histogram, colour);
+    await this.colour.setLayer(layer, histogram, colour || this.panels.lockedColour());
     if (sequence !== this.loadSequence) return false;
     this.colourBar.draw();
     this.layer = layer;
@@ -190,6 +194,7 @@ class Viewer {
     this.readout.setLayer(layer);
     this.overlays.setLayer(layer);
     this.derived.layerShown(layer);
+    this.panels.showLabels();
     if (!fromHistory) this.history.visit(layerId);
     this.menu.setActive(layerId);
     this.menu.reveal(layer).then(() => this.showTitle());
@@ -367,6 +372,7 @@ class Viewer {
       "/": () => $("#search").focus(),
       0: () => this.layer && this.sky.fitLayer(this.layer),
       p: () => this.toggleSidebar(),
+      n: () => this.panels.cycle(),
       "?": () => this.toggleHelp(),
     };
     const action = actions[event.key.length === 1 ? event.key.toLowerCase() : event.key];
@@ -386,7 +392,7 @@ class Viewer {
         centre: this.sky.getCentreSky(),
         zoom: this.sky.getZoomLevel(),
         flip: this.sky.flip,
-        colour: this.colour.getColour(),
+        colour: this.panels.mainColour(),
         lock: this.colour.isLocked(),
         catalogues: this.catalogues.visibleIds(),
         boxes: this.boxes.visibleNames(),
@@ -396,6 +402,7 @@ class Viewer {
         gl: this.glParam,
         exact: this.exactParam,
         derived: this.derived.spec(),
+        panels: this.panels.urlState(),
       };
       const query = writeUrlState(state);
       if (query !== window.location.search.slice(1)) {
@@ -466,6 +473,7 @@ function readUrlState(search = window.location.search) {
   }
   state.colour = Object.keys(colour).length ? colour : null;
   state.derived = readDerivedState(params);
+  state.panels = readPanelState(params);
   const mark = (params.get("mark") || "").split(",").map(Number);
   if (mark.length === 2 && mark.every(Number.isFinite)) state.marker = { raDeg: mark[0], decDeg: mark[1] };
   state.overlays = readOverlayState(params);
@@ -499,6 +507,7 @@ function writeUrlState(state) {
   if (state.exact) params.set("exact", state.exact);
   writeOverlayState(params, state.overlays);
   writeDerivedState(params, state.derived);
+  writePanelState(params, state.panels);
   if (state.marker) params.set("mark", `${state.marker.raDeg.toFixed(7)},${state.marker.decDeg.toFixed(7)}`);
   return params.toString();
 }

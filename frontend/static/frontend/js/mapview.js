@@ -90,10 +90,13 @@ function labelDegrees(value) {
 export class SkyMap extends EventTarget {
   // `gl`: draw float data tiles coloured on the GPU (gltiles.js) instead of PNG tiles.
   // `exact`: ask for exact float32 data tiles, not the layer's default error bound.
-  constructor(target, { gl = false, exact = false } = {}) {
+  // `view`: another map's ol.View to share (linked panels, panels.js): this
+  // map then never replaces or moves it; its owner does.
+  constructor(target, { gl = false, exact = false, view = null } = {}) {
     super();
     this.gl = gl;
     this.exact = exact;
+    this.sharedView = view !== null;
     this.tileValues = new TileValues();
     this.flip = true;
     this.layer = null;
@@ -111,7 +114,7 @@ export class SkyMap extends EventTarget {
       layers: [],
       controls: ol.control.defaults.defaults({ attribution: false, rotate: false }),
       interactions: ol.interaction.defaults.defaults({ altShiftDragRotate: false, pinchRotate: false }),
-      view: new ol.View({ projection: "EPSG:4326", center: [0, 0], zoom: 1 }),
+      view: view || new ol.View({ projection: "EPSG:4326", center: [0, 0], zoom: 1 }),
     });
     this.overlayGroup = new ol.layer.Group({ zIndex: 10 });
     this.map.addLayer(this.overlayGroup);
@@ -420,7 +423,7 @@ export class SkyMap extends EventTarget {
       this.layer.pixel_offset_dec_deg === layer.pixel_offset_dec_deg;
     this.layer = layer;
     this.colour = { ...colour };
-    if (!sameGrid || view) {
+    if (!this.sharedView && (!sameGrid || view)) {
       const old = this.view;
       const resolution = old.getResolution();
       const newView = new ol.View({
@@ -479,7 +482,7 @@ export class SkyMap extends EventTarget {
     const ra = centre ? xToRa(centre[0], this.flip) : 0;
     this.flip = flip;
     // Mirror about x = 0 so the world copy the user is in stays next to the others.
-    if (centre) this.view.setCenter([raToXNear(ra, flip, -centre[0]), centre[1]]);
+    if (centre && !this.sharedView) this.view.setCenter([raToXNear(ra, flip, -centre[0]), centre[1]]);
     if (this.tileLayer) {
       // Old tiles would sit at mirrored positions: replace them outright.
       this.map.removeLayer(this.tileLayer);
