@@ -28,8 +28,9 @@ export const DEFAULT_OVERLAYS = {
   contourColour: "#ff40ff",
   // DS9's contour defaults (method block, smoothness 4): pixel noise averages
   // down by 4 and the grid to contour shrinks 16-fold, which takes a
-  // noise-dominated view from 2.5 s to well under the 200 ms goal
-  // (README); smooth structure wider than a few pixels keeps its contours.
+  // noise-dominated view from 2.5 s to 178 ms median (bench_overlays.py
+  // --noise, README); smooth structure wider than a few pixels keeps its
+  // contours.
   smoothing: "block",
   smoothPx: 4,
   vectors: false,
