@@ -9,13 +9,19 @@ overlays on, waits until every tile they need has loaded, then prints, as median
 binned vectors, OpenLayers features) followed by a synchronous render of the map
 (``map.renderSync``, the features drawn):
 
-- contours: 10 linear levels of I;
+- contours: 10 linear levels of I, with the default smoothing (block means of 4 x 4
+  tile pixels), then without smoothing and with a Gaussian of factor 4 (sigma 2 pixels);
 - vectors: one per 24 screen pixels from the mean Q and U of its bin;
 - both together.
 
-Usage: ``python3 bench/bench_overlays.py``
+With ``--noise`` the I plane is dominated by pixel noise (sigma 100 over the same
++-100 structure, so the 10 levels between -200 and 200 cross almost every pixel): the
+case where contours without smoothing stop with "too many contour lines".
+
+Usage: ``python3 bench/bench_overlays.py [--noise]``
 """
 
+import argparse
 import json
 import signal
 import statistics
@@ -37,9 +43,9 @@ from tests.support.fits import car_header  # noqa: E402
 VIEWPORT = {"width": 1400, "height": 900}
 REPEATS = 15
 
-MEASURE = """async ({ repeats, contours, vectors }) => {
+MEASURE = """async ({ repeats, contours, vectors, smoothing, smoothPx }) => {
   const { sky, overlays } = window.tilemakerViewer;
-  overlays.setState({ ...overlays.getState(), contours, vectors });
+  overlays.setState({ ...overlays.getState(), contours, vectors, smoothing, smoothPx });
   const times = [];
   for (let i = 0; i < repeats; i += 1) {
     const started = performance.now();
@@ -52,6 +58,7 @@ MEASURE = """async ({ repeats, contours, vectors }) => {
     times,
     waiting: overlays.last.waiting,
     lines: overlays.contourLayer.lineCount,
+    error: document.querySelector("#contour-error").textContent,
     segments: overlays.vectorLayer.segments.length,
   };
 }"""
@@ -62,7 +69,7 @@ WAIT_OVERLAYS = """() => {
 }"""
 
 
-def write_iqu_map(folder: Path) -> Path:
+def write_iqu_map(folder: Path, noise: bool) -> Path:
     nx, ny, scale_deg = 10800, 1290, 2 / 60
     header = car_header(
         nx=nx, ny=ny, pixel_scale_deg=scale_deg, ra_left_deg=180.0, dec_bottom_deg=-43.0
@@ -71,7 +78,8 @@ def write_iqu_map(folder: Path) -> Path:
     x = np.arange(nx) / 40.0
     y = np.arange(ny)[:, None] / 55.0
     data = np.empty((3, ny, nx), dtype=np.float32)
-    data[0] = 3 * rng.standard_normal((ny, nx)) + 100 * np.sin(x)[None, :] * np.cos(y)
+    i_noise = 100 if noise else 3
+    data[0] = i_noise * rng.standard_normal((ny, nx)) + 100 * np.sin(x)[None, :] * np.cos(y)
     data[1] = 5 * rng.standard_normal((ny, nx)) + 20 * np.cos(x / 3)[None, :]
     data[2] = 5 * rng.standard_normal((ny, nx)) + 20 * np.sin(y / 2)
     path = folder / "bench_iqu.fits"
@@ -109,9 +117,13 @@ def summary(times_ms) -> str:
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--noise", action="store_true", help="a noise-dominated I plane")
+    args = parser.parse_args()
+
     with tempfile.TemporaryDirectory(prefix="bench-overlays-") as tmp:
         folder = Path(tmp)
-        server, url = start_server(folder, write_config(folder, write_iqu_map(folder)))
+        server, url = start_server(folder, write_config(folder, write_iqu_map(folder, args.noise)))
         with server, sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
@@ -127,17 +139,27 @@ def main() -> None:
                 page.wait_for_function(WAIT_OVERLAYS, timeout=120_000)
                 size = page.evaluate("window.tilemakerViewer.sky.map.getSize()")
                 print(f"tile {layer['tile_size']} px, level {native}, map {size[0]} x {size[1]}")
-                for name, contours, vectors in [
-                    ("contours, 10 levels", True, False),
-                    ("vectors, 24 px bins", False, True),
-                    ("both", True, True),
+                print("I plane: " + ("noise-dominated" if args.noise else "smooth"))
+                for name, contours, vectors, smoothing, smooth_px in [
+                    ("contours, block 4", True, False, "block", 4),
+                    ("contours, none", True, False, "none", 4),
+                    ("contours, gaussian 4", True, False, "gaussian", 4),
+                    ("vectors, 24 px bins", False, True, "block", 4),
+                    ("both, block 4", True, True, "block", 4),
                 ]:
-                    result = page.evaluate(
-                        MEASURE, {"repeats": REPEATS, "contours": contours, "vectors": vectors}
-                    )
+                    options = {
+                        "repeats": REPEATS,
+                        "contours": contours,
+                        "vectors": vectors,
+                        "smoothing": smoothing,
+                        "smoothPx": smooth_px,
+                    }
+                    result = page.evaluate(MEASURE, options)
                     assert result["waiting"] == 0, "tiles still loading"
                     counts = f"{result['lines']} lines, {result['segments']} vectors"
-                    print(f"  {name:20s} {summary(result['times'])} ({counts})")
+                    if contours and result["error"]:
+                        counts += f"; {result['error']}"
+                    print(f"  {name:21s} {summary(result['times'])} ({counts})")
                 page.close()
             finally:
                 browser.close()

@@ -1,7 +1,17 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { contours, linearLevels, logLevels, mosaic, parseLevels } from "../static/frontend/js/contours.js";
+import {
+  blockMean,
+  contours,
+  gaussianSmooth,
+  linearLevels,
+  logLevels,
+  mosaic,
+  parseLevels,
+  smoothForContours,
+  TooManyPoints,
+} from "../static/frontend/js/contours.js";
 
 // A grid whose pixel (c, r) holds f(x, y) at its centre x = c + 0.5, y = r + 0.5.
 function grid(rows, cols, f) {
@@ -194,4 +204,108 @@ test("level helpers: linear, logarithmic and typed lists", () => {
   assert.throws(() => linearLevels(3, 2, 1), RangeError);
   assert.throws(() => contours({ values: new Float32Array(3), rows: 2, cols: 2 }, [0]), RangeError);
   assert.throws(() => contours({ values: new Float32Array(4), rows: 2, cols: 2 }, [NaN]), RangeError);
+});
+
+test("blockMean: hand-computed means, partial edge blocks, NaN left out", () => {
+  // 3 x 5 grid, blocks of 2: full blocks, a partial right column, a partial
+  // bottom row, a NaN inside a block and a block of NaN only.
+  const values = Float32Array.from([1, 2, 3, 4, 5, 6, NaN, 8, 9, 10, 11, 12, NaN, NaN, 15]);
+  const out = blockMean({ values, rows: 3, cols: 5 }, 2);
+  assert.equal(out.rows, 2);
+  assert.equal(out.cols, 3);
+  // (1 + 2 + 6) / 3, (3 + 4 + 8 + 9) / 4, (5 + 10) / 2; (11 + 12) / 2, NaN, 15.
+  assert.deepEqual(Array.from(out.values), [3, 6, 7.5, 11.5, NaN, 15]);
+  assert.deepEqual(Array.from(blockMean({ values, rows: 3, cols: 5 }, 1).values), Array.from(values));
+  assert.throws(() => blockMean({ values, rows: 3, cols: 5 }, 0), RangeError);
+});
+
+test("gaussianSmooth: hand-computed 1-D case, constants stay constant, NaN stays NaN", () => {
+  // A single 1 in a row of zeros becomes the normalised kernel, the weights
+  // of the pixels present only: exp(-d²/2σ²) / sum over the row.
+  const sigma = 1;
+  const values = new Float32Array(9);
+  values[4] = 1;
+  const out = gaussianSmooth({ values, rows: 1, cols: 9 }, sigma);
+  const w = (d) => Math.exp(-(d * d) / 2);
+  for (let c = 0; c < 9; c += 1) {
+    // Each output pixel divides by the weights in its own window, clipped at the row ends.
+    let norm = 0;
+    for (let j = Math.max(0, c - 4); j <= Math.min(8, c + 4); j += 1) norm += w(j - c);
+    assert.ok(Math.abs(out.values[c] - w(c - 4) / norm) < 1e-6, `pixel ${c}`);
+  }
+  // A constant with holes and edges stays constant; the holes stay holes.
+  const constant = new Float32Array(30 * 40).fill(7.25);
+  constant[5 * 40 + 6] = NaN;
+  constant[20 * 40 + 30] = NaN;
+  constant[0] = NaN;
+  const smooth = gaussianSmooth({ values: constant, rows: 30, cols: 40 }, 3.5);
+  for (let i = 0; i < constant.length; i += 1) {
+    if (Number.isNaN(constant[i])) assert.ok(Number.isNaN(smooth.values[i]), `pixel ${i} should stay NaN`);
+    else assert.ok(Math.abs(smooth.values[i] - 7.25) < 1e-5, `pixel ${i}: ${smooth.values[i]}`);
+  }
+  assert.throws(() => gaussianSmooth({ values: constant, rows: 30, cols: 40 }, 0), RangeError);
+});
+
+// Distance of a contour's points from the circle radius r around (XC, YC).
+function worstOffCircle(points, scale, r) {
+  let worst = 0;
+  for (let i = 0; i < points.length; i += 2) {
+    const error = Math.abs(Math.hypot(points[i] * scale - XC, points[i + 1] * scale - YC) - r);
+    worst = Math.max(worst, error);
+  }
+  return worst;
+}
+
+test("a Gaussian smoothed by a Gaussian is the analytic wider Gaussian", () => {
+  // exp(-r²/2s²) convolved with a normalised Gaussian of sigma k is
+  // s² / (s² + k²) exp(-r²/2(s² + k²)): the level-L ring has radius
+  // sqrt(2 (s² + k²) ln(s² / ((s² + k²) L))).
+  const k = 4;
+  const { grid: smooth, scale } = smoothForContours(grid(72, 80, gaussian), "gaussian", 2 * k);
+  assert.equal(scale, 1);
+  const s2 = SIGMA_PX ** 2 + k ** 2;
+  for (const { level, lines } of contours(smooth, [0.1, 0.3, 0.5])) {
+    assert.equal(lines.length, 1, `level ${level}`);
+    const r = Math.sqrt(2 * s2 * Math.log(SIGMA_PX ** 2 / (s2 * level)));
+    // As without smoothing (0.05 px), plus the kernel's truncation at 4 sigma.
+    const worst = worstOffCircle(lines[0].points, 1, r);
+    assert.ok(worst < 0.06, `level ${level}: ${worst} px off radius ${r}`);
+  }
+});
+
+test("contours of a block-2 mean land on the sky positions of the full grid", () => {
+  // A 2 x 2 block mean is the field averaged over a 2-pixel box (variance
+  // 2² / 12 - 1 / 12 = 1/4 px² per axis from four samples), sampled at the
+  // block centre: a Gaussian of s² + 1/4 with its peak scaled by
+  // s² / (s² + 1/4), to order 1/s⁴. Points times 2 must lie on that circle,
+  // within the unsmoothed bound doubled for the coarser grid (linear
+  // interpolation errors grow as the spacing squared, 4 x 0.05 px, but the
+  // bound measured at spacing 1 is loose: 0.1 px holds).
+  const { grid: blocks, scale } = smoothForContours(grid(72, 80, gaussian), "block", 2);
+  assert.equal(scale, 2);
+  assert.equal(blocks.rows, 36);
+  const s2 = SIGMA_PX ** 2 + 0.25;
+  for (const { level, lines } of contours(blocks, [0.1, 0.5, 0.9])) {
+    assert.equal(lines.length, 1, `level ${level}`);
+    const r = Math.sqrt(2 * s2 * Math.log(SIGMA_PX ** 2 / (s2 * level)));
+    const worst = worstOffCircle(lines[0].points, scale, r);
+    assert.ok(worst < 0.1, `level ${level}: ${worst} px off radius ${r}`);
+    // Without the factor 2 the ring would be at half the radius: the
+    // position mapping is what this checks, not only the shape.
+    assert.ok(worstOffCircle(lines[0].points, 1, r) > r / 3);
+  }
+});
+
+test("more crossed cells than maxPoints throw TooManyPoints before tracing", () => {
+  // A checkerboard: every cell crosses the level 0.5.
+  const board = grid(50, 60, (x, y) => (Math.floor(x) + Math.floor(y)) % 2);
+  const cells = 49 * 59;
+  assert.throws(
+    () => contours(board, [0.5], { maxPoints: cells - 1 }),
+    (error) => error instanceof TooManyPoints && error instanceof RangeError && error.count === cells && /raise the smoothing/.test(error.message),
+  );
+  assert.equal(contours(board, [0.5], { maxPoints: cells }).length, 1);
+  // Block means of 2 x 2 make the board flat: nothing to draw.
+  const { grid: flat } = smoothForContours(board, "block", 2);
+  assert.deepEqual(contours(flat, [0.5], { maxPoints: 10 })[0].lines, []);
 });

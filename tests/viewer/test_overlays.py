@@ -105,22 +105,48 @@ def is_colour(rgb, expected, tolerance=60):
     return bool(np.abs(np.asarray(rgb) - np.asarray(expected)).max() <= tolerance)
 
 
+# Contours after a Gaussian smoothing of sigma 8 / 2 = 4 pixels of the data tiles on
+# screen (map pixels of 0.25 degrees here): the map's Gaussian of sigma s convolved with
+# a normalised one of sigma k is a Gaussian of sigma sqrt(s^2 + k^2) and peak
+# A s^2 / (s^2 + k^2), so the level-L contour has radius
+# sqrt(2 (s^2 + k^2) ln(A s^2 / ((s^2 + k^2) L))): 2.17 degrees instead of 2.35, 3 screen
+# pixels further in, twice the tolerance below.
+SMOOTH_PX = 8
+KERNEL_SIGMA_DEG = SMOOTH_PX / 2 * PIXEL_SCALE_DEG
+SMOOTH_SIGMA2_DEG2 = SIGMA_DEG**2 + KERNEL_SIGMA_DEG**2
+SMOOTH_RADIUS_DEG = math.sqrt(
+    2 * SMOOTH_SIGMA2_DEG2 * math.log(AMPLITUDE * SIGMA_DEG**2 / (SMOOTH_SIGMA2_DEG2 * LEVEL))
+)
+
+
+@pytest.mark.parametrize(
+    ("smoothing", "radius_deg"),
+    [("none", RADIUS_DEG), ("gaussian", SMOOTH_RADIUS_DEG)],
+)
 @pytest.mark.parametrize("flip", [True, False])
 def test_the_half_maximum_contour_of_a_gaussian_is_drawn_at_its_radius(
-    page, live_server, polarised, flip
+    page, live_server, polarised, flip, smoothing, radius_deg
 ):
     view = {**VIEW, "flip": flip}
     query = view_query(
-        layer=PLANES["I"], gl="1", ct="", ctm="list", ctl="500", ctc="ff00ff", **view
+        layer=PLANES["I"],
+        gl="1",
+        ct="",
+        ctm="list",
+        ctl="500",
+        ctc="ff00ff",
+        ctsm=smoothing,
+        ctsf=str(SMOOTH_PX),
+        **view,
     )
     open_viewer(page, live_server, query)
     wait_overlays(page)
     labels = page.evaluate("window.tilemakerViewer.overlays.contourLayer.labels")
     assert labels
     assert {label["text"] for label in labels} == {"500"}
-    image = screenshot(page, f"overlay-contour-{'flip' if flip else 'noflip'}")
+    image = screenshot(page, f"overlay-contour-{smoothing}-{'flip' if flip else 'noflip'}")
     cx, cy = screen_xy(page, view, CENTRE_RA_DEG, CENTRE_DEC_DEG)
-    radius_px = RADIUS_DEG / RESOLUTION_DEG
+    radius_px = radius_deg / RESOLUTION_DEG
     label_xy = [
         page.evaluate(
             "(c) => window.tilemakerViewer.sky.map.getPixelFromCoordinate(c)", label["coordinate"]
@@ -213,6 +239,8 @@ def test_overlay_settings_round_trip_through_the_url(page, live_server, polarise
         ctlo="10",
         cthi="800",
         ctc="00ffff",
+        ctsm="gaussian",
+        ctsf="6",
         vec="1",
         vbin="30",
         vsc="0.5",
@@ -232,6 +260,8 @@ def test_overlay_settings_round_trip_through_the_url(page, live_server, polarise
         "ctlo": ["10"],
         "cthi": ["800"],
         "ctc": ["00ffff"],
+        "ctsm": ["gaussian"],
+        "ctsf": ["6"],
         "vec": ["1"],
         "vbin": ["30"],
         "vsc": ["0.5"],
@@ -242,6 +272,8 @@ def test_overlay_settings_round_trip_through_the_url(page, live_server, polarise
     assert {key: params.get(key) for key in expected} == expected
     assert page.locator("#contour-layer").input_value() == PLANES["Q"]
     assert page.locator("#contour-mode").input_value() == "log"
+    assert page.locator("#contour-smoothing").input_value() == "gaussian"
+    assert page.locator("#contour-smooth-px").input_value() == "6"
     assert page.locator("#vector-convention").input_value() == "COSMO"
     assert page.locator("#vector-scale").input_value() == "0.5"
 

@@ -10,6 +10,10 @@ const ol = window.ol;
 export const LEVEL_MODES = ["list", "linear", "log"];
 // A line shorter than this on screen gets no label: it would hide it.
 const LABEL_MIN_PX = 60;
+// Past this many points the lines are noise, not structure, and drawing them
+// would freeze the page: a noise-dominated 1100 x 834 view at 10 levels gave
+// 200 000 lines and took 2.5 s without smoothing (bench/bench_overlays.py).
+export const MAX_CONTOUR_POINTS = 200_000;
 
 // The levels of `spec` ({mode, list, n, low, high}); throws a RangeError
 // with a message for the user when they make no sense.
@@ -86,22 +90,25 @@ export class ContourLayer {
     this.lineCount = 0;
   }
 
-  // Contour `grid` (a mosaic over viewGrid `g`) at `levels` and replace the
+  // Contour `grid` (a mosaic over viewGrid `g`, smoothed: `scale` mosaic
+  // pixels per grid pixel, smoothForContours) at `levels` and replace the
   // features. Points go from mosaic pixels (centre of pixel c at c + 0.5)
   // to view coordinates; the mosaic is already mirrored for flip and
-  // shifted by the pixel offset, so nothing else is needed here.
-  draw(grid, g, levels) {
+  // shifted by the pixel offset, so nothing else is needed here. Throws
+  // TooManyPoints (features untouched) past MAX_CONTOUR_POINTS.
+  draw(grid, g, levels, scale = 1) {
     const features = [];
     const labels = [];
     let lineCount = 0;
-    for (const { level, lines } of contours(grid, levels)) {
+    const res = g.res * scale;
+    for (const { level, lines } of contours(grid, levels, { maxPoints: MAX_CONTOUR_POINTS })) {
       const coordinates = [];
       const text = levelText(level);
       for (const { points } of lines) {
         const view = new Array(points.length / 2);
-        for (let i = 0; i < points.length; i += 2) view[i / 2] = [g.x0 + points[i] * g.res, g.y0 - points[i + 1] * g.res];
+        for (let i = 0; i < points.length; i += 2) view[i / 2] = [g.x0 + points[i] * res, g.y0 - points[i + 1] * res];
         coordinates.push(view);
-        for (let i = 0; i < points.length; i += 1) points[i] = i % 2 ? g.y0 - points[i] * g.res : g.x0 + points[i] * g.res;
+        for (let i = 0; i < points.length; i += 1) points[i] = i % 2 ? g.y0 - points[i] * res : g.x0 + points[i] * res;
         const at = midpoint(points, g.viewRes);
         if (at) {
           labels.push({ level, text, coordinate: at });

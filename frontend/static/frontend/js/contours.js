@@ -59,20 +59,38 @@ function checkGrid({ values, rows, cols }) {
   }
 }
 
+// Thrown by contours() when the lines would hold more points than allowed.
+export class TooManyPoints extends RangeError {
+  constructor(count, maxPoints) {
+    super("too many contour lines: raise the smoothing or use fewer levels");
+    this.name = "TooManyPoints";
+    this.count = count;
+    this.maxPoints = maxPoints;
+  }
+}
+
 /**
  * Contours of `grid` ({values, rows, cols}) at each of `levels`.
  *
  * Returns [{level, lines: [{closed, points}]}] in the order of `levels`;
  * `points` is a flat Float64Array x0, y0, x1, y1, ... in pixel units as
  * described at the top of this file.
+ *
+ * `maxPoints` caps the size of the answer: when the levels cross more cells
+ * than that (each crossed cell adds one point to a line, two for a saddle),
+ * a TooManyPoints error is thrown before any line is traced, so that a
+ * noise-dominated map costs one pass over the grid instead of freezing the
+ * page while hundreds of thousands of lines are joined and drawn.
  */
-export function contours(grid, levels) {
+export function contours(grid, levels, { maxPoints = Infinity } = {}) {
   checkGrid(grid);
   const { values, rows, cols } = grid;
   levels.forEach((level) => {
     if (!Number.isFinite(level)) throw new RangeError(`contour level must be finite, not ${level}`);
   });
   const cells = cellsByLevel(grid, levels);
+  const crossed = cells.reduce((total, list) => total + list.length, 0);
+  if (crossed > maxPoints) throw new TooManyPoints(crossed, maxPoints);
   // Edge ids: 2k is the horizontal edge from pixel k to k + 1, 2k + 1 the
   // vertical edge from pixel k to k + cols. Links are stored as id + 1 so
   // that the zeroed arrays mean "no link" without a fill pass.
@@ -237,6 +255,119 @@ export function mosaic({ rows, cols, tiles }) {
     }
   }
   return { values, rows, cols };
+}
+
+/**
+ * The mean of each k x k block of `grid`, NaN pixels left out (NaN where a
+ * block has none): {values, rows, cols} of ceil(rows / k) x ceil(cols / k);
+ * blocks at the bottom and right edges may be partial.
+ *
+ * Geometry: block pixel (c, r) is the mean over grid columns k c .. k c + k - 1,
+ * so with the convention above (pixel c centred at c + 0.5) its centre
+ * (c + 0.5) k is the centre of the block: contour points of the block grid
+ * times k are in the pixel units of `grid`.
+ */
+export function blockMean(grid, k) {
+  checkGrid(grid);
+  if (!Number.isInteger(k) || k < 1) throw new RangeError(`block size must be a positive integer, not ${k}`);
+  const { values, rows, cols } = grid;
+  const outRows = Math.ceil(rows / k);
+  const outCols = Math.ceil(cols / k);
+  const sum = new Float64Array(outRows * outCols);
+  const count = new Uint32Array(outRows * outCols);
+  for (let r = 0; r < rows; r += 1) {
+    const outRow = ((r / k) | 0) * outCols;
+    for (let c = 0, at = r * cols; c < cols; c += 1, at += 1) {
+      const value = values[at];
+      if (Number.isNaN(value)) continue;
+      const out = outRow + ((c / k) | 0);
+      sum[out] += value;
+      count[out] += 1;
+    }
+  }
+  const out = new Float32Array(outRows * outCols);
+  for (let i = 0; i < out.length; i += 1) out[i] = count[i] ? sum[i] / count[i] : NaN;
+  return { values: out, rows: outRows, cols: outCols };
+}
+
+// The weights of a Gaussian of `sigmaPx` sampled at whole pixels out to
+// 4 sigma (the tail beyond holds 6e-5 of the weight), centre first.
+function gaussianHalfKernel(sigmaPx) {
+  const radius = Math.ceil(4 * sigmaPx);
+  return Float64Array.from({ length: radius + 1 }, (_, i) => Math.exp(-(i * i) / (2 * sigmaPx * sigmaPx)));
+}
+
+// One separable pass along rows (step 1) or columns (step cols) of `num`
+// and `den` together.
+function convolvePass(num, den, rows, cols, half, alongRows) {
+  const outNum = new Float64Array(num.length);
+  const outDen = new Float64Array(den.length);
+  const lines = alongRows ? rows : cols;
+  const length = alongRows ? cols : rows;
+  const step = alongRows ? 1 : cols;
+  const radius = half.length - 1;
+  for (let line = 0; line < lines; line += 1) {
+    const start = alongRows ? line * cols : line;
+    for (let i = 0; i < length; i += 1) {
+      const lo = Math.max(0, i - radius);
+      const hi = Math.min(length - 1, i + radius);
+      let n = 0;
+      let d = 0;
+      for (let j = lo, at = start + lo * step; j <= hi; j += 1, at += step) {
+        const w = half[j > i ? j - i : i - j];
+        n += w * num[at];
+        d += w * den[at];
+      }
+      outNum[start + i * step] = n;
+      outDen[start + i * step] = d;
+    }
+  }
+  return [outNum, outDen];
+}
+
+/**
+ * `grid` convolved with a Gaussian of `sigmaPx` pixels, normalised over the
+ * pixels that have a value: each output is sum(w v) / sum(w) over the
+ * non-NaN pixels within 4 sigma, so a constant stays that constant up to
+ * holes and edges, and NaN pixels stay NaN (a line still stops at the rim
+ * of a hole). Separable: the kernel is exp(-dx²/2σ²) exp(-dy²/2σ²), and
+ * numerator and weight are convolved along rows then columns, which is the
+ * 2-D normalised convolution exactly.
+ */
+export function gaussianSmooth(grid, sigmaPx) {
+  checkGrid(grid);
+  if (!(sigmaPx > 0) || !Number.isFinite(sigmaPx)) throw new RangeError(`sigma must be a positive number, not ${sigmaPx}`);
+  const { values, rows, cols } = grid;
+  const num = new Float64Array(values.length);
+  const den = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i += 1) {
+    if (!Number.isNaN(values[i])) {
+      num[i] = values[i];
+      den[i] = 1;
+    }
+  }
+  const half = gaussianHalfKernel(sigmaPx);
+  const [rowNum, rowDen] = convolvePass(num, den, rows, cols, half, true);
+  const [outNum, outDen] = convolvePass(rowNum, rowDen, rows, cols, half, false);
+  const out = new Float32Array(values.length);
+  for (let i = 0; i < out.length; i += 1) out[i] = Number.isNaN(values[i]) ? NaN : outNum[i] / outDen[i];
+  return { values: out, rows, cols };
+}
+
+export const SMOOTHING_MODES = ["none", "block", "gaussian"];
+
+/**
+ * `grid` smoothed for contouring, as DS9 and CARTA do before marching
+ * squares: `mode` "none", "block" (k x k block means, blockMean) or
+ * "gaussian" (sigma k / 2 pixels, DS9's sigma for a kernel of radius k).
+ * Returns {grid, scale}: contour points of `grid` times `scale` are in the
+ * pixel units of the input.
+ */
+export function smoothForContours(grid, mode, k) {
+  if (!SMOOTHING_MODES.includes(mode)) throw new RangeError(`unknown smoothing ${JSON.stringify(mode)}`);
+  if (mode === "none") return { grid, scale: 1 };
+  if (mode === "block") return { grid: blockMean(grid, k), scale: k };
+  return { grid: gaussianSmooth(grid, k / 2), scale: 1 };
 }
 
 function checkRange(n, low, high) {
