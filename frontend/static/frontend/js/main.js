@@ -5,6 +5,7 @@
 import { apiPath, getJson, setApiBase } from "./api.js";
 import { ColourPanel } from "./colour.js";
 import { ColourBarView } from "./colourbarview.js";
+import { Compare, readCompareState, writeCompareState } from "./compare.js";
 import { LayerHistory, LayerMenu } from "./layers.js";
 import { webglAvailable } from "./gltiles.js";
 import { SkyMap } from "./mapview.js";
@@ -59,6 +60,7 @@ class Viewer {
       this.messages,
       changed,
     );
+    this.compare = new Compare(this.sky, this.colour, this.menu, compareElements(), this.messages, changed);
     this.popup = new ol.Overlay({
       element: $("#popup"),
       autoPan: { animation: { duration: 200 } },
@@ -142,6 +144,7 @@ class Viewer {
       const view = saved.view || { fit: true };
       const ok = await this.selectLayer(layerId, { view, colour: saved.colour });
       if (ok && saved.lock) this.colour.setLock(true);
+      if (ok) await this.compare.restore(saved.compare);
       if (!ok && saved.layer && defaults.layer) {
         await this.selectLayer(defaults.layer.layer_id, { view: { fit: true } });
       }
@@ -178,6 +181,7 @@ class Viewer {
     await this.colour.setLayer(layer, histogram, colour);
     if (sequence !== this.loadSequence) return false;
     this.colourBar.draw();
+    this.compare.layerShown(layer, this.layer && this.layer.layer_id);
     this.layer = layer;
     this.sky.setLayer(layer, this.colour.getColour(), { view });
     this.readout.setLayer(layer);
@@ -356,6 +360,7 @@ class Viewer {
       "/": () => $("#search").focus(),
       0: () => this.layer && this.sky.fitLayer(this.layer),
       p: () => this.toggleSidebar(),
+      k: () => this.compare.toggleBlink(),
       "?": () => this.toggleHelp(),
     };
     const action = actions[event.key.length === 1 ? event.key.toLowerCase() : event.key];
@@ -383,6 +388,7 @@ class Viewer {
         marker: this.readout.marker,
         gl: this.glParam,
         exact: this.exactParam,
+        compare: this.compare.getState(),
       };
       const query = writeUrlState(state);
       if (query !== window.location.search.slice(1)) {
@@ -432,6 +438,7 @@ function readUrlState(search = window.location.search) {
     lock: flag(params, "lock") === true,
     catalogues: params.getAll("cat"),
     boxes: params.getAll("box"),
+    compare: readCompareState(params),
   };
   const ra = number(params, "ra");
   const dec = number(params, "dec");
@@ -482,8 +489,14 @@ function writeUrlState(state) {
   if (!state.graticule) params.set("grid", "0");
   if (state.gl) params.set("gl", state.gl);
   if (state.exact) params.set("exact", state.exact);
+  writeCompareState(params, state.compare);
   if (state.marker) params.set("mark", `${state.marker.raDeg.toFixed(7)},${state.marker.decDeg.toFixed(7)}`);
   return params.toString();
+}
+
+function compareElements() {
+  const ids = ["panel", "mode", "layers", "rate", "rate-label", "opacity", "opacity-label", "now", "split"];
+  return Object.fromEntries(ids.map((id) => [id.replace(/-(\w)/, (_, c) => c.toUpperCase()), $(`#compare-${id}`)]));
 }
 
 // --- login ------------------------------------------------------------------
