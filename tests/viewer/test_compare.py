@@ -94,6 +94,14 @@ def test_blink_shows_each_layer_in_its_colours_without_a_request(
         page.evaluate(f"{compare}.step()")
 
     assert requests.under("/layers/") == []
+    # After a pan the hidden layers load the new view too: switching still costs no request.
+    page.evaluate("window.tilemakerViewer.sky.view.adjustCenter([30, 10])")
+    settle(page)
+    requests.clear()
+    for _ in range(3):
+        page.evaluate(f"{compare}.step()")
+        settle(page)
+    assert requests.under("/layers/") == []
     for image, layer_id in zip(shown, ["sky-i", "sky-q", "sky-i-gray", "sky-i"], strict=True):
         for column, row in (LEFT, RIGHT):
             assert_colour(

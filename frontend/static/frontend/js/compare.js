@@ -3,9 +3,13 @@
 // the map (the main layer left of it, the other right). Each compared layer
 // is its own OpenLayers layer (mapview.js addSecondaryLayer) coloured with
 // its own remembered settings, so blinking only changes opacities: no tile
-// request once all are loaded. Hidden layers get opacity 0, not
-// visible = false, because OpenLayers neither draws nor loads tiles for an
-// invisible layer and the next blink frame would start empty.
+// request once all are loaded. While tiles load (at the start, after a pan
+// or zoom) the hidden layers get opacity 0, not visible = false, because
+// OpenLayers neither draws nor loads tiles for an invisible layer and the
+// next frame would start empty; once the map has rendered completely they
+// are made invisible, since drawing them at opacity 0 costs every frame
+// (bench/bench_compare.py on a loaded machine: 286 ms per WebGL switch with
+// both drawn, 90-116 ms with one).
 
 import { apiPath, getJson } from "./api.js";
 import { withHisteq } from "./stretch.js";
@@ -84,6 +88,8 @@ export class Compare {
     this.entries = new Map();
     this.frame = 0;
     this.timer = null;
+    // Blinking: the hidden layers are still loading tiles for this view.
+    this.preloading = true;
     this.clipKeys = [];
     this.syncSequence = 0;
     this.bind();
@@ -115,7 +121,20 @@ export class Compare {
     this.sky.addEventListener("tilelayer", () => this.sync());
     // Locked settings follow the main layer's edits onto its map's other layers.
     this.colourPanel.addEventListener("change", () => this.recolour());
-    this.sky.map.on("change:size", () => this.placeSplit());
+    this.sky.map.on("change:size", () => {
+      this.placeSplit();
+      this.preload();
+    });
+    this.sky.map.on("movestart", () => this.preload());
+    this.sky.map.on("rendercomplete", (event) => {
+      if (this.mode !== "blink" || !this.preloading) return;
+      // Only a frame that drew every blinked layer had them load their tiles:
+      // a programmatic move completes the frame it starts in.
+      const drawn = new Set(event.frameState.layerStatesArray.filter((state) => state.visible).map((state) => state.layer));
+      if (!this.frames().every((frame) => !frame.tileLayer || drawn.has(frame.tileLayer))) return;
+      this.preloading = false;
+      this.showFrame(this.frame);
+    });
   }
 
   getState() {
@@ -211,7 +230,15 @@ export class Compare {
     this.recolour();
     this.fillLayers();
     this.syncControls();
+    this.preloading = true;
     this.apply();
+  }
+
+  // The view changed: draw every blinked layer (hidden ones at opacity 0) until its tiles are in.
+  preload() {
+    if (this.mode !== "blink" || this.preloading) return;
+    this.preloading = true;
+    this.showFrame(this.frame);
   }
 
   async load(id) {
@@ -266,6 +293,7 @@ export class Compare {
     const frames = this.frames();
     const comparing = this.mode !== "off" && frames.length > 1;
     if (this.mode !== "blink" || !comparing) this.stopTimer();
+    for (const frame of frames) frame.tileLayer?.setVisible(true);
     if (!comparing) {
       for (const frame of frames) frame.tileLayer?.setOpacity(1);
       this.el.now.textContent = "";
@@ -288,11 +316,15 @@ export class Compare {
     this.sky.map.render();
   }
 
-  // Blink frame `index`: that layer opaque, the others transparent but still drawn.
+  // Blink frame `index`: that layer opaque, the others transparent (still
+  // drawn, to load their tiles, while preloading; else not drawn at all).
   showFrame(index) {
     const frames = this.frames();
     this.frame = index % frames.length;
-    frames.forEach((frame, i) => frame.tileLayer?.setOpacity(i === this.frame ? 1 : 0));
+    frames.forEach((frame, i) => {
+      frame.tileLayer?.setOpacity(i === this.frame ? 1 : 0);
+      frame.tileLayer?.setVisible(i === this.frame || this.preloading);
+    });
     this.el.now.textContent = `showing ${frames[this.frame].name}`;
   }
 
