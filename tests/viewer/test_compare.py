@@ -269,3 +269,20 @@ def test_bad_compare_parameters_are_ignored(page, live_server, sky):
     state = page.evaluate("window.tilemakerViewer.compare.getState()")
     assert state == {"mode": "off", "layers": [], "rateS": 1, "opacity": 0.5, "split": 0.5}
     assert "cmp" not in url_params(page)
+
+
+def test_flipping_the_sky_flips_the_compared_layer_too(page, live_server, sky, sky_data):
+    open_compare(page, live_server, "1", cmp="blend", cmpl=["sky-q"], opacity=0.5)
+    page.locator("#map").focus()
+    page.keyboard.press("f")
+    wait_for_url(page, flip="0")
+    settle(page)
+
+    image = screenshot(page)
+    unflipped = {**VIEW, "flip": False}
+    for column, row in BACKGROUND_PIXELS:
+        mix = 0.5 * layer_rgb(sky_data, "sky-i", column, row) + 0.5 * layer_rgb(
+            sky_data, "sky-q", column, row
+        )
+        xy = screen_xy(page, unflipped, *pixel_centre_deg(column, row))
+        assert_colour(pixel(image, *xy), mix, tolerance=LUT_STEP)
