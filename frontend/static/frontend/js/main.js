@@ -6,6 +6,7 @@ import { apiPath, getJson, setApiBase } from "./api.js";
 import { ColourPanel } from "./colour.js";
 import { ColourBarView } from "./colourbarview.js";
 import { DerivedPanel, readDerivedState, writeDerivedState } from "./derivedview.js";
+import { Compare, readCompareState, writeCompareState } from "./compare.js";
 import { LayerHistory, LayerMenu } from "./layers.js";
 import { webglAvailable } from "./gltiles.js";
 import { SkyMap } from "./mapview.js";
@@ -65,6 +66,7 @@ class Viewer {
       this.messages,
       changed,
     );
+    this.compare = new Compare(this.sky, this.colour, this.menu, compareElements(), this.messages, changed);
     this.popup = new ol.Overlay({
       element: $("#popup"),
       autoPan: { animation: { duration: 200 } },
@@ -151,6 +153,7 @@ class Viewer {
       const ok = await this.selectLayer(layerId, { view, colour: saved.colour });
       if (ok && saved.lock) this.colour.setLock(true);
       if (ok && saved.derived) await this.derived.show(saved.derived, { colour: saved.colour });
+      if (ok) await this.compare.restore(saved.compare);
       if (!ok && saved.layer && defaults.layer) {
         await this.selectLayer(defaults.layer.layer_id, { view: { fit: true } });
       }
@@ -189,6 +192,7 @@ class Viewer {
     await this.colour.setLayer(layer, histogram, colour || this.panels.lockedColour());
     if (sequence !== this.loadSequence) return false;
     this.colourBar.draw();
+    this.compare.layerShown(layer, this.layer && this.layer.layer_id);
     this.layer = layer;
     this.sky.setLayer(layer, this.colour.getColour(), { view });
     this.readout.setLayer(layer);
@@ -373,6 +377,8 @@ class Viewer {
       0: () => this.layer && this.sky.fitLayer(this.layer),
       p: () => this.toggleSidebar(),
       n: () => this.panels.cycle(),
+      x: () => this.compare.toggleBlink(),
+      z: () => this.compare.toggleSwipe(),
       "?": () => this.toggleHelp(),
     };
     const action = actions[event.key.length === 1 ? event.key.toLowerCase() : event.key];
@@ -403,6 +409,7 @@ class Viewer {
         exact: this.exactParam,
         derived: this.derived.spec(),
         panels: this.panels.urlState(),
+        compare: this.compare.getState(),
       };
       const query = writeUrlState(state);
       if (query !== window.location.search.slice(1)) {
@@ -452,6 +459,7 @@ function readUrlState(search = window.location.search) {
     lock: flag(params, "lock") === true,
     catalogues: params.getAll("cat"),
     boxes: params.getAll("box"),
+    compare: readCompareState(params),
   };
   const ra = number(params, "ra");
   const dec = number(params, "dec");
@@ -508,8 +516,14 @@ function writeUrlState(state) {
   writeOverlayState(params, state.overlays);
   writeDerivedState(params, state.derived);
   writePanelState(params, state.panels);
+  writeCompareState(params, state.compare);
   if (state.marker) params.set("mark", `${state.marker.raDeg.toFixed(7)},${state.marker.decDeg.toFixed(7)}`);
   return params.toString();
+}
+
+function compareElements() {
+  const ids = ["panel", "mode", "layers", "rate", "rate-label", "opacity", "opacity-label", "now", "split"];
+  return Object.fromEntries(ids.map((id) => [id.replace(/-(\w)/, (_, c) => c.toUpperCase()), $(`#compare-${id}`)]));
 }
 
 // --- login ------------------------------------------------------------------

@@ -449,6 +449,7 @@ export class SkyMap extends EventTarget {
     this.tileLayer = this.makeTileLayer(layer, this.colour, this.flip);
     this.map.getLayers().insertAt(0, this.tileLayer);
     if (this.gl) this.recolour();
+    this.dispatchEvent(new Event("tilelayer"));
     if (previous) {
       previous.setZIndex(-1);
       this.map.once("rendercomplete", () => this.map.removeLayer(previous));
@@ -475,6 +476,38 @@ export class SkyMap extends EventTarget {
       );
   }
 
+  // Another layer over the main one (compare.js): its own tiles and colour
+  // on its own grid, in the same view, above the main layer (z 0) and below
+  // the graticule and overlays. Built for the current flip (layer "flip").
+  addSecondaryLayer(layer, colour) {
+    const tileLayer = this.makeTileLayer(layer, colour, this.flip);
+    tileLayer.setZIndex(1);
+    tileLayer.set("flip", this.flip);
+    this.map.addLayer(tileLayer);
+    if (this.gl) this.recolourSecondary(tileLayer, layer, colour);
+    return tileLayer;
+  }
+
+  // Colour a secondary layer: uniforms or a palette with WebGL, new tile URLs with PNG.
+  async recolourSecondary(tileLayer, layer, colour) {
+    const flip = tileLayer.get("flip");
+    if (!this.gl) {
+      const key = JSON.stringify([layer.layer_id, colourParams(colour, flip)]);
+      if (tileLayer.getSource().getKey() === key) return;
+      tileLayer.getSource().setTileUrlFunction((coord) => this.tileUrl(layer, colour, flip, coord), key);
+      return;
+    }
+    try {
+      applyColour(tileLayer, colour, await loadColourMap(colour.cmap));
+    } catch (error) {
+      this.dispatchEvent(new CustomEvent("tileerror", { detail: error }));
+    }
+  }
+
+  removeSecondaryLayer(tileLayer) {
+    this.map.removeLayer(tileLayer);
+  }
+
   // Mirror the sky: the same RA/Dec stays in the centre of the screen.
   setFlip(flip) {
     if (flip === this.flip) return;
@@ -489,6 +522,7 @@ export class SkyMap extends EventTarget {
       this.tileLayer = this.makeTileLayer(this.layer, this.colour, flip);
       this.map.getLayers().insertAt(0, this.tileLayer);
       if (this.gl) this.recolour();
+      this.dispatchEvent(new Event("tilelayer"));
     }
     this.rebuildGraticule();
     this.dispatchEvent(new Event("flipchange"));
