@@ -33,7 +33,6 @@ import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 
-import astropy.units as u
 import numpy as np
 from astropy.io import fits
 from astropy_healpix import core as healpix_core
@@ -62,6 +61,11 @@ BASE_TILE_SIZE = 256
 # a half and a quarter (NSIDE 2048: 1.72 arcmin pixels, 0.66 arcmin tile pixels).
 MIN_SAMPLES_PER_PIXEL = 2
 READ_CHUNK_BYTES = 64 * 1024 * 1024
+# Pixels are gathered by reading whole blocks of table rows of about this size:
+# the pixels of a tile lie in a few runs (rings, or NESTED sub-trees), so one
+# system call copying ~100 blocks costs less than one 4-byte range per pixel
+# (NSIDE 2048 tile, 65536 ranges: 9 ms; blocks: under 1 ms).
+GATHER_BLOCK_BYTES = 16 * 1024
 READER_CACHE_SIZE = 64
 _TFORM_DTYPES = {"E": ">f4", "D": ">f8", "J": ">i4", "K": ">i8", "I": ">i2", "B": "u1"}
 
@@ -324,6 +328,117 @@ def virtual_plane(info: HealpixInfo) -> PlaneInfo:
     )
 
 
+# Bit ``b`` of a byte moved to bit ``2 b``: the interleaving of NESTED indices.
+_SPREAD_BYTE = np.array(
+    [sum(((value >> bit) & 1) << (2 * bit) for bit in range(8)) for value in range(256)],
+    dtype=np.int64,
+)
+_TWO_THIRDS = 2.0 / 3.0
+# healpy (healpix_cxx) uses the polar formula through sin(theta) within this of a pole.
+_POLE_THETA_RAD = 0.01
+
+
+def _spread_bits(values: np.ndarray) -> np.ndarray:
+    return _SPREAD_BYTE[values & 0xFF] | (_SPREAD_BYTE[(values >> 8) & 0xFF] << 16)
+
+
+def loc2pix(
+    z: np.ndarray, phi_rad: np.ndarray, sin_theta: np.ndarray, nside: int, *, nested: bool
+) -> np.ndarray:
+    """The HEALPix pixel containing each position: healpix_cxx's ``loc2pix``, vectorised.
+
+    The same arithmetic as healpy's ``ang2pix`` (so a position on a pixel edge
+    falls on the same side), in numpy: 1 ms for a 256 x 256 tile where
+    astropy-healpix's C loop takes 8 ms.
+
+    Parameters
+    ----------
+    z : numpy.ndarray
+        ``cos(theta)``, theta the colatitude.
+    phi_rad : numpy.ndarray
+        Longitude, any range.
+    sin_theta : numpy.ndarray
+        ``sin(theta)``, used near the poles where ``1 - |z|`` loses digits.
+    nside : int
+        A power of two, at most 8192.
+    nested : bool
+        NESTED (True) or RING (False) indices.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 pixel indices, of the broadcast shape of the inputs.
+    """
+    z, phi_rad, sin_theta = np.broadcast_arrays(z, phi_rad, sin_theta)
+    n = int(nside)
+    order = n.bit_length() - 1
+    za = np.abs(z)
+    tt = np.mod(phi_rad * (2 / np.pi), 4.0)
+    tt[tt >= 4.0] = 0.0
+    equatorial = za <= _TWO_THIRDS
+    near_pole = za > math.cos(_POLE_THETA_RAD)
+    tmp = np.where(near_pole, n * sin_theta / np.sqrt((1.0 + za) / 3.0), n * np.sqrt(3 * (1 - za)))
+    if nested:
+        temp1, temp2 = n * (0.5 + tt), n * (z * 0.75)
+        jp, jm = (temp1 - temp2).astype(np.int64), (temp1 + temp2).astype(np.int64)
+        ifp, ifm = jp >> order, jm >> order
+        face_eq = np.where(ifp == ifm, ifp | 4, np.where(ifp < ifm, ifp, ifm + 8))
+        ix_eq, iy_eq = jm & (n - 1), n - (jp & (n - 1)) - 1
+        ntt = np.minimum(3, tt.astype(np.int64))
+        tp = tt - ntt
+        jp_cap = np.minimum((tp * tmp).astype(np.int64), n - 1)
+        jm_cap = np.minimum(((1.0 - tp) * tmp).astype(np.int64), n - 1)
+        north = z >= 0
+        face = np.where(equatorial, face_eq, np.where(north, ntt, ntt + 8))
+        ix = np.where(equatorial, ix_eq, np.where(north, n - jm_cap - 1, jp_cap))
+        iy = np.where(equatorial, iy_eq, np.where(north, n - jp_cap - 1, jm_cap))
+        return face * (n * n) + _spread_bits(ix) + (_spread_bits(iy) << 1)
+    nl4, ncap, npix = 4 * n, 2 * n * (n - 1), 12 * n * n
+    temp1, temp2 = n * (0.5 + tt), n * z * 0.75
+    jp, jm = (temp1 - temp2).astype(np.int64), (temp1 + temp2).astype(np.int64)
+    ir = n + 1 + jp - jm
+    kshift = 1 - (ir & 1)
+    ip = ((jp + jm - n + kshift + 1 + 2 * nl4) >> 1) % nl4
+    pix_eq = ncap + (ir - 1) * nl4 + ip
+    tp = tt - tt.astype(np.int64)
+    jp_cap, jm_cap = (tp * tmp).astype(np.int64), ((1.0 - tp) * tmp).astype(np.int64)
+    ir_cap = jp_cap + jm_cap + 1
+    ip_cap = (tt * ir_cap).astype(np.int64)
+    pix_cap = np.where(
+        z > 0, 2 * ir_cap * (ir_cap - 1) + ip_cap, npix - 2 * ir_cap * (ir_cap + 1) + ip_cap
+    )
+    return np.where(equatorial, pix_eq, pix_cap)
+
+
+def sky_to_map(ra_deg: np.ndarray, dec_deg: np.ndarray, frame: str):
+    """``(z, phi_rad, sin_theta, psi_rad)`` in the map's frame of equatorial positions.
+
+    ``ra_deg`` and ``dec_deg`` broadcast (a tile passes a row of RA and a
+    column of Dec, so the trigonometry of the equatorial side is done once
+    per row and column). ``z``, ``phi_rad`` and ``sin_theta`` are
+    ``loc2pix``'s inputs; ``psi_rad`` is the angle from the map frame's north
+    to the equatorial north at each point, positive through the map frame's
+    east (None for an equatorial map).
+    """
+    ra, dec = np.radians(ra_deg), np.radians(dec_deg)
+    matrix = equatorial_to(frame)
+    if matrix is None:
+        # healpy's lonlat conversion, so edges fall as in its ang2pix.
+        theta = np.pi / 2 - dec
+        z, sin_theta, ra = np.broadcast_arrays(np.cos(theta), np.sin(theta), ra)
+        return z, ra, sin_theta, None
+    cos_dec, sin_dec, cos_ra, sin_ra = np.cos(dec), np.sin(dec), np.cos(ra), np.sin(ra)
+    along_ra, across_ra = cos_dec * cos_ra, cos_dec * sin_ra
+    x, y, z = (m[0] * along_ra + m[1] * across_ra + m[2] * sin_dec for m in matrix)
+    z = np.clip(z, -1.0, 1.0)
+    cylinder = x * x + y * y
+    # The equatorial pole in the map frame; its projections on the map frame's
+    # east and north at each point give psi (scaled alike, so atan2 needs no norms).
+    pole_x, pole_y, pole_z = matrix[:, 2]
+    psi = np.arctan2(x * pole_y - y * pole_x, pole_z * cylinder - z * (x * pole_x + y * pole_y))
+    return z, np.arctan2(y, x), np.sqrt(cylinder), psi
+
+
 @functools.cache
 def equatorial_to(frame: str) -> np.ndarray | None:
     """The 3x3 rotation taking equatorial (FK5 J2000) unit vectors to ``frame``'s; None for C."""
@@ -402,6 +517,7 @@ class HealpixReader:
         self._pixel_lookup: np.ndarray | None = None
         dtype = healpix.record_dtype
         self._repeat = int(np.prod(dtype.fields[healpix.column][0].shape or (1,)))
+        self._block_rows = max(1, GATHER_BLOCK_BYTES // max(1, healpix.row_bytes))
 
     @property
     def version(self) -> tuple:
@@ -410,23 +526,38 @@ class HealpixReader:
 
     # -- raw access -------------------------------------------------------
 
-    def _column_bytes(self, name: str) -> tuple[int, np.dtype]:
-        field_dtype, offset = self.healpix.record_dtype.fields[name][:2]
-        return offset, field_dtype.base
+    def _gather(self, names: tuple[str, ...], positions: np.ndarray) -> list[np.ndarray]:
+        """float32 values of columns ``names`` at flattened element ``positions``; NaN bad.
 
-    def _gather(self, name: str, positions: np.ndarray) -> np.ndarray:
-        """float32 values of column ``name`` at flattened element ``positions``; NaN bad."""
-        offset, base = self._column_bytes(name)
-        rows, within = np.divmod(positions.astype(np.int64), self._repeat)
-        byte_offsets = (
-            self.healpix.data_offset
-            + rows * self.healpix.row_bytes
-            + offset
-            + within * base.itemsize
-        )
-        raw = np.empty(len(positions), dtype=base)
-        self._file.fill(raw, byte_offsets, base.itemsize)
-        return self._clean(raw)
+        Reads the blocks of rows holding the positions (one system call for
+        all of them, every column at once) and picks the elements from them.
+        """
+        h = self.healpix
+        rows, within = np.divmod(positions.astype(np.int64, copy=False), self._repeat)
+        blocks = rows // self._block_rows
+        needed = np.zeros(-(-h.n_rows // self._block_rows), dtype=bool)
+        needed[blocks] = True
+        read = np.flatnonzero(needed)
+        slots = np.cumsum(needed) - 1
+        records = np.empty(len(read) * self._block_rows, dtype=h.record_dtype)
+        buffer = records.view(np.uint8)
+        block_bytes = self._block_rows * h.row_bytes
+        starts = h.data_offset + read * block_bytes
+        # The last block may hold fewer rows than the others: read on its own.
+        full = len(read)
+        if full and (read[-1] + 1) * self._block_rows > h.n_rows:
+            full -= 1
+        self._file.fill(buffer[: full * block_bytes], starts[:full], block_bytes)
+        if full < len(read):
+            tail_rows = h.n_rows - read[-1] * self._block_rows
+            tail = buffer[full * block_bytes : full * block_bytes + tail_rows * h.row_bytes]
+            self._file.fill(tail, starts[full:], len(tail))
+        picked = slots[blocks] * self._block_rows + rows % self._block_rows
+        out = []
+        for name in names:
+            column = records[name]
+            out.append(self._clean(column[picked] if column.ndim == 1 else column[picked, within]))
+        return out
 
     def _clean(self, raw: np.ndarray) -> np.ndarray:
         values = raw.astype(np.float32)
@@ -460,20 +591,24 @@ class HealpixReader:
 
     def pixel_values(self, pixels: np.ndarray, column: str | None = None) -> np.ndarray:
         """float32 values at HEALPix ``pixels`` in the file's ordering; NaN without data."""
-        name = column or self.healpix.column
+        return self.columns_at(pixels, (column or self.healpix.column,))[0]
+
+    def columns_at(self, pixels: np.ndarray, names: tuple[str, ...]) -> list[np.ndarray]:
+        """float32 values of columns ``names`` at HEALPix ``pixels`` (file ordering)."""
         pixels = np.asarray(pixels, dtype=np.int64)
         if not self.healpix.explicit:
-            return self._gather(name, pixels)
+            return self._gather(names, pixels)
         sorted_pixels, order = self._lookup()
         where = np.searchsorted(sorted_pixels, pixels)
         where = np.minimum(where, len(sorted_pixels) - 1)
         found = (
             sorted_pixels[where] == pixels if len(sorted_pixels) else np.zeros(len(pixels), bool)
         )
-        out = np.full(len(pixels), np.nan, dtype=np.float32)
+        out = [np.full(len(pixels), np.nan, dtype=np.float32) for _ in names]
         if found.any():
             rows = where[found] if order is None else order[where[found]]
-            out[found] = self._gather(name, rows)
+            for values, gathered in zip(out, self._gather(names, rows), strict=True):
+                values[found] = gathered
         return out
 
     def stored(self, columns: tuple[str, ...]):
@@ -496,22 +631,21 @@ class HealpixReader:
 
     # -- values at sky positions -----------------------------------------
 
-    def pixels_at(self, lon_rad: np.ndarray, lat_rad: np.ndarray, *, nside: int, order: str):
-        return healpix_core.lonlat_to_healpix(
-            lon_rad * u.rad, lat_rad * u.rad, nside, order=order.lower()
-        )
-
     def values_at(self, ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
-        """float32 value of the HEALPix pixel containing each equatorial position (nearest)."""
+        """float32 value of the HEALPix pixel containing each equatorial position (nearest).
+
+        ``ra_deg`` and ``dec_deg`` broadcast: a grid is cheapest as a row of
+        RA and a column of Dec.
+        """
         h = self.healpix
-        lon, lat, psi = to_map_frame(ra_deg, dec_deg, h.frame)
-        pixels = self.pixels_at(lon.ravel(), lat.ravel(), nside=h.nside, order=h.ordering)
-        unique, inverse = np.unique(pixels, return_inverse=True)
-        values = self.pixel_values(unique)[inverse]
+        z, phi, sin_theta, psi = sky_to_map(ra_deg, dec_deg, h.frame)
+        pixels = loc2pix(z, phi, sin_theta, h.nside, nested=h.ordering == "NESTED")
+        names = (h.column, h.partner) if h.polarisation_rotated else (h.column,)
+        columns = self.columns_at(pixels.ravel(), names)
+        values = columns[0]
         if h.polarisation_rotated:
-            other = self.pixel_values(unique, h.partner)[inverse]
-            values = self.rotated(values, other, psi.ravel())
-        return values.reshape(np.shape(ra_deg)).astype(np.float32, copy=False)
+            values = self.rotated(values, columns[1], psi.ravel())
+        return values.reshape(pixels.shape)
 
     def rotated(self, values: np.ndarray, other: np.ndarray, psi_rad: np.ndarray) -> np.ndarray:
         """This column's Stokes value in the equatorial frame, from it and its partner."""
@@ -529,8 +663,7 @@ class HealpixReader:
         grid = self.info.pixel_grid
         ra_deg = grid.ra_of_column(np.asarray(cols))
         dec_deg = grid.dec_of_row(np.asarray(rows))
-        ra_grid, dec_grid = np.meshgrid(ra_deg, dec_deg)
-        return self.values_at(ra_grid, dec_grid)
+        return self.values_at(ra_deg[np.newaxis, :], dec_deg[:, np.newaxis])
 
 
 _readers: OrderedDict[tuple, HealpixReader] = OrderedDict()

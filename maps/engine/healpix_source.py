@@ -9,8 +9,9 @@ gaps) to the finest NSIDE whose pixels are at least as large as the tile
 pixel, so every HEALPix pixel contributes to a coarse tile. Downgrades by 2
 and 4 are computed per tile from the children (at most 16 reads per tile
 pixel); further ones come from a pyramid built once per map by one pass over
-the file (the CAR overview's counterpart: ``start_overview`` builds it in the
-background; a coarse tile asked for earlier builds it in its own thread).
+the file (the CAR overview's counterpart: ``start_overview`` builds it on the
+background worker; a coarse tile asked for meanwhile is computed from the
+children in the file, slower but never waiting for the build).
 Everything else (cut-outs, histograms, derived maps) reads the virtual CAR
 plane (``maps.engine.healpix``).
 """
@@ -19,16 +20,22 @@ import math
 import threading
 
 import numpy as np
+from astropy_healpix import core as healpix_core
 
 from maps.engine.cutout import Cutout
 from maps.engine.errors import NoDataError, OutOfRangeError
 from maps.engine.geometry import TileIndex, tile_bounds_deg
-from maps.engine.healpix import FRAME_NAMES, HealpixReader, to_map_frame
+from maps.engine.healpix import FRAME_NAMES, HealpixReader, loc2pix, sky_to_map
 from maps.engine.sources import TILE_METHODS, PixelSource
 
 # Downgrade steps (factor 2^step in NSIDE) computed per tile from the children;
-# beyond, the pyramid (a step of 3 would read 64 pixels per tile pixel).
+# beyond, the pyramid (a step of 3 would read 64 pixels per tile pixel), or the
+# children too while the pyramid is being built.
 DIRECT_STEPS = 2
+# Children gathered at once for a coarse tile without the pyramid: bounds the
+# transient memory of a level-0 tile (half the sky, 25 M children at NSIDE
+# 2048) to some 60 MB of indices, values and row blocks.
+CHILDREN_PER_CHUNK = 1 << 20
 
 
 class HealpixSource(PixelSource):
@@ -59,7 +66,8 @@ class HealpixSource(PixelSource):
         return sum(values.nbytes for level in pyramid.values() for values in level.values())
 
     def build_overview(self) -> None:
-        """Build the downgraded pyramid now (one pass over the file)."""
+        """Build the downgraded pyramid now, in the calling thread (one pass over the file;
+        ``start_overview`` queues it on the background worker)."""
         self._ensure_pyramid()
 
     def _columns(self) -> tuple[str, ...]:
@@ -100,22 +108,29 @@ class HealpixSource(PixelSource):
             self._pyramid = pyramid
             return pyramid
 
-    def _coarse_values(self, nested: np.ndarray, step: int, name: str) -> np.ndarray:
-        """NaN-aware means of the HEALPix pixels within NESTED ``nested`` at NSIDE / 2^step."""
-        if step > DIRECT_STEPS:
-            return self._ensure_pyramid()[step][name][nested]
-        children = (nested[:, None] << (2 * step)) + np.arange(4**step)
-        children = children.ravel()
-        if self.healpix.ordering == "RING":
-            from astropy_healpix import core
-
-            children = core.nested_to_ring(children, self.healpix.nside)
-        values = self._reader.pixel_values(children, name).reshape(len(nested), -1)
-        finite = np.isfinite(values)
-        counts = finite.sum(axis=1)
-        sums = np.where(finite, values, 0).sum(axis=1, dtype=np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return (sums / counts).astype(np.float32)
+    def _coarse_values(
+        self, nested: np.ndarray, step: int, names: tuple[str, ...]
+    ) -> list[np.ndarray]:
+        """NaN-aware means of the HEALPix pixels within NESTED ``nested`` at NSIDE / 2^step,
+        per column: from the pyramid once built, else from the children in the file (a
+        coarse tile asked for meanwhile is slower, never blocked behind the build)."""
+        pyramid = self._pyramid
+        if step > DIRECT_STEPS and pyramid is not None:
+            return [pyramid[step][name][nested] for name in names]
+        out = [np.empty(len(nested), dtype=np.float32) for _ in names]
+        per_chunk = max(1, CHILDREN_PER_CHUNK >> (2 * step))
+        for start in range(0, len(nested), per_chunk):
+            parents = nested[start : start + per_chunk]
+            children = ((parents[:, None] << (2 * step)) + np.arange(4**step)).ravel()
+            if self.healpix.ordering == "RING":
+                children = healpix_core.nested_to_ring(children, self.healpix.nside)
+            for values, result in zip(self._reader.columns_at(children, names), out, strict=True):
+                values = values.reshape(len(parents), -1)
+                finite = np.isfinite(values)
+                sums = np.where(finite, values, 0).sum(axis=1, dtype=np.float64)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    result[start : start + per_chunk] = sums / finite.sum(axis=1)
+        return out
 
     def step_for_level(self, level: int) -> int:
         """The downgrade step of tile level ``level``: the finest NSIDE / 2^step whose pixels
@@ -142,30 +157,29 @@ class HealpixSource(PixelSource):
         dec_deg = dec_max - centres * (dec_max - dec_min)
         if flip:
             ra_deg = ra_deg[::-1]
-        ra_grid, dec_grid = np.meshgrid(ra_deg, dec_deg)
+        ra_row, dec_column = ra_deg[np.newaxis, :], dec_deg[:, np.newaxis]
         step = self.step_for_level(level) if method == "mean" else 0
         if step == 0:
-            data = self._reader.values_at(ra_grid, dec_grid)
+            data = self._reader.values_at(ra_row, dec_column)
         else:
-            data = self._coarse_tile(ra_grid, dec_grid, step)
+            data = self._coarse_tile(ra_row, dec_column, step)
         finite = np.isfinite(data)
         if not finite.any():
             raise NoDataError("no data in this tile")
         np.copyto(data, np.nan, where=~finite)
         return data
 
-    def _coarse_tile(self, ra_grid: np.ndarray, dec_grid: np.ndarray, step: int) -> np.ndarray:
+    def _coarse_tile(self, ra_deg: np.ndarray, dec_deg: np.ndarray, step: int) -> np.ndarray:
         h = self.healpix
-        lon, lat, psi = to_map_frame(ra_grid, dec_grid, h.frame)
-        pixels = self._reader.pixels_at(
-            lon.ravel(), lat.ravel(), nside=h.nside >> step, order="NESTED"
-        )
-        unique, inverse = np.unique(pixels, return_inverse=True)
-        values = self._coarse_values(unique, step, h.column)[inverse]
+        z, phi, sin_theta, psi = sky_to_map(ra_deg, dec_deg, h.frame)
+        pixels = loc2pix(z, phi, sin_theta, h.nside >> step, nested=True)
+        shape = pixels.shape
+        unique, inverse = np.unique(pixels.ravel(), return_inverse=True)
+        columns = [values[inverse] for values in self._coarse_values(unique, step, self._columns())]
+        values = columns[0]
         if h.polarisation_rotated:
-            other = self._coarse_values(unique, step, h.partner)[inverse]
-            values = self._reader.rotated(values, other, psi.ravel())
-        return values.reshape(ra_grid.shape).astype(np.float32, copy=False)
+            values = self._reader.rotated(values, columns[1], psi.ravel())
+        return values.reshape(shape).astype(np.float32, copy=False)
 
     def cutout(self, **bounds) -> Cutout:
         """A CAR cut-out of the virtual plane, its header naming the HEALPix source."""

@@ -8,6 +8,7 @@ import pytest
 from astropy.io import fits
 
 from maps.engine import FitsError, TileIndex, parse_provider, source_from_provider
+from maps.engine.healpix import loc2pix, sky_to_map
 from maps.engine.providers import HealpixProvider, ProviderError
 
 
@@ -238,3 +239,43 @@ def test_bad_input_is_one_line_naming_the_field(tmp_path, kwargs, provider, mess
         source(path, **provider)
     assert str(caught.value) == message
     assert caught.value.key == key
+
+
+@pytest.mark.parametrize("nest", [False, True])
+@pytest.mark.parametrize("nside", [1, 2, 64, 2048, 8192])
+def test_loc2pix_is_healpy_ang2pix_even_on_pixel_edges(nside, nest):
+    rng = np.random.default_rng(nside)
+    ra = rng.uniform(-180, 360, 200_000)
+    dec = np.degrees(np.arcsin(rng.uniform(-1, 1, len(ra))))
+    # Whole degrees fall on ring and face edges; the poles and near them take
+    # the sin(theta) branch.
+    ra[:2000], dec[:2000] = np.round(ra[:2000]), np.round(dec[:2000])
+    dec[2000:2100], dec[2100:2200], dec[2200:2300] = 90.0, -90.0, 89.9999
+    z, phi, sin_theta, _ = sky_to_map(ra, dec, "C")
+    np.testing.assert_array_equal(
+        loc2pix(z, phi, sin_theta, nside, nested=nest),
+        hp.ang2pix(nside, ra, dec, lonlat=True, nest=nest),
+    )
+
+
+@pytest.mark.parametrize("coord", ["C", "G"])
+def test_coarse_tiles_are_the_same_before_and_after_the_pyramid(tmp_path, coord):
+    nside = 512
+    npix = 12 * nside**2
+    ring = smooth_map(nside)
+    ring[:4000] = hp.UNSEEN
+    q_map = np.cos(np.arange(npix) * 0.01).astype(np.float32)
+    u_map = np.sin(np.arange(npix) * 0.013).astype(np.float32)
+    path = write(tmp_path / "m.fits", [ring, q_map, u_map], coord=coord)
+    layer = source(path, field=1)
+    assert not layer.overview_ready
+    assert layer.overview_nbytes == 0
+    indices = [TileIndex(level=0, x=x, y=0) for x in range(2)]
+    before = [layer.tile(index=index) for index in indices]
+    assert not layer.overview_ready
+    layer.build_overview()
+    assert layer.overview_ready
+    assert layer.overview_nbytes > 0
+    for index, tile in zip(indices, before, strict=True):
+        assert layer.step_for_level(index.level) > 2
+        np.testing.assert_allclose(layer.tile(index=index), tile, rtol=1e-6, atol=1e-6)
