@@ -370,44 +370,73 @@ def loc2pix(
         int64 pixel indices, of the broadcast shape of the inputs.
     """
     z, phi_rad, sin_theta = np.broadcast_arrays(z, phi_rad, sin_theta)
-    n = int(nside)
-    order = n.bit_length() - 1
-    za = np.abs(z)
     tt = np.mod(phi_rad * (2 / np.pi), 4.0)
     tt[tt >= 4.0] = 0.0
-    equatorial = za <= _TWO_THIRDS
+    equatorial = np.abs(z) <= _TWO_THIRDS
+    # A tile lies within one zone but near |z| = 2/3: each zone's arithmetic runs
+    # over the whole tile only when it holds points of both.
+    zones = (_nested_zones if nested else _ring_zones)(int(nside))
+    if equatorial.all():
+        return zones[0](z, tt)
+    if not equatorial.any():
+        return zones[1](z, tt, sin_theta)
+    return np.where(equatorial, zones[0](z, tt), zones[1](z, tt, sin_theta))
+
+
+def _cap_distance(n: int, z: np.ndarray, sin_theta: np.ndarray) -> np.ndarray:
+    """``nside sqrt(3 (1 - |z|))``, through sin(theta) near a pole as healpy does."""
+    za = np.abs(z)
     near_pole = za > math.cos(_POLE_THETA_RAD)
-    tmp = np.where(near_pole, n * sin_theta / np.sqrt((1.0 + za) / 3.0), n * np.sqrt(3 * (1 - za)))
-    if nested:
+    return np.where(near_pole, n * sin_theta / np.sqrt((1.0 + za) / 3.0), n * np.sqrt(3 * (1 - za)))
+
+
+def _ring_zones(n: int):
+    nl4, ncap, npix = 4 * n, 2 * n * (n - 1), 12 * n * n
+
+    def equatorial(z, tt):
+        temp1, temp2 = n * (0.5 + tt), n * z * 0.75
+        jp, jm = (temp1 - temp2).astype(np.int64), (temp1 + temp2).astype(np.int64)
+        ir = n + 1 + jp - jm
+        kshift = 1 - (ir & 1)
+        ip = ((jp + jm - n + kshift + 1 + 2 * nl4) >> 1) % nl4
+        return ncap + (ir - 1) * nl4 + ip
+
+    def cap(z, tt, sin_theta):
+        tmp = _cap_distance(n, z, sin_theta)
+        tp = tt - tt.astype(np.int64)
+        jp, jm = (tp * tmp).astype(np.int64), ((1.0 - tp) * tmp).astype(np.int64)
+        ir = jp + jm + 1
+        ip = (tt * ir).astype(np.int64)
+        return np.where(z > 0, 2 * ir * (ir - 1) + ip, npix - 2 * ir * (ir + 1) + ip)
+
+    return equatorial, cap
+
+
+def _nested_zones(n: int):
+    order = n.bit_length() - 1
+
+    def xyf2nest(ix, iy, face):
+        return face * (n * n) + _spread_bits(ix) + (_spread_bits(iy) << 1)
+
+    def equatorial(z, tt):
         temp1, temp2 = n * (0.5 + tt), n * (z * 0.75)
         jp, jm = (temp1 - temp2).astype(np.int64), (temp1 + temp2).astype(np.int64)
         ifp, ifm = jp >> order, jm >> order
-        face_eq = np.where(ifp == ifm, ifp | 4, np.where(ifp < ifm, ifp, ifm + 8))
-        ix_eq, iy_eq = jm & (n - 1), n - (jp & (n - 1)) - 1
+        face = np.where(ifp == ifm, ifp | 4, np.where(ifp < ifm, ifp, ifm + 8))
+        return xyf2nest(jm & (n - 1), n - (jp & (n - 1)) - 1, face)
+
+    def cap(z, tt, sin_theta):
+        tmp = _cap_distance(n, z, sin_theta)
         ntt = np.minimum(3, tt.astype(np.int64))
         tp = tt - ntt
-        jp_cap = np.minimum((tp * tmp).astype(np.int64), n - 1)
-        jm_cap = np.minimum(((1.0 - tp) * tmp).astype(np.int64), n - 1)
+        jp = np.minimum((tp * tmp).astype(np.int64), n - 1)
+        jm = np.minimum(((1.0 - tp) * tmp).astype(np.int64), n - 1)
         north = z >= 0
-        face = np.where(equatorial, face_eq, np.where(north, ntt, ntt + 8))
-        ix = np.where(equatorial, ix_eq, np.where(north, n - jm_cap - 1, jp_cap))
-        iy = np.where(equatorial, iy_eq, np.where(north, n - jp_cap - 1, jm_cap))
-        return face * (n * n) + _spread_bits(ix) + (_spread_bits(iy) << 1)
-    nl4, ncap, npix = 4 * n, 2 * n * (n - 1), 12 * n * n
-    temp1, temp2 = n * (0.5 + tt), n * z * 0.75
-    jp, jm = (temp1 - temp2).astype(np.int64), (temp1 + temp2).astype(np.int64)
-    ir = n + 1 + jp - jm
-    kshift = 1 - (ir & 1)
-    ip = ((jp + jm - n + kshift + 1 + 2 * nl4) >> 1) % nl4
-    pix_eq = ncap + (ir - 1) * nl4 + ip
-    tp = tt - tt.astype(np.int64)
-    jp_cap, jm_cap = (tp * tmp).astype(np.int64), ((1.0 - tp) * tmp).astype(np.int64)
-    ir_cap = jp_cap + jm_cap + 1
-    ip_cap = (tt * ir_cap).astype(np.int64)
-    pix_cap = np.where(
-        z > 0, 2 * ir_cap * (ir_cap - 1) + ip_cap, npix - 2 * ir_cap * (ir_cap + 1) + ip_cap
-    )
-    return np.where(equatorial, pix_eq, pix_cap)
+        return xyf2nest(
+            np.where(north, n - jm - 1, jp), np.where(north, n - jp - 1, jm), ntt + 8 * ~north
+        )
+
+    return equatorial, cap
 
 
 def sky_to_map(ra_deg: np.ndarray, dec_deg: np.ndarray, frame: str):
