@@ -90,12 +90,21 @@ class HealpixSource(PixelSource):
             counts = {name: np.zeros(npix) for name in self._columns()}
             for pixels, values in self._reader.stored(self._columns()):
                 parents = pixels >> (2 * first)
+                everywhere = None
                 for name, chunk in values.items():
+                    # Weights instead of boolean selections: a selection copies
+                    # both arrays; without NaN, one count serves every column.
                     finite = np.isfinite(chunk)
-                    sums[name] += np.bincount(
-                        parents[finite], weights=chunk[finite], minlength=npix
-                    )
-                    counts[name] += np.bincount(parents[finite], minlength=npix)
+                    if finite.all():
+                        if everywhere is None:
+                            everywhere = np.bincount(parents, minlength=npix)
+                        counts[name] += everywhere
+                        sums[name] += np.bincount(parents, weights=chunk, minlength=npix)
+                    else:
+                        counts[name] += np.bincount(parents, weights=finite, minlength=npix)
+                        sums[name] += np.bincount(
+                            parents, weights=np.where(finite, chunk, 0.0), minlength=npix
+                        )
             pyramid = {}
             for step in range(first, self._top_step() + 1):
                 with np.errstate(invalid="ignore", divide="ignore"):
