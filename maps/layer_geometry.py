@@ -11,8 +11,10 @@ import dataclasses
 from django.core.exceptions import ValidationError
 
 from maps.engine import FitsError, PlaneInfo, inspect_plane
+from maps.engine.healpix import healpix_plane
 from maps.engine.providers import (
     CombinationProvider,
+    HealpixProvider,
     Provider,
     ProviderError,
     check_same_grid,
@@ -44,7 +46,10 @@ def read_provider(
             problems.append((f"{where}.filename", str(error)))
             continue
         try:
-            planes.append(inspect(path, hdu=entry.hdu, index=entry.index))
+            if isinstance(entry, HealpixProvider):
+                planes.append(healpix_plane(path, hdu=entry.hdu, field=entry.field))
+            else:
+                planes.append(inspect(path, hdu=entry.hdu, index=entry.index))
         except FitsError as error:
             problems.append((f"{where}.{error.key or 'filename'}", f"{shown_name(path)}: {error}"))
             continue

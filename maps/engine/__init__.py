@@ -35,6 +35,18 @@ Providers (``maps.engine.providers``): the one owner of the provider format
     ``check_same_grid(planes, *, field)``: combined inputs must have one shape,
     one WCS and one tile grid. ``filenames(value)`` never raises.
 
+HEALPix (``maps.engine.healpix``, ``maps.engine.healpix_source``)
+    ``HealpixProvider(filename, hdu=1, field=0)`` (``provider_type`` ``healpix``;
+    ``field`` a column name or 0-based position, PIXEL excluded).
+    ``inspect_healpix(path, *, hdu, field) -> HealpixInfo`` (nside, ordering,
+    explicit, frame C/G/E, unit, stokes/partner; ``FitsError`` with ``.key``
+    ``"hdu"``/``"field"``), ``healpix_plane(...) -> PlaneInfo`` of the virtual
+    full-sky CAR plane it is served as (256-pixel tiles, deepest pixels a half
+    to a quarter of the HEALPix pixel), ``open_healpix(...) -> HealpixReader``
+    (a ``PlaneReader`` look-alike). ``source_from_provider`` gives a
+    ``HealpixSource``: native tiles are the HEALPix pixel under each tile pixel
+    centre, coarse tiles NaN-aware downgraded means (pyramid = overview).
+
 Pixel sources (``maps.engine.sources``)
     ``source_from_provider(provider, *, path_resolver=None) -> PixelSource``
     for SPEC section 3 provider dicts (``fits`` and ``fits_combination``;
@@ -107,9 +119,11 @@ from maps.engine.geometry import (
     tile_bounds_deg,
     tile_grid_for,
 )
+from maps.engine.healpix import HealpixInfo, healpix_plane, inspect_healpix, open_healpix
 from maps.engine.providers import (
     CombinationProvider,
     FitsProvider,
+    HealpixProvider,
     ProviderError,
     check_same_grid,
     parse_provider,
@@ -125,6 +139,8 @@ __all__ = [
     "FileChangedError",
     "FitsError",
     "FitsProvider",
+    "HealpixInfo",
+    "HealpixProvider",
     "NoDataError",
     "OutOfRangeError",
     "PixelGrid",
@@ -135,7 +151,10 @@ __all__ = [
     "TileGrid",
     "TileIndex",
     "check_same_grid",
+    "healpix_plane",
+    "inspect_healpix",
     "inspect_plane",
+    "open_healpix",
     "open_plane",
     "parse_provider",
     "resolve_tile",

@@ -4,6 +4,13 @@ A provider says where a layer's pixels come from::
 
     {"provider_type": "fits", "filename": "...", "hdu": 0, "index": null}
     {"provider_type": "fits_combination", "function": "/", "providers": [<fits>, ...]}
+    {"provider_type": "healpix", "filename": "...", "hdu": 1, "field": 0}
+
+A ``healpix`` provider is one column of a HEALPix table: ``hdu`` defaults to
+1 (where healpy and Planck write the map), ``field`` to 0 and is a column
+name (``"Q_STOKES"``, case-insensitive) or a 0-based position among the map
+columns, ``PIXEL`` excluded (healpy's ``field``). A combination may take
+``healpix`` inputs; they combine when they share one NSIDE (one virtual grid).
 
 This module is the one owner of that format: the importer, the admin form,
 the model, the deploy checks, the admin display and the engine all parse
@@ -31,7 +38,9 @@ from maps.engine.fits_source import PlaneInfo
 
 PROVIDER_FITS = "fits"
 PROVIDER_COMBINATION = "fits_combination"
+PROVIDER_HEALPIX = "healpix"
 FITS_KEYS = frozenset({"provider_type", "filename", "hdu", "index"})
+HEALPIX_KEYS = frozenset({"provider_type", "filename", "hdu", "field"})
 COMBINATION_KEYS = frozenset({"provider_type", "providers", "function"})
 # Column (row) positions of the corners of two combined inputs may differ by
 # this much and still count as one grid: headers written with different
@@ -88,10 +97,34 @@ class FitsProvider:
 
 
 @dataclass(frozen=True)
+class HealpixProvider:
+    """Column ``field`` (a name or a 0-based position) of HEALPix table HDU ``hdu``."""
+
+    filename: str
+    hdu: int = 1
+    field: int | str = 0
+
+    @property
+    def inputs(self) -> tuple["HealpixProvider", ...]:
+        return (self,)
+
+    def located_inputs(self, field: str = "provider") -> list[tuple[str, "HealpixProvider"]]:
+        return [(field, self)]
+
+    def to_dict(self) -> dict:
+        return {
+            "provider_type": PROVIDER_HEALPIX,
+            "filename": self.filename,
+            "hdu": self.hdu,
+            "field": self.field,
+        }
+
+
+@dataclass(frozen=True)
 class CombinationProvider:
     """``function`` applied element-wise across ``inputs``, which share one pixel grid."""
 
-    inputs: tuple[FitsProvider, ...]
+    inputs: tuple["FitsProvider | HealpixProvider", ...]
     function: str
 
     def located_inputs(self, field: str = "provider") -> list[tuple[str, FitsProvider]]:
@@ -105,7 +138,7 @@ class CombinationProvider:
         }
 
 
-Provider = FitsProvider | CombinationProvider
+Provider = FitsProvider | HealpixProvider | CombinationProvider
 
 
 def parse_provider(value: object, *, field: str = "provider") -> Provider:
@@ -138,11 +171,14 @@ def _parse(value: object, field: str, problems: list) -> Provider | None:
     kind = value.get("provider_type", PROVIDER_FITS)
     if kind == PROVIDER_FITS:
         return _parse_fits(value, field, problems)
+    if kind == PROVIDER_HEALPIX:
+        return _parse_healpix(value, field, problems)
     if kind != PROVIDER_COMBINATION:
         problems.append(
             (
                 f"{field}.provider_type",
-                f"{kind!r} is not one of {PROVIDER_FITS!r}, {PROVIDER_COMBINATION!r}",
+                f"{kind!r} is not one of {PROVIDER_FITS!r}, {PROVIDER_COMBINATION!r}, "
+                f"{PROVIDER_HEALPIX!r}",
             )
         )
         return None
@@ -162,8 +198,11 @@ def _parse(value: object, field: str, problems: list) -> Provider | None:
             problems.append((where, f"expected an object, found {kind_of(entry)}"))
             continue
         entry_type = entry.get("provider_type", PROVIDER_FITS)
+        if entry_type == PROVIDER_HEALPIX:
+            inputs.append(_parse_healpix(entry, where, problems))
+            continue
         if entry_type != PROVIDER_FITS:
-            message = f"{entry_type!r}: a combination takes fits providers only"
+            message = f"{entry_type!r}: a combination takes fits or healpix providers only"
             problems.append((f"{where}.provider_type", message))
             continue
         inputs.append(_parse_fits(entry, where, problems))
@@ -194,6 +233,33 @@ def _parse_fits(value: dict, field: str, problems: list) -> FitsProvider | None:
     return FitsProvider(filename=filename, hdu=hdu, index=index)
 
 
+def _parse_healpix(value: dict, field: str, problems: list) -> HealpixProvider | None:
+    count = len(problems)
+    filename = value.get("filename")
+    if filename is None:
+        problems.append((f"{field}.filename", "missing (required)"))
+    elif not isinstance(filename, str) or not filename.strip():
+        problems.append((f"{field}.filename", f"expected a file name, found {kind_of(filename)}"))
+    hdu = value.get("hdu")
+    if hdu is None:
+        hdu = 1
+    elif not _is_count(hdu):
+        problems.append((f"{field}.hdu", f"expected an integer >= 0, found {kind_of(hdu)}"))
+    column = value.get("field")
+    if column is None:
+        column = 0
+    elif not (_is_count(column) or (isinstance(column, str) and column.strip())):
+        problems.append(
+            (
+                f"{field}.field",
+                f"expected a column name or an integer >= 0, found {kind_of(column)}",
+            )
+        )
+    if len(problems) > count:
+        return None
+    return HealpixProvider(filename=filename, hdu=hdu, field=column)
+
+
 def _is_count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
@@ -205,6 +271,8 @@ def unknown_keys(value: object, *, field: str = "provider") -> list[tuple[str, s
     kind = value.get("provider_type", PROVIDER_FITS)
     if kind == PROVIDER_FITS:
         return [(field, key) for key in value if key not in FITS_KEYS]
+    if kind == PROVIDER_HEALPIX:
+        return [(field, key) for key in value if key not in HEALPIX_KEYS]
     if kind != PROVIDER_COMBINATION:
         return []
     found = [(field, key) for key in value if key not in COMBINATION_KEYS]
@@ -212,7 +280,8 @@ def unknown_keys(value: object, *, field: str = "provider") -> list[tuple[str, s
     for number, entry in enumerate(entries if isinstance(entries, list) else []):
         if isinstance(entry, dict):
             where = f"{field}.providers[{number}]"
-            found.extend((where, key) for key in entry if key not in FITS_KEYS)
+            known = HEALPIX_KEYS if entry.get("provider_type") == PROVIDER_HEALPIX else FITS_KEYS
+            found.extend((where, key) for key in entry if key not in known)
     return found
 
 

@@ -29,8 +29,14 @@ from maps.engine.downsample import block_sums, gather, mean_from_sums
 from maps.engine.errors import FitsError, NoDataError, OutOfRangeError
 from maps.engine.fits_source import PlaneInfo, PlaneReader, open_plane
 from maps.engine.geometry import MapCover, TileIndex
+from maps.engine.healpix import open_healpix
 from maps.engine.overview import Overview, build_overview, needs_overview
-from maps.engine.providers import CombinationProvider, check_same_grid, parse_provider
+from maps.engine.providers import (
+    CombinationProvider,
+    HealpixProvider,
+    check_same_grid,
+    parse_provider,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -361,10 +367,7 @@ def source_from_provider(
     parsed = parse_provider(provider)
     function = parsed.function if isinstance(parsed, CombinationProvider) else None
     resolve = path_resolver or (lambda filename: filename)
-    readers = [
-        open_plane(os.fspath(resolve(entry.filename)), hdu=entry.hdu, index=entry.index)
-        for entry in parsed.inputs
-    ]
+    readers = [_open_input(entry, resolve) for entry in parsed.inputs]
     key = (function, tuple(reader.version for reader in readers))
     with _sources_lock:
         source = _sources.get(key)
@@ -372,7 +375,12 @@ def source_from_provider(
             _sources.move_to_end(key)
             return source
     version = hashlib.sha256(json.dumps(key, default=str).encode()).hexdigest()[:20]
-    if function is None:
+    if function is None and isinstance(parsed, HealpixProvider):
+        # Imported here: healpix_source builds on PixelSource, defined above.
+        from maps.engine.healpix_source import HealpixSource
+
+        source = HealpixSource(readers[0], version)
+    elif function is None:
         source = FitsPlaneSource(readers[0], version)
     else:
         source = CombinedSource(readers, function, version)
@@ -383,6 +391,14 @@ def source_from_provider(
         while len(_sources) > SOURCE_CACHE_SIZE:
             _sources.popitem(last=False)
     return source
+
+
+def _open_input(entry, resolve):
+    """The reader of one provider input: a CAR plane, or a HEALPix column's virtual plane."""
+    path = os.fspath(resolve(entry.filename))
+    if isinstance(entry, HealpixProvider):
+        return open_healpix(path, hdu=entry.hdu, field=entry.field)
+    return open_plane(path, hdu=entry.hdu, index=entry.index)
 
 
 def _forget_replaced_files(readers: list[PlaneReader]) -> None:

@@ -65,7 +65,7 @@ def combination(*entries, function="+"):
 invalid_inputs = [
     ("not a dict", "provider", "expected an object, found the string 'not a dict'"),
     (None, "provider", "expected an object, found null"),
-    ({"provider_type": "healpix"}, "provider.provider_type", "'healpix' is not one of"),
+    ({"provider_type": "hips"}, "provider.provider_type", "'hips' is not one of"),
     ({"provider_type": "fits"}, "provider.filename", "missing (required)"),
     ({"filename": ""}, "provider.filename", "expected a file name, found the string ''"),
     ({"filename": 3}, "provider.filename", "expected a file name, found the number 3"),
@@ -82,7 +82,7 @@ invalid_inputs = [
     (
         combination(A, combination(A)),
         "provider.providers[1].provider_type",
-        "'fits_combination': a combination takes fits providers only",
+        "'fits_combination': a combination takes fits or healpix providers only",
     ),
     (combination(A, {"hdu": 0}), "provider.providers[1].filename", "missing (required)"),
     (combination(A, {**B, "hdu": None, "index": "I"}), "provider.providers[1].index", "'I'"),

@@ -209,9 +209,9 @@ CASES = [
     (
         "unknown-provider-type",
         lambda f: config_with_layers(
-            {"layer_id": "a", "name": "A", "provider": {"provider_type": "healpix"}}
+            {"layer_id": "a", "name": "A", "provider": {"provider_type": "hips"}}
         ),
-        [f"{LAYER0} (layer_id 'a'): provider.provider_type: 'healpix' is not one of"],
+        [f"{LAYER0} (layer_id 'a'): provider.provider_type: 'hips' is not one of"],
     ),
     (
         "unknown-combination-function",
