@@ -19,7 +19,7 @@ from django.db.models import Count
 from maps import admin_grants  # noqa: F401
 from maps.grants import visibility_filter
 from maps.models import DERIVED_LAYER_FIELDS, Band, Layer, Map, MapGroup
-from maps.paths import DataPathError, check_file_name
+from maps.paths import DataPathError, check_file_name, resolve_data_path
 
 # maps.layer_geometry and maps.engine.providers, and with them numpy and astropy
 # (0.7 s), are imported on first use, not when django.setup() autodiscovers the
@@ -231,7 +231,7 @@ class LayerAdmin(admin.ModelAdmin):
         "band__map__map_id",
     )
     autocomplete_fields = ("band", "grant")
-    readonly_fields = (*DERIVED_LAYER_FIELDS, "files")
+    readonly_fields = (*DERIVED_LAYER_FIELDS, "files", "healpix")
     fieldsets = (
         (None, {"fields": ("layer_id", "name", "description", "band", "grant", "position")}),
         (
@@ -248,7 +248,7 @@ class LayerAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("Pixels", {"fields": ("provider", "files")}),
+        ("Pixels", {"fields": ("provider", "files", "healpix")}),
         (
             "Derived from the FITS header (read-only)",
             {"fields": DERIVED_LAYER_FIELDS},
@@ -264,6 +264,33 @@ class LayerAdmin(admin.ModelAdmin):
         from maps.engine.providers import filenames
 
         return ", ".join(filenames(layer.provider)) or "—"
+
+    @admin.display(description="HEALPix")
+    def healpix(self, layer):
+        """NSIDE, ordering and frame of each HEALPix input, read from its header now."""
+        from maps.engine.errors import FitsError
+        from maps.engine.healpix import FRAME_NAMES, inspect_healpix
+        from maps.engine.providers import HealpixProvider, ProviderError, parse_provider
+
+        try:
+            inputs = parse_provider(layer.provider).inputs
+        except ProviderError:
+            return "—"
+        shown = []
+        for entry in inputs:
+            if not isinstance(entry, HealpixProvider):
+                continue
+            try:
+                path = resolve_data_path(entry.filename)
+                info = inspect_healpix(path, hdu=entry.hdu, field=entry.field)
+            except (DataPathError, FitsError) as error:
+                shown.append(f"{entry.filename}: {error}")
+                continue
+            shown.append(
+                f"NSIDE {info.nside}, {info.ordering}, {FRAME_NAMES[info.frame]} "
+                f"(column {info.column}{', partial sky' if info.explicit else ''})"
+            )
+        return "; ".join(shown) or "—"
 
     @admin.action(description="Re-read FITS header (tile grid and bounds)")
     def reread_fits_header(self, request, queryset):

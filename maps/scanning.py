@@ -9,6 +9,14 @@ Display ranges are written for micro-kelvin and converted to the map's own
 unit (a map in K gets +-500e-6). When ``BUNIT`` is missing the unit is guessed
 from the file name, else from a sample of pixel values, and the guess is
 logged on ``maps.scanning``: telling uK from K is not always possible.
+
+HEALPix files (binary tables with ``PIXTYPE = 'HEALPIX'``) give one layer per
+column (``healpix`` provider): I/Q/U columns (``I_STOKES``, ``TEMPERATURE``,
+``Q_POLARISATION`` ...) are the map's Stokes layers, ``HITS`` a hits map,
+``*_COV`` columns covariances, others automatic contrast; units come from
+``TUNITn``/``BUNIT`` (Planck's ``K_CMB`` gets the uK ranges in K). Planck
+file names (``HFI_SkyMap_143_2048_R3.01_full.fits``) give the map
+"Planck HFI R3.01 full" and the band "143 GHz".
 """
 
 import hashlib
@@ -20,9 +28,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from astropy.io import fits
 
 from catalogs.readers import CatalogError, file_type_for, read_catalog
-from maps.engine import FitsError, FitsProvider, PlaneInfo, open_plane, scan_file
+from maps.engine import (
+    FitsError,
+    FitsProvider,
+    HealpixInfo,
+    HealpixProvider,
+    PlaneInfo,
+    inspect_healpix,
+    open_plane,
+    scan_file,
+)
+from maps.engine.healpix import FRAME_NAMES, virtual_plane
 
 log = logging.getLogger("maps.scanning")
 
@@ -30,6 +49,13 @@ AUTO = "auto"
 MAX_ID_LENGTH = 200
 # ACT/SO band names: f090, f150, f220 ...
 _FREQUENCY_TOKEN = re.compile(r"^f\d{3}$", re.IGNORECASE)
+# Planck Legacy Archive names: HFI_SkyMap_143_2048_R3.01_full.fits,
+# LFI_SkyMap_030-BPassCorrected_1024_R3.00_full.fits.
+_PLANCK_NAME = re.compile(
+    r"^(?P<instrument>LFI|HFI)_SkyMap_(?P<frequency>\d{3})(?:-[A-Za-z0-9]+)?_(?P<nside>\d+)"
+    r"_(?P<release>R\d+\.\d+)_(?P<split>.+)$",
+    re.IGNORECASE,
+)
 _TOKEN_SPLIT = re.compile(r"[_\-.\s]+")
 # BUNIT spellings of (milli/micro) kelvin, CMB or RJ, to an optional power.
 _UNIT = re.compile(
@@ -386,6 +412,12 @@ def name_parts(file_name: str) -> NameParts:
     for suffix in (".gz", ".fz", ".fits", ".fit", ".fts"):
         if stem.lower().endswith(suffix):
             stem = stem[: -len(suffix)]
+    planck = _PLANCK_NAME.match(stem)
+    if planck is not None:
+        return NameParts(
+            map_name=f"Planck {planck['instrument'].upper()} {planck['release']} {planck['split']}",
+            frequency=f"{planck['frequency']} GHz",
+        )
     product_words = set().union(*(product.name_tokens for product in PRODUCTS))
     kept, frequency = [], None
     for part in stem.split("_"):
@@ -430,7 +462,8 @@ def config_for_files(
     bands: dict[tuple[str, str], dict] = {}
     for path in fits_paths:
         try:
-            planes = scan_file(path)
+            columns = healpix_columns(path)
+            planes = [] if columns else scan_file(path)
         except FitsError as error:
             problems.append(f"{path}: {error}")
             continue
@@ -458,6 +491,11 @@ def config_for_files(
                 "layers": [],
             }
             map_entry["bands"].append(band)
+        if columns:
+            band["layers"].extend(
+                _healpix_layers(path, columns, band["band_id"], ids, auto_contrast=auto_contrast)
+            )
+            continue
         several_hdus = len({info.hdu for info in planes}) > 1
         band["layers"].extend(
             _layers_for_file(
@@ -527,6 +565,110 @@ def _layers_for_file(
                 "provider": FitsProvider(str(path), info.hdu, info.index).to_dict(),
             }
         )
+    return layers
+
+
+COVARIANCE = Product(
+    kind="cov",
+    name_tokens=frozenset(),
+    cmap="viridis",
+    temperature_power=2,
+    planes=(PlaneLayer("cov", "Covariance", "Covariance map", "covariance", None, None),),
+)
+_STOKES_COLUMNS = {
+    "I": ("I", "I_STOKES", "T", "TEMPERATURE", "INTENSITY"),
+    "Q": ("Q", "Q_STOKES", "Q_POLARISATION", "Q_POLARIZATION"),
+    "U": ("U", "U_STOKES", "U_POLARISATION", "U_POLARIZATION"),
+}
+
+
+def healpix_columns(path: Path) -> list[HealpixInfo]:
+    """Every map column of every HEALPix table in ``path``; empty for other files.
+
+    Raises
+    ------
+    FitsError
+        A HEALPix table that cannot be served (NSIDE, ORDERING ...), one line.
+    """
+    try:
+        with fits.open(path, memmap=False, lazy_load_hdus=True) as hdus:
+            tables = [
+                number
+                for number, hdu in enumerate(hdus)
+                if isinstance(hdu, fits.BinTableHDU)
+                and str(hdu.header.get("PIXTYPE", "")).strip().upper() == "HEALPIX"
+            ]
+    except (OSError, ValueError, IndexError, TypeError):
+        return []
+    columns = []
+    for number in tables:
+        first = inspect_healpix(path, hdu=number, field=0)
+        columns.append(first)
+        columns.extend(
+            inspect_healpix(path, hdu=number, field=field) for field in range(1, len(first.columns))
+        )
+    return columns
+
+
+def _healpix_product(column: str) -> tuple[Product, PlaneLayer]:
+    name = column.strip().upper().replace("-", "_")
+    for index, stokes in enumerate("IQU"):
+        if name in _STOKES_COLUMNS[stokes]:
+            return MAP, MAP.planes[index]
+    if name in {token.upper() for token in HITS.name_tokens} | {"N_OBS", "NOBS"}:
+        return HITS, HITS.planes[0]
+    if name.endswith("_COV") or name.startswith("VAR"):
+        layer = PlaneLayer(
+            slug=slug(name, fallback="cov"),
+            name=name,
+            description=f"{name} covariance map",
+            quantity="covariance",
+            vmin=None,
+            vmax=None,
+        )
+        return COVARIANCE, layer
+    return UNKNOWN, PlaneLayer(slug(column, fallback="column"), column, "Map", "", None, None)
+
+
+def _healpix_layers(
+    path: Path, columns: Sequence[HealpixInfo], band_id: str, ids: _Ids, *, auto_contrast: bool
+) -> list[dict]:
+    layers = []
+    several_hdus = len({info.hdu for info in columns}) > 1
+    for healpix in columns:
+        product, layer = _healpix_product(healpix.column)
+        plane = virtual_plane(healpix)
+        temperature = units_for(product=product, info=plane, file_name=path.name)
+        display = display_for(
+            product=product,
+            layer=layer,
+            temperature=temperature,
+            bunit=healpix.unit,
+            auto_contrast=auto_contrast,
+        )
+        frame = FRAME_NAMES[healpix.frame]
+        where = (
+            f"{path.name}, HDU {healpix.hdu} column {healpix.column}: HEALPix NSIDE "
+            f"{healpix.nside} {healpix.ordering}, {frame}"
+        )
+        layer_slug = f"hdu{healpix.hdu}-{layer.slug}" if several_hdus else layer.slug
+        name = f"{layer.name} (HDU {healpix.hdu})" if several_hdus else layer.name
+        entry = {
+            "layer_id": ids.take(slug(f"{band_id}-{layer_slug}")),
+            "name": name,
+            "description": f"{layer.description} ({where})",
+            "quantity": layer.quantity,
+            "units": display.units,
+            "vmin": display.vmin,
+            "vmax": display.vmax,
+            "cmap": product.cmap,
+            "provider": HealpixProvider(str(path), healpix.hdu, healpix.column).to_dict(),
+        }
+        if layer.stokes:
+            entry["stokes"] = layer.stokes
+        if layer.stokes == "Q":
+            entry["polarisation_convention"] = healpix.convention
+        layers.append(entry)
     return layers
 
 

@@ -22,6 +22,7 @@ import threading
 import numpy as np
 from astropy_healpix import core as healpix_core
 
+from maps.engine.aperture import healpix_aperture_stats
 from maps.engine.cutout import Cutout
 from maps.engine.errors import NoDataError, OutOfRangeError
 from maps.engine.geometry import TileIndex, tile_bounds_deg
@@ -211,3 +212,16 @@ class HealpixSource(PixelSource):
                 else "Q/U NOT rotated to equatorial: no partner column."
             )
         return result
+
+    def aperture(
+        self, *, ra_deg: float, dec_deg: float, radius_arcmin: float, max_radius_arcmin: float
+    ) -> dict:
+        """Statistics over the HEALPix pixels (not the virtual CAR plane) within the radius;
+        see ``maps.engine.aperture.healpix_aperture_stats``."""
+        return healpix_aperture_stats(
+            reader=self._reader,
+            ra_deg=ra_deg,
+            dec_deg=dec_deg,
+            radius_arcmin=radius_arcmin,
+            max_radius_arcmin=max_radius_arcmin,
+        )

@@ -249,8 +249,8 @@ def form_data(staff, url) -> dict:
         ),
         ('{"provider_type": "fits", "filename": "m.fits"}', "m.fits: give an absolute path"),
         (
-            '{"provider_type": "healpix"}',
-            "provider.provider_type: &#x27;healpix&#x27; is not one of",
+            '{"provider_type": "hips"}',
+            "provider.provider_type: &#x27;hips&#x27; is not one of",
         ),
         ('{"provider_type": "fits", "filename": "{iqu}"}', "an index 0..2 is needed"),
         ("{not json", "Enter a valid JSON."),
