@@ -9,6 +9,11 @@ from maps.models import Restricted
 
 class SourceGroup(Restricted):
     source_group_id = models.SlugField(max_length=200, unique=True)
+    columns = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='The extra columns read from the file: [{"name", "unit", "description"}].',
+    )
 
     class Meta(Restricted.Meta):
         pass

@@ -26,14 +26,8 @@ from django.core.exceptions import ValidationError
 from django.db import connections, models, router, transaction
 
 from catalogs.models import Source, SourceGroup
-from catalogs.readers import (
-    FILE_TYPES,
-    CatalogError,
-    SourceRecord,
-    nul_key,
-    read_catalog,
-    records_from_list,
-)
+from catalogs.readers import CatalogError, SourceRecord, nul_key, records_from_list
+from catalogs.tables import FILE_TYPES, Catalogue, ColumnChoice, read_catalogue
 from maps.engine import FitsError, PlaneInfo, inspect_plane
 from maps.engine.providers import ProviderError, parse_provider, unknown_keys
 from maps.engine.providers import kind_of as _kind
@@ -311,7 +305,10 @@ class _Validator:
         if provider is not None and inline is not None:
             self.problem(where, "provider", "give either provider or sources, not both")
         elif provider is not None:
-            records = self._catalog_file(provider, where)
+            catalogue = self._catalog_file(provider, where)
+            if catalogue is not None:
+                records = catalogue.records
+                fields["columns"] = [column.to_dict() for column in catalogue.columns]
         elif inline is not None:
             if not isinstance(inline, list):
                 self.problem(where, "sources", f"expected a list, found {_kind(inline)}")
@@ -322,6 +319,7 @@ class _Validator:
                     self.problems.extend(error.problems)
         else:
             records = []
+        fields.setdefault("columns", [])
         if records is not None:
             self._check_source_names(records, where)
         return _Row(key, where, fields, self._grant(item, where), records=records)
@@ -556,16 +554,18 @@ class _Validator:
             raise found.with_traceback(None)
         return found
 
-    def _catalog_file(self, provider: object, where: str) -> list[SourceRecord] | None:
+    def _catalog_file(self, provider: object, where: str) -> Catalogue | None:
         if not isinstance(provider, dict):
             self.problem(where, "provider", f"expected an object, found {_kind(provider)}")
             return None
-        self._unknown_keys(provider, f"{where}.provider", {"file_type", "filename"})
-        file_type, filename = provider.get("file_type"), provider.get("filename")
+        self._unknown_keys(provider, f"{where}.provider", {"file_type", "filename", *_COLUMN_KEYS})
+        file_type, filename = provider.get("file_type", "auto"), provider.get("filename")
         ok = True
-        if file_type not in FILE_TYPES:
+        if file_type not in ("auto", *FILE_TYPES):
             self.problem(
-                where, "provider.file_type", f"{file_type!r} is not one of {', '.join(FILE_TYPES)}"
+                where,
+                "provider.file_type",
+                f"{file_type!r} is not one of {', '.join(('auto', *FILE_TYPES))}",
             )
             ok = False
         if not isinstance(filename, str) or not filename.strip():
@@ -573,11 +573,19 @@ class _Validator:
                 where, "provider.filename", f"expected a file name, found {_kind(filename)}"
             )
             ok = False
+        for key in _COLUMN_KEYS:
+            value = provider.get(key)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                self.problem(
+                    where, f"provider.{key}", f"expected a column name, found {_kind(value)}"
+                )
+                ok = False
         if not ok:
             return None
+        choice = ColumnChoice(*(provider.get(key) for key in _COLUMN_KEYS))
         try:
             path = resolve_data_path(filename, base_dir=self.base_dir)
-            return read_catalog(path, file_type=file_type)
+            return read_catalogue(path, file_type=file_type, columns=choice)
         except DataPathError as error:
             self.problem(where, "provider.filename", str(error))
         except CatalogError as error:
@@ -592,6 +600,8 @@ class _Validator:
                 self.problem(where, f"sources[{number}].name", f"longer than {limit} characters")
                 return
 
+
+_COLUMN_KEYS = ("ra_column", "dec_column", "name_column")
 
 _BOX_CORNERS = {
     "top_left_ra": (-360.0, 360.0),

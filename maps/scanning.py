@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
-from catalogs.readers import CatalogError, file_type_for, read_catalog
+from catalogs.readers import CatalogError
+from catalogs.tables import SUFFIX_TYPES, file_type_for, is_catalogue_fits, read_catalogue
 from maps.engine import (
     FitsError,
     FitsProvider,
@@ -428,13 +429,18 @@ def name_parts(file_name: str) -> NameParts:
     return NameParts(map_name="_".join(kept) or stem, frequency=frequency)
 
 
-CATALOG_SUFFIXES = (".json", ".csv")
+def is_catalogue_file(path: str | os.PathLike) -> bool:
+    """A catalogue by suffix; a ``.fits`` file only when its first data HDU is a table."""
+    file_type = file_type_for(path)
+    if file_type == "fits":
+        return is_catalogue_fits(path)
+    return file_type is not None
 
 
 def split_files(paths: list[str]) -> tuple[list[str], list[str]]:
-    """FITS maps and catalogue files (by suffix), each in the order given."""
-    catalogs = [p for p in paths if Path(p).suffix.lower() in CATALOG_SUFFIXES]
-    maps = [p for p in paths if Path(p).suffix.lower() not in CATALOG_SUFFIXES]
+    """FITS maps and catalogue files (by suffix, FITS by content), each in the order given."""
+    catalogs = [p for p in paths if is_catalogue_file(p)]
+    maps = [p for p in paths if p not in catalogs]
     return maps, catalogs
 
 
@@ -689,10 +695,10 @@ def _unknown_layer(path: Path, info: PlaneInfo) -> PlaneLayer:
 def _source_group(path: Path, group_id: str, ids: _Ids, problems: list[str]) -> dict | None:
     file_type = file_type_for(path)
     if file_type is None:
-        problems.append(f"{path}: not a catalogue (expected a .json or .csv file)")
+        problems.append(f"{path}: not a catalogue (expected one of {', '.join(SUFFIX_TYPES)})")
         return None
     try:
-        records = read_catalog(path, file_type=file_type)
+        records = read_catalogue(path, file_type=file_type).records
     except CatalogError as error:
         problems.append(error.problems[0])
         return None

@@ -351,8 +351,8 @@ CASES = [
     ),
     (
         "catalog-unknown-file-type",
-        lambda f: catalog_config({"file_type": "votable", "filename": "cat.xml"}),
-        ["source_groups[0] (source_group_id 'cat'): provider.file_type: 'votable' is not one of"],
+        lambda f: catalog_config({"file_type": "xlsx", "filename": "cat.xlsx"}),
+        ["source_groups[0] (source_group_id 'cat'): provider.file_type: 'xlsx' is not one of"],
     ),
     (
         "catalog-missing-file",

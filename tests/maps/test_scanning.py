@@ -318,7 +318,8 @@ def test_readme_style_files_make_one_map_with_bands_by_frequency(tmp_path):
     assert problems == [
         f"{tmp_path / 'broken.fits'}: not a FITS file (it does not start with a SIMPLE card)",
         f"{tmp_path / 'missing.fits'}: no such file",
-        f"{tmp_path / 'notes.txt'}: not a catalogue (expected a .json or .csv file)",
+        f"{tmp_path / 'notes.txt'}: not a catalogue (expected one of .json, .csv, .tsv, .ecsv, "
+        ".fits, .fit, .fits.gz, .xml, .vot, .votable, .tbl, .ipac)",
         f"{tmp_path / 'bad.csv'}: line 1: the header row must name the columns ra and dec "
         "(missing dec; the header has 2 columns)",
     ]
