@@ -82,3 +82,34 @@ def sources_json(rows, *, first: bool) -> bytes:
         ]
     )
     return (items if first else "," + items).encode()
+
+
+class SourceViewSerializer(serializers.Serializer):
+    source_group_id = serializers.CharField()
+    total = serializers.IntegerField(help_text="Sources inside the box.")
+    complete = serializers.BooleanField(help_text="Whether ``sources`` holds all of them.")
+    order = serializers.CharField(
+        help_text="Which come first when incomplete: a brightness column's name, or ``random``."
+    )
+    fields = serializers.ListField(child=serializers.CharField())
+    sources = serializers.ListField(
+        child=serializers.ListField(), help_text="One array per source, in the order of ``fields``."
+    )
+
+
+VIEW_FIELDS = ["id", "name", "ra", "dec", "extra"]
+
+
+def source_view_json(head: dict, rows) -> bytes:
+    """A ``/sources/{id}/view`` body: ``head`` then ``sources`` as arrays of ``VIEW_FIELDS``.
+
+    Written like ``sources_json``: stored extras copied as text, not decoded.
+    """
+    quote = encode_basestring_ascii
+    items = ",".join(
+        [
+            f"[{row_id},{quote(name)},{_number(ra)},{_number(dec)},{_extra(extra)}]"
+            for row_id, name, ra, dec, extra in rows
+        ]
+    )
+    return (json.dumps({**head, "fields": VIEW_FIELDS})[:-1] + f',"sources":[{items}]}}').encode()

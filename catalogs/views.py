@@ -1,8 +1,10 @@
 """Source catalogue API: the list of catalogues and one catalogue with all its sources."""
 
+import math
 from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 from django.http import HttpResponse, StreamingHttpResponse
@@ -15,11 +17,14 @@ from catalogs.serializers import (
     SOURCE_GROUP_TAIL,
     SourceGroupSerializer,
     SourceGroupSummarySerializer,
+    SourceViewSerializer,
     source_group_head,
+    source_view_json,
     sources_json,
 )
+from catalogs.view_query import SkyBox, sources_in_box
 from maps.grants import get_visible_or_404, visible
-from tilemaker_site.errors import NOT_FOUND
+from tilemaker_site.errors import NOT_FOUND, error_response
 
 # Rows read and encoded at a time for /sources/{id}: about 250 KB of JSON and
 # the same again in row tuples, so a request holds that much, not its whole
@@ -74,6 +79,74 @@ class SourceGroupDetail(APIView):
             _stream(head + sources_json(first, first=True), rows, last_id),
             content_type="application/json",
         )
+
+
+DEFAULT_VIEW_SOURCES = 5000
+
+
+class SourceGroupView(APIView):
+    @extend_schema(
+        operation_id="sources_view",
+        summary="The sources of one catalogue inside a sky box, at most `limit` of them.",
+        description=(
+            "`left` is the box's east RA edge and `right` its west one (degrees); the box runs "
+            "eastwards from `right` to `left`, across RA 0 when `left` < `right` "
+            "(`left=10&right=350`, or `right=-10`), all of RA when `left - right` >= 360. "
+            "`top`/`bottom` are Dec, clipped to -90..90. When more than `limit` sources fall "
+            "inside, the answer holds the brightest by the catalogue's brightness column "
+            "(`order`), else a fixed random subsample, with `complete: false`."
+        ),
+        responses={200: SourceViewSerializer, 400: NOT_FOUND, 404: NOT_FOUND},
+        tags=["Sources"],
+    )
+    def get(self, request, source_group_id: str):
+        group = get_visible_or_404(SourceGroup, request.user, source_group_id=source_group_id)
+        parsed = _view_params(request.query_params)
+        if isinstance(parsed, str):
+            return error_response(parsed)
+        box, limit = parsed
+        answer = sources_in_box(group, box, limit)
+        head = {
+            "source_group_id": group.source_group_id,
+            "total": answer.total,
+            "complete": len(answer.rows) == answer.total,
+            "order": group.brightness_column or "random",
+        }
+        return HttpResponse(source_view_json(head, answer.rows), content_type="application/json")
+
+
+def _view_params(query) -> tuple[SkyBox, int] | str:
+    """The box and limit of a view query, or the ``detail`` of why not."""
+    edges = {}
+    for name in ("left", "right", "top", "bottom"):
+        text = query.get(name)
+        if text is None:
+            return f"{name}: required (degrees)"
+        try:
+            edges[name] = float(text)
+        except ValueError:
+            return f"{name}: expected a number of degrees, found {text[:40]!r}"
+        if not math.isfinite(edges[name]):
+            return f"{name}: expected a finite number of degrees"
+    if edges["top"] < edges["bottom"]:
+        return "top must not be below bottom"
+    if edges["left"] < edges["right"] - 360.0:
+        return "left - right must be at least -360 degrees"
+    maximum = settings.MAX_VIEW_SOURCES
+    text = query.get("limit", str(min(DEFAULT_VIEW_SOURCES, maximum)))
+    try:
+        limit = int(text)
+    except ValueError:
+        return f"limit: expected a whole number, found {text[:40]!r}"
+    if not 1 <= limit <= maximum:
+        return f"limit: must be between 1 and {maximum}"
+    box = SkyBox(
+        left_deg=edges["left"],
+        right_deg=edges["right"],
+        top_deg=min(edges["top"], 90.0),
+        bottom_deg=max(edges["bottom"], -90.0),
+    )
+    return box, limit
 
 
 def _batch_after(rows: QuerySet, last_id: int) -> tuple[int, list[tuple]]:

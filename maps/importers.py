@@ -29,6 +29,7 @@ from catalogs.models import Source, SourceGroup
 from catalogs.readers import CatalogError, SourceRecord, nul_key, records_from_list
 from catalogs.tables import FILE_TYPES, Catalogue, ColumnChoice, read_catalogue
 from maps.engine import FitsError, PlaneInfo, inspect_plane
+from maps.engine.catalogue_ranks import detect_brightness_column, priority_ranks
 from maps.engine.providers import ProviderError, parse_provider, unknown_keys
 from maps.engine.providers import kind_of as _kind
 from maps.layer_geometry import derived_fields, read_provider, refresh_layer_geometry
@@ -296,7 +297,15 @@ class _Validator:
         return _Row(key, where, fields, self._grant(item, where))
 
     def _source_group(self, item: dict, where: str) -> _Row | None:
-        known = {"source_group_id", "name", "description", "grant", "provider", "sources"}
+        known = {
+            "source_group_id",
+            "name",
+            "description",
+            "grant",
+            "provider",
+            "sources",
+            "brightness_column",
+        }
         key, where = self._id(item, "source_group_id", where, required=False)
         self._unknown_keys(item, where, known)
         fields = self._common(item, where)
@@ -322,6 +331,7 @@ class _Validator:
         fields.setdefault("columns", [])
         if records is not None:
             self._check_source_names(records, where)
+            fields["brightness_column"] = self._brightness_column(item, records, where)
         return _Row(key, where, fields, self._grant(item, where), records=records)
 
     def _box(self, item: dict, where: str) -> _Row | None:
@@ -593,6 +603,24 @@ class _Validator:
                 self.problem(where, "provider.filename", line)
         return None
 
+    def _brightness_column(self, item: dict, records: list[SourceRecord], where: str) -> str:
+        """The configured brightness column, checked against the sources, or one detected."""
+        present = list(dict.fromkeys(key for record in records[:1000] for key in record.extra))
+        chosen = item.get("brightness_column")
+        if chosen is None:
+            return detect_brightness_column(present) or ""
+        if not isinstance(chosen, str):
+            self.problem(
+                where, "brightness_column", f"expected a column name, found {_kind(chosen)}"
+            )
+        elif chosen and records and chosen not in present:
+            self.problem(
+                where, "brightness_column", f"{chosen!r} is not a column of the sources: {present}"
+            )
+        else:
+            return chosen
+        return ""
+
     def _check_source_names(self, records: list[SourceRecord], where: str) -> None:
         limit = Source._meta.get_field("name").max_length
         for number, record in enumerate(records):
@@ -750,7 +778,7 @@ def _differs(instance: models.Model, name: str, value: object) -> bool:
 
 
 def _replace_sources(group: SourceGroup, records: list[SourceRecord]) -> int:
-    """Swap a group's sources for ``records``.
+    """Swap a group's sources for ``records``, ranked by the group's brightness column.
 
     Rows go in through ``executemany`` rather than ``bulk_create``: building
     100k model instances and their SQL costs the ORM ~10 s, the insert itself
@@ -758,14 +786,17 @@ def _replace_sources(group: SourceGroup, records: list[SourceRecord]) -> int:
     gets its own JSON adaptation.
     """
     group.sources.all().delete()
+    column = group.brightness_column
+    brightness = [record.extra.get(column) for record in records] if column else None
+    ranks = priority_ranks(brightness, len(records)).tolist()
     connection = connections[router.db_for_write(Source)]
     extra_field = Source._meta.get_field("extra")
     quote = connection.ops.quote_name
     columns = ", ".join(
         quote(Source._meta.get_field(name).column)
-        for name in ("source_group", "name", "ra", "dec", "extra")
+        for name in ("source_group", "name", "ra", "dec", "extra", "rank")
     )
-    sql = f"INSERT INTO {quote(Source._meta.db_table)} ({columns}) VALUES (%s, %s, %s, %s, %s)"
+    sql = f"INSERT INTO {quote(Source._meta.db_table)} ({columns}) VALUES (%s, %s, %s, %s, %s, %s)"
     with connection.cursor() as cursor:
         for start in range(0, len(records), SOURCE_BATCH_SIZE):
             cursor.executemany(
@@ -777,8 +808,13 @@ def _replace_sources(group: SourceGroup, records: list[SourceRecord]) -> int:
                         record.ra,
                         record.dec,
                         extra_field.get_db_prep_save(record.extra, connection),
+                        rank,
                     )
-                    for record in records[start : start + SOURCE_BATCH_SIZE]
+                    for record, rank in zip(
+                        records[start : start + SOURCE_BATCH_SIZE],
+                        ranks[start : start + SOURCE_BATCH_SIZE],
+                        strict=True,
+                    )
                 ],
             )
     return len(records)

@@ -198,6 +198,9 @@ API_ENDPOINT = "/" + env_str("API_ENDPOINT", "/").strip("/")
 PRECACHE = env_bool("PRECACHE", True)
 AUTO_CONTRAST_PERCENTILE = env_float("ANALYSIS_AUTO_CONTRAST_PERCENTILE", 1.0, minimum=0.0)
 MAX_CUTOUT_PIXELS = env_int("MAX_CUTOUT_PIXELS", 25_000_000, minimum=1)
+# Most sources one /sources/{id}/view answer may hold (its ``limit``); 20000
+# markers still draw at 60 frames per second in the viewer's WebGL layer.
+MAX_VIEW_SOURCES = env_int("MAX_VIEW_SOURCES", 20_000, minimum=1)
 MAX_APERTURE_RADIUS_ARCMIN = env_float("MAX_APERTURE_RADIUS_ARCMIN", 600.0, minimum=0.0)
 # Tile, cut-out and aperture work that runs at the same time in one process;
 # further requests wait their turn instead of all allocating at once.
