@@ -175,6 +175,8 @@ class SourceAdmin(admin.ModelAdmin):
     list_filter = (RestrictedFilter, ("source_group", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name",)
     raw_id_fields = ("source_group",)
+    # Set by the import from the brightness column; not an editable quantity.
+    readonly_fields = ("rank",)
     list_select_related = ("source_group",)
     # Counting 100k rows on every page view of a filtered list is wasted work.
     show_full_result_count = False
