@@ -31,6 +31,7 @@ def main() -> None:
     os.environ["TILEMAKER_DATABASE_URL"] = f"sqlite:///{folder / 'bench.sqlite3'}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tilemaker_site.settings")
     os.environ["TILEMAKER_LOG_REQUESTS"] = "no"
+    os.environ["TILEMAKER_ALLOWED_HOSTS"] = "testserver"
     sys.path.insert(0, str(REPO))
     import django
 
