@@ -86,7 +86,13 @@ def sources_json(rows, *, first: bool) -> bytes:
 
 class SourceViewSerializer(serializers.Serializer):
     source_group_id = serializers.CharField()
-    total = serializers.IntegerField(help_text="Sources inside the box.")
+    total = serializers.IntegerField(
+        help_text="Sources inside the box: exact, or an estimate when ``total_is_estimate``."
+    )
+    total_is_estimate = serializers.BooleanField(
+        help_text="Whether ``total`` is estimated (to about 1/sqrt(limit)) rather than counted: "
+        "a box holding more than max(50000, sqrt(limit x catalogue size)) sources."
+    )
     complete = serializers.BooleanField(help_text="Whether ``sources`` holds all of them.")
     order = serializers.CharField(
         help_text="Which come first when incomplete: a brightness column's name, or ``random``."

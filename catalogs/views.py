@@ -94,7 +94,10 @@ class SourceGroupView(APIView):
             "(`left=10&right=350`, or `right=-10`), all of RA when `left - right` >= 360. "
             "`top`/`bottom` are Dec, clipped to -90..90. When more than `limit` sources fall "
             "inside, the answer holds the brightest by the catalogue's brightness column "
-            "(`order`), else a fixed random subsample, with `complete: false`."
+            "(`order`), else a fixed random subsample, with `complete: false`. Counting a "
+            "crowded box exactly would read all of it, so past max(50000, sqrt(limit x "
+            "catalogue size)) sources `total` is estimated (to about 1/sqrt(limit)) and "
+            "`total_is_estimate` is true."
         ),
         responses={200: SourceViewSerializer, 400: NOT_FOUND, 404: NOT_FOUND},
         tags=["Sources"],
@@ -109,7 +112,8 @@ class SourceGroupView(APIView):
         head = {
             "source_group_id": group.source_group_id,
             "total": answer.total,
-            "complete": len(answer.rows) == answer.total,
+            "total_is_estimate": answer.total_is_estimate,
+            "complete": len(answer.rows) == answer.total and not answer.total_is_estimate,
             "order": group.brightness_column or "random",
         }
         return HttpResponse(source_view_json(head, answer.rows), content_type="application/json")

@@ -3,9 +3,13 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from django.db import connection
 
+from catalogs import view_query
 from catalogs.models import Source, SourceGroup
+from maps import importers
 from maps.importers import import_config_data
 
 
@@ -45,6 +49,7 @@ def test_a_box_answers_exactly_the_sources_inside_it_with_their_rows(grid, anony
     assert response.json() == {
         "source_group_id": "field",
         "total": 2,
+        "total_is_estimate": False,
         "complete": True,
         "order": "snr",
         "fields": ["id", "name", "ra", "dec", "extra"],
@@ -120,6 +125,64 @@ def test_a_crowded_box_walked_by_rank_gives_the_same_answer_as_by_position(db, a
         response = view(anonymous_client, left=0.5, right=-0.5, limit=limit)
         assert response.json()["total"] == 500
         assert names(response) == [s["name"] for s in inside[:limit]]
+
+
+def test_a_crowded_box_of_a_large_catalogue_has_an_estimated_total(
+    db, anonymous_client, monkeypatch
+):
+    # Counting stops at the crossover (sqrt(limit * size), here 447): past
+    # it the total comes from how far the rank walk went for ``limit``.
+    monkeypatch.setattr(view_query, "EXACT_COUNT_MIN", 0)
+    rng = np.random.default_rng(7)
+    ra, dec = rng.uniform(0, 360, 2000), rng.uniform(-10, 10, 2000)
+    import_sources([{"ra": r, "dec": d} for r, d in zip(ra, dec, strict=True)])
+    crowded = view(anonymous_client, left=180, right=0, top=10, bottom=-10, limit=100).json()
+    inside = int(np.count_nonzero(ra <= 180))
+    assert (crowded["total_is_estimate"], crowded["complete"]) == (True, False)
+    assert len(crowded["sources"]) == 100
+    # About 1 / sqrt(limit) = 10% off: within three of that.
+    assert abs(crowded["total"] - inside) < 0.3 * inside
+    sparse = view(anonymous_client, left=20, right=0, top=10, bottom=-10, limit=100).json()
+    assert sparse["total"] == int(np.count_nonzero(ra <= 20))
+    assert sparse["total_is_estimate"] is False
+
+
+def test_sources_at_the_poles_and_on_zone_edges_are_found(db, anonymous_client):
+    decs = [-90.0, -89.5, -1.0, -1e-9, 0.0, 0.999999, 1.0, 89.999, 90.0]
+    import_sources([{"name": str(d), "ra": 10, "dec": d} for d in decs])
+    everything = view(anonymous_client, top=90, bottom=-90)
+    assert sorted(float(name) for name in names(everything)) == decs
+    band = view(anonymous_client, top=1.0, bottom=-1e-9)
+    assert sorted(float(name) for name in names(band)) == [-1e-9, 0.0, 0.999999, 1.0]
+    north = view(anonymous_client, top=90, bottom=89.999)
+    assert sorted(names(north)) == ["89.999", "90.0"]
+
+
+def test_a_source_added_in_the_admin_way_is_in_its_zone(grid, anonymous_client):
+    added = Source.objects.create(source_group=grid, name="added", ra=50.0, dec=-45.25)
+    assert added.zone == 44
+    added.dec = 30.5
+    added.save(update_fields=["dec"])
+    added.refresh_from_db()
+    assert added.zone == 120
+    assert names(view(anonymous_client, left=51, right=49, top=31, bottom=30)) == ["added"]
+
+
+def test_a_large_import_rebuilds_the_view_indexes(db, anonymous_client, monkeypatch):
+    monkeypatch.setattr(importers, "REBUILD_INDEXES_ABOVE", 5)
+    import_sources(GRID)
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Source._meta.db_table)
+    assert constraints["source_zone_box"]["columns"] == [
+        "source_group_id",
+        "zone",
+        "ra",
+        "dec",
+        "rank",
+    ]
+    assert constraints["source_rank_box"]["columns"] == ["source_group_id", "rank", "dec", "ra"]
+    response = view(anonymous_client, left=1.5, right=0.5, top=0.5, bottom=-1)
+    assert names(response) == ["s1_0", "s1_-1"]
 
 
 def test_a_hidden_group_is_a_404_like_a_missing_one_for_every_caller(catalogue, caller):
