@@ -1,4 +1,4 @@
-"""A 50,000-source catalogue is fetched per view, drawn by WebGL, and its markers open popups."""
+"""A 50,000-source catalogue is fetched per view, drawn as an image, its markers open popups."""
 
 import re
 from pathlib import Path
@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
+from catalogs import view_query as catalogue_view_query
 from maps.importers import import_config_data
 from tests.viewer.helpers import open_viewer, screen_xy, settle, view_query
 
@@ -55,7 +56,7 @@ def test_a_large_catalogue_is_fetched_per_view_and_its_markers_open_popups(page,
     drawn = page.evaluate(
         """() => {
             const layer = window.tilemakerViewer.catalogues.layers.get('big');
-            return [layer instanceof ol.layer.WebGLPoints, layer.getSource().getFeatures().length];
+            return [layer instanceof ol.layer.VectorImage, layer.getSource().getFeatures().length];
         }"""
     )
     assert drawn == [True, 5000]
@@ -74,3 +75,22 @@ def test_a_large_catalogue_is_fetched_per_view_and_its_markers_open_popups(page,
     moved = parse_qs(urlsplit(second.value.url).query)
     assert moved["right"] != query["right"]
     assert second.value.json()["total"] == inside(sources, moved)
+
+
+def test_an_estimated_total_reads_about_in_the_legend(page, live_server, sky, monkeypatch):
+    # The live server runs in this process: every count past the crossover.
+    monkeypatch.setattr(catalogue_view_query, "EXACT_COUNT_MIN", 0)
+    rng = np.random.default_rng(6)
+    ra, dec = rng.uniform(0, 360, 25_000), rng.uniform(-30, 30, 25_000)
+    sources = [{"ra": float(r), "dec": float(d)} for r, d in zip(ra, dec, strict=True)]
+    entry = {"source_group_id": "big", "name": "Big survey", "sources": sources}
+    import_config_data({"source_groups": [entry]}, base_dir=Path("."), source_name="test")
+
+    view = {"ra": 0.0, "dec": 0.0, "zoom": 0, "flip": True}
+    with page.expect_response(re.compile(r"/sources/big/view\?.*limit=5000")) as first:
+        open_viewer(page, live_server, view_query(layer="sky-i", cat="big", **view))
+    body = first.value.json()
+    assert body["total_is_estimate"] is True
+    count = page.locator("label.legend-entry", has_text="Big survey").locator(".count")
+    count.filter(has_text="showing").wait_for()
+    assert count.inner_text() == f"showing 5000 of about {body['total']} (random subsample)"
