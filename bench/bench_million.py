@@ -96,9 +96,11 @@ def write_inputs(folder: Path, n: int) -> None:
     rows = enumerate(zip(ra, dec, snr, strict=True))
     lines = ["name,ra,dec,snr"] + [f"S{i},{r:.6f},{d:.6f},{s:.3f}" for i, (r, d, s) in rows]
     (folder / "cat.csv").write_text("\n".join(lines) + "\n")
-    # A small map for the viewer to open on: 1 degree pixels, the whole sky.
-    header = car_header(nx=360, ny=180, pixel_scale_deg=1.0, ra_left_deg=180.0, dec_bottom_deg=-90)
-    data = rng.standard_normal((180, 360)).astype(np.float32)
+    # A small map for the viewer to open on: a 3 x 2 degree patch at RA 0,
+    # Dec -20 with 18 arcsec pixels, fine enough for the viewer to zoom to
+    # a 2 degree wide view (its zoom levels follow the map's pixels).
+    header = car_header(nx=600, ny=400, pixel_scale_deg=0.005, ra_left_deg=1.5, dec_bottom_deg=-21)
+    data = rng.standard_normal((400, 600)).astype(np.float32)
     fits.PrimaryHDU(data=data, header=header).writeto(folder / "map.fits")
     layer = {
         "layer_id": "sky",
