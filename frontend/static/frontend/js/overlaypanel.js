@@ -5,7 +5,7 @@
 import { apiPath, getJson } from "./api.js";
 import { el } from "./dom.js";
 import { ContourLayer, LEVEL_MODES, levelsOf } from "./contourlayer.js";
-import { SMOOTHING_MODES, smoothForContours, TooManyPoints } from "./contours.js";
+import { SMOOTHING_MODES, smoothForContours, smoothingBlock, TooManyPoints } from "./contours.js";
 import { CONVENTIONS } from "./polarisation.js";
 import { VectorLayer } from "./vectorlayer.js";
 import { layerMosaic, viewGrid } from "./viewmosaic.js";
@@ -325,11 +325,12 @@ export class Overlays extends EventTarget {
       this.contourLayer.clear();
       return 0;
     }
-    // Blocks start on multiples of their size in the tile grid, so they stay
+    // Blocks (of block smoothing, or those a wide Gaussian works on) start on
+    // multiples of their size in the tile grid, so they stay
     // on the same sky pixels while the view pans (no shimmer), and the grid
     // is padded to whole blocks so that each block's centre is where its
     // contour points are put (blockMean's geometry).
-    const block = this.state.smoothing === "block" ? this.state.smoothPx : 1;
+    const block = smoothingBlock(this.state.smoothing, this.state.smoothPx);
     const probe = viewGrid(this.sky, block);
     if (!probe) return 0;
     const g = { ...probe, rows: Math.ceil(probe.rows / block) * block, cols: Math.ceil(probe.cols / block) * block };
