@@ -193,6 +193,11 @@ test("sigmaFromIvar: 1 / sqrt(ivar), NaN where ivar <= 0 or not finite", () => {
   assert.ok(sigma instanceof Float32Array);
   assert.deepEqual(Array.from(sigma.subarray(0, 3)), [0.5, Math.fround(10), 1]);
   assert.ok(Array.from(sigma.subarray(3)).every(Number.isNaN));
+  // A coarse tile pixel: the mean of 16 map pixels of ivar 4 has sigma
+  // 0.5 / sqrt(16).
+  assert.deepEqual(Array.from(sigmaFromIvar([4, 0], 16)).slice(0, 1), [0.125]);
+  assert.ok(Number.isNaN(sigmaFromIvar([4, 0], 16)[1]));
+  assert.throws(() => sigmaFromIvar([4], 0), RangeError);
 });
 
 test("an ivar map thresholds bins on P / sigma of their mean; pixels with ivar <= 0 are left out", () => {

@@ -428,3 +428,30 @@ def test_noise_layer_and_debias_round_trip_through_the_url(page, live_server, po
     page.select_option("#vector-debias", "mas")
     page.wait_for_function("new URLSearchParams(location.search).get('vdb') === 'mas'")
     assert url_params(page)["vsig"] == ["ov-ivar"]
+
+
+def test_at_a_coarse_level_the_bin_sigma_is_that_of_the_mean_of_its_map_pixels(
+    page, live_server, polarised_ivar
+):
+    # URL zoom 0 shows tile level 0, one level above the native one (0.5 degrees per
+    # tile pixel, one screen pixel each): each tile pixel is the mean of 2 x 2 map
+    # pixels, so with ivar 1 its noise is 1 / sqrt(4), and a bin of 10 x 10 tile
+    # pixels has sigma 0.5 / 10.
+    view = {**VIEW, "zoom": 0, "flip": True}
+    query = view_query(
+        layer=PLANES["I"], gl="1", vec="1", vbin="10", vfix="1", vsig="ov-ivar", **view
+    )
+    open_viewer(page, live_server, query)
+    wait_overlays(page)
+    box = page.locator("#map").bounding_box()
+    segments = vector_centres(page)
+    # Whole bins east of the view centre, inside the map (which reaches 87 screen px
+    # east and 57 px north and south of the view centre).
+    east = [
+        s
+        for s in segments
+        if -70 < s["x"] - box["width"] / 2 < -10 and abs(s["y"] - box["height"] / 2) < 40
+    ]
+    assert len(east) >= 10
+    for segment in east:
+        assert segment["sigma"] == pytest.approx(0.5 / 10, rel=1e-4)

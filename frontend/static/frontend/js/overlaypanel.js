@@ -125,6 +125,13 @@ function sameGrid(a, b) {
   return keys.every((key) => a[key] === undefined || b[key] === undefined || a[key] === b[key]);
 }
 
+// How many map pixels one tile pixel of `g`'s level averages: 1 at the
+// deepest (native) level, 4 per level above it.
+function mapPixelsPerTilePixel(g) {
+  const nativeRes = g.grid.getResolution(g.grid.getMaxZoom());
+  return Math.max(1, Math.round((g.res / nativeRes) ** 2));
+}
+
 export class Overlays extends EventTarget {
   constructor(sky, messages) {
     super();
@@ -429,7 +436,7 @@ export class Overlays extends EventTarget {
       threshold: this.state.threshold,
       fixed: this.state.fixed,
       scale: this.state.scale,
-      sigma: ivar ? sigmaFromIvar(ivar.values) : null,
+      sigma: ivar ? sigmaFromIvar(ivar.values, mapPixelsPerTilePixel(g)) : null,
       debias: this.state.debias,
     });
     this.last.vectorsMs = performance.now() - started;
