@@ -201,6 +201,10 @@ class HealpixSource(PixelSource):
         header["HPXCOL"] = (h.column, "HEALPix column")
         header["HPXNSIDE"] = (h.nside, "HEALPix NSIDE of the source")
         header["HPXORDER"] = (h.ordering, "HEALPix ordering of the source")
+        if h.scale != 1.0:
+            header["HPXSCALE"] = (h.scale, "values are the source's times this")
+            if h.unit:
+                header["HPXUNIT"] = (h.unit[:68], "unit of the source's values")
         header["HISTORY"] = (
             f"Resampled from a HEALPix {FRAME_NAMES[h.frame]} map: each pixel is the value "
             "of the HEALPix pixel containing its centre."

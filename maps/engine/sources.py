@@ -397,7 +397,7 @@ def _open_input(entry, resolve):
     """The reader of one provider input: a CAR plane, or a HEALPix column's virtual plane."""
     path = os.fspath(resolve(entry.filename))
     if isinstance(entry, HealpixProvider):
-        return open_healpix(path, hdu=entry.hdu, field=entry.field)
+        return open_healpix(path, hdu=entry.hdu, field=entry.field, scale=entry.scale)
     return open_plane(path, hdu=entry.hdu, index=entry.index)
 
 
