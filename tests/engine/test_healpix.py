@@ -330,3 +330,19 @@ def test_scaled_source_multiplies_tiles_and_cutouts(tmp_path):
     assert plain_cut.header["BUNIT"] == "K_CMB"
     assert "BUNIT" not in cut.header  # -1e6 K_CMB is no unit: none rather than a wrong one
     assert cut.header["HPXSCALE"] == -1e6
+
+
+def test_a_coarse_tile_waits_for_a_started_pyramid_build_only(tmp_path):
+    nside = 512
+    path = write(tmp_path / "m.fits", smooth_map(nside))
+    layer = source(path)
+    assert layer.step_for_level(0) > 2
+    # No build started (engine use without the server): a coarse tile reads the file.
+    assert layer.wait_for_overview(level=0) is False
+    assert not layer.overview_ready
+    # Levels whose downgrades are computed per tile never wait.
+    native = layer.info.grid.deepest_level
+    assert layer.wait_for_overview(level=native) is True
+    layer.start_overview()
+    assert layer.wait_for_overview(level=0) is True
+    assert layer.overview_ready

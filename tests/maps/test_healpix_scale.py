@@ -129,3 +129,32 @@ def test_a_bad_scale_is_refused_in_one_line(tmp_path, scale, found):
         f"expected a finite non-zero number, found {found}"
     ]
     assert counts() == before
+
+
+def test_the_first_coarse_tile_waits_for_the_pyramid_outside_the_render_slot(
+    client, tmp_path, monkeypatch
+):
+    """NSIDE 512: level 0 reads the map downgraded 8 times, from the pyramid."""
+    from maps import render_limits
+    from maps.tiles import pixel_source
+
+    cache.clear()
+    nside = 512
+    theta, _ = hp.pix2ang(nside, np.arange(12 * nside**2))
+    path = write_healpix(tmp_path / "m.fits", np.cos(theta).astype(np.float32))
+    import_config(write_json(tmp_path / "c.json", config_with_layers(healpix_layer(path))))
+    source = pixel_source(Layer.objects.get(layer_id="hp"))
+    assert not source.overview_ready
+    slots = []
+    real_wait = type(source).wait_for_overview
+
+    def wait_for_overview(self, *, level):
+        slots.append(render_limits.render_gate.get()._value)
+        return real_wait(self, level=level)
+
+    monkeypatch.setattr(type(source), "wait_for_overview", wait_for_overview)
+    response = client.get("/layers/hp/0/0/1/data.f32")
+    assert response.status_code == 200, response.content
+    assert source.overview_ready
+    assert slots == [render_limits.render_gate.get()._value]  # no slot held while waiting
+    cache.clear()
