@@ -17,10 +17,13 @@ def prefix_upper_bound(prefix: str) -> str:
     appended: on a PostgreSQL with a linguistic collation U+10FFFF may weigh
     nothing, which would cut the range short.
     """
-    last = ord(prefix[-1])
-    if last == 0x10FFFF:
+    following = ord(prefix[-1]) + 1
+    if following > 0x10FFFF:
         return prefix + "\U0010ffff"
-    return prefix[:-1] + chr(last + 1)
+    if 0xD800 <= following <= 0xDFFF:
+        # Surrogates cannot be encoded for the database; none is in a name.
+        following = 0xE000
+    return prefix[:-1] + chr(following)
 
 
 def names_with_prefix(user, prefix: str, limit: int) -> QuerySet:

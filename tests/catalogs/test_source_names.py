@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 
 from catalogs.models import Source, SourceGroup
+from catalogs.names import prefix_upper_bound
 from tests.support.ports import free_port
 from tests.support.sesame_stub import SesameStub
 
@@ -127,6 +128,22 @@ def test_hidden_catalogues_names_never_appear(caller):
         assert body == expected
     status, body = get_names(client, q="src")
     assert [row["source_group_id"] for row in body] == ["bright", "bright"]
+
+
+@pytest.mark.parametrize(
+    ("prefix", "bound"),
+    [("act", "acu"), ("a", "b"), ("z\ud7ff", "z\ue000"), ("\U0010ffff", "\U0010ffff\U0010ffff")],
+)
+def test_prefix_upper_bound_is_above_every_extension_and_encodable(prefix, bound):
+    assert prefix_upper_bound(prefix) == bound
+    assert prefix < prefix + "\U0010ffff" * 3 < bound or prefix[-1] == "\U0010ffff"
+    bound.encode()
+
+
+def test_names_ending_before_the_surrogates_are_found(names):
+    group = SourceGroup.objects.get(source_group_id="clusters")
+    Source.objects.create(source_group=group, name="x\ud7ffy", ra=3.0, dec=3.0)
+    assert [row["name"] for row in get_names(Client(), q="x\ud7ff")[1]] == ["x\ud7ffy"]
 
 
 # --- the name resolver --------------------------------------------------------
