@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Lower
 
 from catalogs.readers import DEC_RANGE_DEG, RA_RANGE_DEG, non_finite_key, nul_key
 from maps.models import Restricted
@@ -28,6 +29,11 @@ class Source(models.Model):
 
     class Meta:
         ordering = ["id"]
+        indexes = [
+            # Go-to by name (``catalogs.names``): a prefix of lower(name) is an
+            # index range scan in name order on SQLite and PostgreSQL alike.
+            models.Index(Lower("name"), name="source_name_lower"),
+        ]
 
     def __str__(self) -> str:
         return self.name or f"({self.ra:.4f}, {self.dec:.4f})"

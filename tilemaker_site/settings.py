@@ -209,6 +209,11 @@ MAX_CONCURRENT_RENDERS = env_int("MAX_CONCURRENT_RENDERS", max(2, os.cpu_count()
 # ones; a cut-out over it waits up to INFLIGHT_WAIT_SECONDS, then gets a 503.
 MAX_INFLIGHT_MB = env_int("MAX_INFLIGHT_MB", 256, minimum=1)
 INFLIGHT_WAIT_SECONDS = env_float("INFLIGHT_WAIT_SECONDS", 10.0, minimum=0.0)
+# Go-to by name beyond the catalogues: the server asks this name resolver
+# (CDS Sesame's XML output, the name appended after "?"), so the page's
+# connect-src stays 'self'. Empty (the default) sends nothing outside.
+NAME_RESOLVER_URL = env_str("NAME_RESOLVER_URL", "")
+NAME_RESOLVER_TIMEOUT_SECONDS = env_float("NAME_RESOLVER_TIMEOUT_SECONDS", 5.0, minimum=0.1)
 # Folders that confine every FITS and catalogue path (after resolving
 # symlinks); empty means any readable regular file.
 DATA_ROOTS = [Path(p).resolve() for p in env_list("DATA_ROOTS", [])]

@@ -146,6 +146,9 @@ FIXED_URLS = [
     "/search?q=",
     "/sources",
     "/sources/public-cat",
+    "/source-names?q=sentinel",
+    "/source-names?q=s",
+    "/source-names?q=S&limit=100",
     "/highlights/boxes",
     "/histograms/viridis.png",
     "/auth/me",
@@ -335,6 +338,7 @@ def check_holder(client: Client) -> dict[str, str]:
         assert response.status_code < 500, url
         assert PUBLIC_PATH_MARKER not in response.content.lower(), url
     assert b"q7x" in client.get("/search?q=q7x").content
+    assert b"q7x" in client.get("/source-names?q=sentinel").content
     assert client.get("/layers/default").json()["layer"]["layer_id"] == "sentinel-layer-deep-q7x"
     return etags
 
