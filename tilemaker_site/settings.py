@@ -68,7 +68,7 @@ INSTALLED_APPS = [
     "tilemaker_site",
     "maps",
     "catalogs",
-    "regions",
+    "sky_regions",
     "frontend",
 ]
 

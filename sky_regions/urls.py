@@ -1,6 +1,6 @@
 from django.urls import path
 
-from regions import views
+from sky_regions import views
 
 urlpatterns = [
     path("highlights/boxes", views.BoxList.as_view(), name="highlight-boxes"),

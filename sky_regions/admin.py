@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from maps.admin import RestrictedFilter
-from regions.models import Box
+from sky_regions.models import Box
 
 
 @admin.register(Box)
