@@ -13,6 +13,8 @@ from astropy.io import fits
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotAuthenticated, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,6 +30,21 @@ from sky_regions.visibility import visible_region_or_404, visible_regions
 from tilemaker_site.errors import BadRequest
 
 EXPORT_MEDIA_TYPES = {"ds9": "text/plain", "crtf": "text/plain"}
+_ERRORS = {status: OpenApiTypes.OBJECT for status in (400, 403, 404)}
+
+
+def _doc(operation_id: str, summary: str, *, body=None, ok=200, answer=OpenApiTypes.OBJECT, **more):
+    return extend_schema(
+        operation_id=operation_id,
+        summary=summary,
+        request=body,
+        responses={ok: answer, **_ERRORS},
+        tags=["Regions"],
+        **more,
+    )
+
+
+_TYPE = OpenApiParameter("type", str, enum=list(shapes.FORMATS), description="ds9 or crtf.")
 
 
 def _to_json(region: Region) -> dict:
@@ -84,10 +101,17 @@ class RegionAPIView(APIView):
 
 
 class RegionList(RegionAPIView):
+    @_doc("regions_list", "Regions the caller may see: own, shared with a group, public.")
     def get(self, request):
         found = visible_regions(request.user).select_related("owner", "group")
         return Response([_to_json(region) for region in found])
 
+    @_doc(
+        "regions_create",
+        "Save a region: {name, region (DS9 string or JSON), group}.",
+        body=OpenApiTypes.OBJECT,
+        ok=201,
+    )
     def post(self, request):
         owner = _owner(request)
         body = _body(request)
@@ -112,9 +136,11 @@ class RegionDetail(RegionAPIView):
             raise PermissionDenied("only the region's owner may change it")
         return region
 
+    @_doc("region", "One region the caller may see.")
     def get(self, request, pk):
         return Response(_to_json(visible_region_or_404(request.user, pk)))
 
+    @_doc("region_update", "Change an own region's name, shape or group.", body=OpenApiTypes.OBJECT)
     def patch(self, request, pk):
         region = self._own(request, pk)
         body = _body(request)
@@ -132,14 +158,25 @@ class RegionDetail(RegionAPIView):
         region.save()
         return Response(_to_json(region))
 
+    @_doc("region_delete", "Delete an own region.", ok=204, answer=None)
     def delete(self, request, pk):
         self._own(request, pk).delete()
         return Response(status=204)
 
 
 class RegionImport(RegionAPIView):
-    """The request body is the file's text; ``?format=ds9|crtf`` (default: guessed)."""
+    """The request body is the file's text; ``?type=ds9|crtf`` (default: guessed).
 
+    ``format`` would be DRF's renderer override, hence ``type``.
+    """
+
+    @_doc(
+        "regions_import",
+        "Save every region of a DS9 or CRTF file (the body).",
+        body=OpenApiTypes.STR,
+        ok=201,
+        parameters=[_TYPE],
+    )
     def post(self, request):
         owner = _owner(request)
         raw = request.body
@@ -152,7 +189,7 @@ class RegionImport(RegionAPIView):
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise BadRequest("a region file must be UTF-8 text") from None
-        file_format = request.GET.get("format") or shapes.guess_format(text)
+        file_format = request.GET.get("type") or shapes.guess_format(text)
         found = shapes.parse(
             text,
             file_format=file_format,
@@ -168,12 +205,18 @@ class RegionImport(RegionAPIView):
 
 
 class RegionExport(RegionAPIView):
-    """``?format=ds9|crtf`` and optional ``ids=1,2``: every visible region otherwise."""
+    """``?type=ds9|crtf`` and optional ``ids=1,2`` (default: every visible region)."""
 
+    @_doc(
+        "regions_export",
+        "Download regions as a DS9 or CRTF file.",
+        answer=OpenApiTypes.STR,
+        parameters=[_TYPE, OpenApiParameter("ids", str, description="Comma-separated ids.")],
+    )
     def get(self, request):
-        file_format = request.GET.get("format", "ds9")
+        file_format = request.GET.get("type", "ds9")
         if file_format not in shapes.FORMATS:
-            raise BadRequest(f"format must be one of {', '.join(shapes.FORMATS)}")
+            raise BadRequest(f"type must be one of {', '.join(shapes.FORMATS)}")
         found = visible_regions(request.user)
         ids = request.GET.get("ids")
         if ids:
@@ -222,6 +265,7 @@ class RegionStats(RegionAPIView):
     """``{layer_id, region | region_id, background?}``; statistics (a line: its profile)
     on the layer and, for a Stokes layer, on every I/Q/U plane of its band."""
 
+    @_doc("region_stats", "Statistics (or a line's profile) of a region.", body=OpenApiTypes.OBJECT)
     def post(self, request):
         body = _body(request)
         region = _region_of_request(request, body)
@@ -262,6 +306,12 @@ class RegionCutout(RegionAPIView):
     its own CAR WCS and is named by its Stokes parameter (or layer id).
     """
 
+    @_doc(
+        "region_cutout",
+        "FITS cut-out of a region's bounding box, one HDU per plane.",
+        body=OpenApiTypes.OBJECT,
+        answer=OpenApiTypes.BINARY,
+    )
     def post(self, request):
         body = _body(request)
         bounds = cutout_bounds(_region_of_request(request, body))
