@@ -68,7 +68,7 @@ INSTALLED_APPS = [
     "tilemaker_site",
     "maps",
     "catalogs",
-    "regions",
+    "sky_regions",
     "frontend",
 ]
 
@@ -199,6 +199,14 @@ PRECACHE = env_bool("PRECACHE", True)
 AUTO_CONTRAST_PERCENTILE = env_float("ANALYSIS_AUTO_CONTRAST_PERCENTILE", 1.0, minimum=0.0)
 MAX_CUTOUT_PIXELS = env_int("MAX_CUTOUT_PIXELS", 25_000_000, minimum=1)
 MAX_APERTURE_RADIUS_ARCMIN = env_float("MAX_APERTURE_RADIUS_ARCMIN", 600.0, minimum=0.0)
+# Saved regions (sky_regions): the largest DS9/CRTF upload, the regions one
+# file may hold, a polygon's vertices, the candidate pixels of one region's
+# statistics (its enclosing cap's bounding box, per plane) and a line's samples.
+MAX_REGION_FILE_BYTES = env_int("MAX_REGION_FILE_BYTES", 1_000_000, minimum=1)
+MAX_REGIONS_PER_FILE = env_int("MAX_REGIONS_PER_FILE", 1000, minimum=1)
+MAX_POLYGON_VERTICES = env_int("MAX_POLYGON_VERTICES", 10_000, minimum=3)
+MAX_REGION_PIXELS = env_int("MAX_REGION_PIXELS", 25_000_000, minimum=1)
+MAX_PROFILE_SAMPLES = env_int("MAX_PROFILE_SAMPLES", 100_000, minimum=2)
 # Tile, cut-out and aperture work that runs at the same time in one process;
 # further requests wait their turn instead of all allocating at once.
 MAX_CONCURRENT_RENDERS = env_int("MAX_CONCURRENT_RENDERS", max(2, os.cpu_count() or 2), minimum=1)
