@@ -52,7 +52,7 @@ def build_catalogue(workdir: Path, n_sources: int) -> None:
     from catalogs.models import Source, SourceGroup
     from maps.layer_geometry import refresh_layer_geometry
     from maps.models import Band, Grant, Layer, Map, MapGroup
-    from regions.models import Box
+    from sky_regions.models import Box
     from tests.support.fits import write_car_map
 
     fits_path = str(write_car_map(workdir / "bench.fits", n_planes=3))

@@ -6,7 +6,7 @@ Prints, for the Q layer (rotated to equatorial with its U partner):
   native tile p50 over 30 different tiles (wall and CPU), the same tile
   recomputed (the engine has no tile cache), then ``start_overview`` (what
   the server does on the first coarse tile) and a level-0 tile asked for
-  while the pyramid builds in the background, the time until it is ready, a
+  then (it waits for the build, as in the server), the time until it is ready, a
   level-0 tile after, and the memory the open map holds (the pyramid; the
   file itself is only mapped);
 - server (``manage.py serve``, 1 worker, in-process cache, as
@@ -82,9 +82,10 @@ def engine(path: Path) -> int:
     )
     started = time.perf_counter()
     source.start_overview()
+    source.wait_for_overview(level=0)  # as the server does: the tile waits for the build
     source.tile(index=TileIndex(level=0, x=1, y=0))
     print(
-        "engine: level-0 tile while the pyramid builds (from the file): "
+        "engine: first level-0 tile after start_overview (waiting for the build): "
         f"{1000 * (time.perf_counter() - started):.0f} ms"
     )
     while not source.overview_ready:

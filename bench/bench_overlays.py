@@ -10,8 +10,10 @@ binned vectors, OpenLayers features) followed by a synchronous render of the map
 (``map.renderSync``, the features drawn):
 
 - contours: 10 linear levels of I, with the default smoothing (block means of 4 x 4
-  tile pixels), then without smoothing and with a Gaussian of factor 4 (sigma 2 pixels);
-- vectors: one per 24 screen pixels from the mean Q and U of its bin;
+  tile pixels), then without smoothing and with a Gaussian of factor 4 (sigma 2 pixels,
+  at full resolution), 8 and 16 (sigma 4 and 8, on block means of 2 and 4 pixels);
+- vectors: one per 24 screen pixels from the mean Q and U of its bin, then with the
+  noise of Q and U from the map's inverse-variance plane and a threshold P/sigma >= 3;
 - both together.
 
 With ``--noise`` the I plane is dominated by pixel noise (sigma 100 over the same
@@ -43,9 +45,18 @@ from tests.support.fits import car_header  # noqa: E402
 VIEWPORT = {"width": 1400, "height": 900}
 REPEATS = 15
 
-MEASURE = """async ({ repeats, contours, vectors, smoothing, smoothPx }) => {
+MEASURE = """async ({ repeats, contours, vectors, smoothing, smoothPx, noiseLayer, threshold }) => {
   const { sky, overlays } = window.tilemakerViewer;
-  overlays.setState({ ...overlays.getState(), contours, vectors, smoothing, smoothPx });
+  const changes = { contours, vectors, smoothing, smoothPx, noiseLayer, threshold };
+  overlays.setState({ ...overlays.getState(), ...changes });
+  // The first computation asks for the tiles of a new noise layer: wait for them.
+  await new Promise((resolve) => {
+    const poll = () => {
+      if (overlays.last.waiting === 0 && !overlays.recomputeDue()) resolve();
+      else setTimeout(poll, 100);
+    };
+    setTimeout(poll, 200);
+  });
   const times = [];
   for (let i = 0; i < repeats; i += 1) {
     const started = performance.now();
@@ -77,11 +88,15 @@ def write_iqu_map(folder: Path, noise: bool) -> Path:
     rng = np.random.default_rng(2026)
     x = np.arange(nx) / 40.0
     y = np.arange(ny)[:, None] / 55.0
-    data = np.empty((3, ny, nx), dtype=np.float32)
+    data = np.empty((4, ny, nx), dtype=np.float32)
     i_noise = 100 if noise else 3
     data[0] = i_noise * rng.standard_normal((ny, nx)) + 100 * np.sin(x)[None, :] * np.cos(y)
     data[1] = 5 * rng.standard_normal((ny, nx)) + 20 * np.cos(x / 3)[None, :]
     data[2] = 5 * rng.standard_normal((ny, nx)) + 20 * np.sin(y / 2)
+    # The inverse variance of Q and U: 1 / 5², deeper (x 4) in a band of rows, with
+    # zero (no data) in a strip.
+    data[3] = np.where((np.arange(ny) % 200 < 100)[:, None], 0.16, 0.04)
+    data[3][:, 5000:5100] = 0.0
     path = folder / "bench_iqu.fits"
     fits.PrimaryHDU(data=data, header=header).writeto(path)
     return path
@@ -102,6 +117,18 @@ def write_config(folder: Path, fits_path: Path) -> Path:
         }
         for index, stokes in enumerate("IQU")
     ]
+    layers.append(
+        {
+            "layer_id": "ov-ivar",
+            "name": "IVar",
+            "quantity": "ivar",
+            "units": "uK^-2",
+            "vmin": 0.0,
+            "vmax": 0.2,
+            "cmap": "gray",
+            "provider": {"provider_type": "fits", "filename": str(fits_path), "index": 3},
+        }
+    )
     band = {"band_id": "f090", "name": "f090", "description": "", "layers": layers}
     sky_map = {"map_id": "ov", "name": "Overlay bench", "description": "", "bands": [band]}
     group = {"map_group_id": "bench", "name": "Bench", "description": "", "maps": [sky_map]}
@@ -140,12 +167,15 @@ def main() -> None:
                 size = page.evaluate("window.tilemakerViewer.sky.map.getSize()")
                 print(f"tile {layer['tile_size']} px, level {native}, map {size[0]} x {size[1]}")
                 print("I plane: " + ("noise-dominated" if args.noise else "smooth"))
-                for name, contours, vectors, smoothing, smooth_px in [
-                    ("contours, block 4", True, False, "block", 4),
-                    ("contours, none", True, False, "none", 4),
-                    ("contours, gaussian 4", True, False, "gaussian", 4),
-                    ("vectors, 24 px bins", False, True, "block", 4),
-                    ("both, block 4", True, True, "block", 4),
+                for name, contours, vectors, smoothing, smooth_px, noise_layer in [
+                    ("contours, block 4", True, False, "block", 4, None),
+                    ("contours, none", True, False, "none", 4, None),
+                    ("contours, gaussian 4", True, False, "gaussian", 4, None),
+                    ("contours, gaussian 8", True, False, "gaussian", 8, None),
+                    ("contours, gaussian 16", True, False, "gaussian", 16, None),
+                    ("vectors, 24 px bins", False, True, "block", 4, None),
+                    ("vectors, P/sigma >= 3", False, True, "block", 4, "ov-ivar"),
+                    ("both, block 4", True, True, "block", 4, None),
                 ]:
                     options = {
                         "repeats": REPEATS,
@@ -153,6 +183,8 @@ def main() -> None:
                         "vectors": vectors,
                         "smoothing": smoothing,
                         "smoothPx": smooth_px,
+                        "noiseLayer": noise_layer,
+                        "threshold": 3 if noise_layer else 0,
                     }
                     result = page.evaluate(MEASURE, options)
                     assert result["waiting"] == 0, "tiles still loading"

@@ -1,18 +1,23 @@
-"""Source catalogue API: the list of catalogues and one catalogue with all its sources."""
+"""Source catalogue API: the list of catalogues, one catalogue with all its sources,
+source names by prefix and the online name resolver behind the go-to box."""
 
 import math
 from collections.abc import AsyncIterator
 
+from adrf.views import APIView as AsyncAPIView
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 from django.http import HttpResponse, StreamingHttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalogs.models import Source, SourceGroup
+from catalogs.names import DEFAULT_NAME_LIMIT, MAX_NAME_LIMIT, names_with_prefix
+from catalogs.resolver import ResolverUnreachable, resolve_name
 from catalogs.serializers import (
     SOURCE_GROUP_TAIL,
     SourceGroupSerializer,
@@ -24,7 +29,8 @@ from catalogs.serializers import (
 )
 from catalogs.view_query import SkyBox, sources_in_box
 from maps.grants import get_visible_or_404, visible
-from tilemaker_site.errors import NOT_FOUND, error_response
+from maps.query import echo, optional, parse_int
+from tilemaker_site.errors import BAD_REQUEST, ERROR_SCHEMA, NOT_FOUND, BadRequest, error_response
 
 # Rows read and encoded at a time for /sources/{id}: about 250 KB of JSON and
 # the same again in row tuples, so a request holds that much, not its whole
@@ -180,3 +186,106 @@ async def _stream(start: bytes, rows: QuerySet, last_id: int) -> AsyncIterator[b
             break
         yield sources_json(batch, first=False)
     yield SOURCE_GROUP_TAIL
+
+
+# Longer than any name a catalogue holds (Source.name is at most 300).
+MAX_NAME_QUERY_CHARS = 300
+
+
+class SourceNameSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    ra = serializers.FloatField(help_text="Right ascension, degrees.")
+    dec = serializers.FloatField(help_text="Declination, degrees.")
+    source_group_id = serializers.CharField()
+
+
+def _name_query(request, parameter: str) -> str:
+    text = request.query_params.get(parameter, "").strip()
+    if len(text) > MAX_NAME_QUERY_CHARS:
+        raise BadRequest(f"{parameter} is longer than {MAX_NAME_QUERY_CHARS} characters")
+    return text
+
+
+# Not under /sources/: a catalogue may be called "names".
+class SourceNames(APIView):
+    @extend_schema(
+        operation_id="source_names",
+        summary="Sources whose name starts with q (any case), in the catalogues the caller sees.",
+        description="Ordered by lower-cased name; an empty q answers [].",
+        parameters=[
+            OpenApiParameter("q", str, description="Start of the name."),
+            OpenApiParameter(
+                "limit",
+                int,
+                description=f"1 to {MAX_NAME_LIMIT}; default {DEFAULT_NAME_LIMIT}.",
+            ),
+        ],
+        responses={200: SourceNameSerializer(many=True), 400: BAD_REQUEST},
+        tags=["Sources"],
+    )
+    def get(self, request):
+        prefix = _name_query(request, "q")
+        limit = optional(request.query_params, "limit", parse_int, DEFAULT_NAME_LIMIT)
+        if not 1 <= limit <= MAX_NAME_LIMIT:
+            raise BadRequest(f"limit must be between 1 and {MAX_NAME_LIMIT}, got {limit}")
+        if not prefix:
+            return Response([])
+        rows = names_with_prefix(request.user, prefix, limit)
+        return Response(
+            [
+                {
+                    "name": row["name"],
+                    "ra": row["ra"],
+                    "dec": row["dec"],
+                    "source_group_id": row["source_group__source_group_id"],
+                }
+                for row in rows
+            ]
+        )
+
+
+class ResolvedNameSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    ra = serializers.FloatField(help_text="Right ascension (ICRS), degrees.")
+    dec = serializers.FloatField(help_text="Declination (ICRS), degrees.")
+    resolver = serializers.CharField(help_text="Which service knew it, e.g. Simbad.")
+
+
+RESOLVER_UNREACHABLE = "name resolver unreachable: enter coordinates"
+
+
+# Async, so a resolver taking its whole timeout holds a thread of its own and
+# not the worker's one thread for synchronous views.
+class ResolveName(AsyncAPIView):
+    @extend_schema(
+        operation_id="resolve_name",
+        summary="Position of an astronomical object by name, from the name resolver (CDS Sesame).",
+        description=(
+            "Off unless the server sets `TILEMAKER_NAME_RESOLVER_URL` (404). 502 when the "
+            "resolver cannot be reached or answers nonsense."
+        ),
+        parameters=[OpenApiParameter("name", str, required=True, description="e.g. M31.")],
+        responses={
+            200: ResolvedNameSerializer,
+            400: BAD_REQUEST,
+            404: OpenApiResponse(ERROR_SCHEMA, description="Unknown name, or no resolver."),
+            502: OpenApiResponse(ERROR_SCHEMA, description="The resolver could not be reached."),
+        },
+        tags=["Sources"],
+    )
+    async def get(self, request):
+        name = _name_query(request, "name")
+        if not name:
+            raise BadRequest("the query parameter name is required")
+        if not settings.NAME_RESOLVER_URL:
+            return error_response("no name resolver on this server: enter coordinates", 404)
+        try:
+            found = await sync_to_async(resolve_name, thread_sensitive=False)(
+                settings.NAME_RESOLVER_URL, name, settings.NAME_RESOLVER_TIMEOUT_SECONDS
+            )
+        except ResolverUnreachable:
+            return error_response(RESOLVER_UNREACHABLE, 502)
+        if found is None:
+            return error_response(f"the name resolver does not know {echo(name)}", 404)
+        body = {"name": found.name, "ra": found.ra_deg, "dec": found.dec_deg}
+        return Response({**body, "resolver": found.resolver})

@@ -48,7 +48,7 @@ from maps.models import (
 )
 from maps.paths import DataPathError, resolve_data_path
 from maps.scanning import slug
-from regions.models import Box
+from sky_regions.models import Box
 
 AUTO = "auto"
 SOURCE_BATCH_SIZE = 5000

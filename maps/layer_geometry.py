@@ -47,7 +47,9 @@ def read_provider(
             continue
         try:
             if isinstance(entry, HealpixProvider):
-                planes.append(healpix_plane(path, hdu=entry.hdu, field=entry.field))
+                planes.append(
+                    healpix_plane(path, hdu=entry.hdu, field=entry.field, scale=entry.scale)
+                )
             else:
                 planes.append(inspect(path, hdu=entry.hdu, index=entry.index))
         except FitsError as error:

@@ -1,7 +1,7 @@
 """The registry of restricted kinds: every model a grant can hide, and how.
 
 Each app registers its own kinds in its ``AppConfig.ready()`` (maps: the
-catalogue tree; catalogs: source groups and sources; regions: boxes), so the
+catalogue tree; catalogs: source groups and sources; sky_regions: boxes), so the
 grant rule (``maps.grants``), the remembered lookups (``maps.remembered``)
 and the admin read one list without ``maps`` importing the other apps.
 """

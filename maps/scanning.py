@@ -14,7 +14,8 @@ HEALPix files (binary tables with ``PIXTYPE = 'HEALPIX'``) give one layer per
 column (``healpix`` provider): I/Q/U columns (``I_STOKES``, ``TEMPERATURE``,
 ``Q_POLARISATION`` ...) are the map's Stokes layers, ``HITS`` a hits map,
 ``*_COV`` columns covariances, others automatic contrast; units come from
-``TUNITn``/``BUNIT`` (Planck's ``K_CMB`` gets the uK ranges in K). Planck
+``TUNITn``/``BUNIT``; a map in K or mK (Planck's ``K_CMB``) is shown in uK
+(the provider's ``scale``: 1e6 for K, 1e12 for K^2). Planck
 file names (``HFI_SkyMap_143_2048_R3.01_full.fits``) give the map
 "Planck HFI R3.01 full" and the band "143 GHz".
 """
@@ -645,6 +646,12 @@ def _healpix_layers(
         product, layer = _healpix_product(healpix.column)
         plane = virtual_plane(healpix)
         temperature = units_for(product=product, info=plane, file_name=path.name)
+        scale = 1.0
+        if temperature is not None and temperature.microkelvin_per_unit != 1.0:
+            # Planck's K_CMB maps shown in uK, as every other CMB map here: the
+            # provider multiplies the values, so tiles, cut-outs and apertures agree.
+            scale = temperature.microkelvin_per_unit**temperature.power
+            temperature = Temperature(microkelvin_per_unit=1.0, power=temperature.power)
         display = display_for(
             product=product,
             layer=layer,
@@ -668,7 +675,9 @@ def _healpix_layers(
             "vmin": display.vmin,
             "vmax": display.vmax,
             "cmap": product.cmap,
-            "provider": HealpixProvider(str(path), healpix.hdu, healpix.column).to_dict(),
+            "provider": HealpixProvider(
+                str(path), healpix.hdu, healpix.column, scale=scale
+            ).to_dict(),
         }
         if layer.stokes:
             entry["stokes"] = layer.stokes

@@ -171,8 +171,11 @@ def tile_data(layer: Layer, source, index: TileIndex, method: str) -> np.ndarray
         return np.frombuffer(blob, dtype=np.float32).reshape(shape)
     if index.level < layer.number_of_levels - 1:
         # Coarse tiles come from the in-memory overview once it exists; its
-        # build runs in the engine's background thread and returns at once.
+        # build runs in the engine's background thread and returns at once;
+        # a tile that would cost more than the build waits for it (HEALPix),
+        # here and not in the render slot, which native tiles need meanwhile.
         source.start_overview()
+        source.wait_for_overview(level=index.level)
     with render_limits.render_slot():
         try:
             data = np.ascontiguousarray(

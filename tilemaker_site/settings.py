@@ -68,7 +68,7 @@ INSTALLED_APPS = [
     "tilemaker_site",
     "maps",
     "catalogs",
-    "regions",
+    "sky_regions",
     "frontend",
 ]
 
@@ -202,6 +202,14 @@ MAX_CUTOUT_PIXELS = env_int("MAX_CUTOUT_PIXELS", 25_000_000, minimum=1)
 # markers still draw at 60 frames per second in the viewer's WebGL layer.
 MAX_VIEW_SOURCES = env_int("MAX_VIEW_SOURCES", 20_000, minimum=1)
 MAX_APERTURE_RADIUS_ARCMIN = env_float("MAX_APERTURE_RADIUS_ARCMIN", 600.0, minimum=0.0)
+# Saved regions (sky_regions): the largest DS9/CRTF upload, the regions one
+# file may hold, a polygon's vertices, the candidate pixels of one region's
+# statistics (its enclosing cap's bounding box, per plane) and a line's samples.
+MAX_REGION_FILE_BYTES = env_int("MAX_REGION_FILE_BYTES", 1_000_000, minimum=1)
+MAX_REGIONS_PER_FILE = env_int("MAX_REGIONS_PER_FILE", 1000, minimum=1)
+MAX_POLYGON_VERTICES = env_int("MAX_POLYGON_VERTICES", 10_000, minimum=3)
+MAX_REGION_PIXELS = env_int("MAX_REGION_PIXELS", 25_000_000, minimum=1)
+MAX_PROFILE_SAMPLES = env_int("MAX_PROFILE_SAMPLES", 100_000, minimum=2)
 # Tile, cut-out and aperture work that runs at the same time in one process;
 # further requests wait their turn instead of all allocating at once.
 MAX_CONCURRENT_RENDERS = env_int("MAX_CONCURRENT_RENDERS", max(2, os.cpu_count() or 2), minimum=1)
@@ -212,6 +220,11 @@ MAX_CONCURRENT_RENDERS = env_int("MAX_CONCURRENT_RENDERS", max(2, os.cpu_count()
 # ones; a cut-out over it waits up to INFLIGHT_WAIT_SECONDS, then gets a 503.
 MAX_INFLIGHT_MB = env_int("MAX_INFLIGHT_MB", 256, minimum=1)
 INFLIGHT_WAIT_SECONDS = env_float("INFLIGHT_WAIT_SECONDS", 10.0, minimum=0.0)
+# Go-to by name beyond the catalogues: the server asks this name resolver
+# (CDS Sesame's XML output, the name appended after "?"), so the page's
+# connect-src stays 'self'. Empty (the default) sends nothing outside.
+NAME_RESOLVER_URL = env_str("NAME_RESOLVER_URL", "")
+NAME_RESOLVER_TIMEOUT_SECONDS = env_float("NAME_RESOLVER_TIMEOUT_SECONDS", 5.0, minimum=0.1)
 # Folders that confine every FITS and catalogue path (after resolving
 # symlinks); empty means any readable regular file.
 DATA_ROOTS = [Path(p).resolve() for p in env_list("DATA_ROOTS", [])]

@@ -19,7 +19,7 @@ urlpatterns = [
     path("auth/", include("tilemaker_site.accounts.urls")),
     path(API_PREFIX, include("maps.urls")),
     path(API_PREFIX, include("catalogs.urls")),
-    path(API_PREFIX, include("regions.urls")),
+    path(API_PREFIX, include("sky_regions.urls")),
     path(f"{API_PREFIX}openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
     path(f"{API_PREFIX}docs", SwaggerDocsView.as_view(url_name="openapi-schema"), name="docs"),
 ]

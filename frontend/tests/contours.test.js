@@ -10,6 +10,7 @@ import {
   mosaic,
   parseLevels,
   smoothForContours,
+  smoothingBlock,
   TooManyPoints,
 } from "../static/frontend/js/contours.js";
 
@@ -247,6 +248,12 @@ test("gaussianSmooth: hand-computed 1-D case, constants stay constant, NaN stays
 });
 
 // Distance of a contour's points from the circle radius r around (XC, YC).
+// How far blocked-Gaussian rings may lie off the analytic circle, in pixels:
+// measured 0.03 px at levels 0.3 and 0.5 and 0.09 px on the faint outer
+// ring at 0.1 (blocks of 2 for rings of radius 14-26 px), 0.006 px for a
+// ring as small as the kernel.
+const BLOCKED_RING_PX = 0.15;
+
 function worstOffCircle(points, scale, r) {
   let worst = 0;
   for (let i = 0; i < points.length; i += 2) {
@@ -261,8 +268,7 @@ test("a Gaussian smoothed by a Gaussian is the analytic wider Gaussian", () => {
   // s² / (s² + k²) exp(-r²/2(s² + k²)): the level-L ring has radius
   // sqrt(2 (s² + k²) ln(s² / ((s² + k²) L))).
   const k = 4;
-  const { grid: smooth, scale } = smoothForContours(grid(72, 80, gaussian), "gaussian", 2 * k);
-  assert.equal(scale, 1);
+  const smooth = gaussianSmooth(grid(72, 80, gaussian), k);
   const s2 = SIGMA_PX ** 2 + k ** 2;
   for (const { level, lines } of contours(smooth, [0.1, 0.3, 0.5])) {
     assert.equal(lines.length, 1, `level ${level}`);
@@ -271,6 +277,105 @@ test("a Gaussian smoothed by a Gaussian is the analytic wider Gaussian", () => {
     const worst = worstOffCircle(lines[0].points, 1, r);
     assert.ok(worst < 0.06, `level ${level}: ${worst} px off radius ${r}`);
   }
+  // The same through smoothForContours, which for sigma 4 works on block
+  // means of 2 x 2 (smoothingBlock) with a Gaussian of sqrt(16 - 4 / 12)
+  // px after them: the same total variance, so the same analytic rings;
+  // points times the scale 2 must land on them within BLOCKED_RING_PX.
+  const { grid: blocked, scale } = smoothForContours(grid(72, 80, gaussian), "gaussian", 2 * k);
+  assert.equal(scale, 2);
+  assert.deepEqual([blocked.rows, blocked.cols], [36, 40]);
+  for (const { level, lines } of contours(blocked, [0.1, 0.3, 0.5])) {
+    assert.equal(lines.length, 1, `level ${level}`);
+    const r = Math.sqrt(2 * s2 * Math.log(SIGMA_PX ** 2 / (s2 * level)));
+    const worst = worstOffCircle(lines[0].points, scale, r);
+    assert.ok(worst < BLOCKED_RING_PX, `level ${level}: ${worst} px off radius ${r}`);
+  }
+});
+
+test("smoothingBlock: k for block, 1 for none, floor(sigma / 2) for a Gaussian of sigma k / 2", () => {
+  assert.equal(smoothingBlock("none", 7), 1);
+  assert.equal(smoothingBlock("block", 7), 7);
+  assert.deepEqual(
+    [1, 4, 7, 8, 11, 12, 16, 32].map((k) => smoothingBlock("gaussian", k)),
+    [1, 1, 1, 2, 2, 3, 4, 8],
+  );
+  assert.throws(() => smoothingBlock("median", 4), RangeError);
+  // Below sigma 4 (N = 8) the Gaussian stays at full resolution, scale 1:
+  // the same values as gaussianSmooth.
+  const field = grid(30, 40, gaussian);
+  const { grid: same, scale } = smoothForContours(field, "gaussian", 7);
+  assert.equal(scale, 1);
+  assert.deepEqual(same.values, gaussianSmooth(field, 3.5).values);
+});
+
+test("a ring as small as the kernel keeps its radius on block means", () => {
+  // The viewer test's case: a Gaussian of 8 px smoothed with N = 8 (sigma
+  // 4 px, blocks of 2): peak 64 / 80 of the original, level 0.5 at radius
+  // sqrt(2 x 80 ln(1.6)) = 8.67 px, only 4.3 block cells.
+  const s = 8;
+  const bump = grid(64, 64, (x, y) => Math.exp(-((x - 32) ** 2 + (y - 32) ** 2) / (2 * s * s)));
+  const { grid: blocked, scale } = smoothForContours(bump, "gaussian", 8);
+  assert.equal(scale, 2);
+  const s2 = s * s + 16;
+  const r = Math.sqrt(2 * s2 * Math.log((s * s) / (s2 * 0.5)));
+  const [{ lines }] = contours(blocked, [0.5]);
+  assert.equal(lines.length, 1);
+  let worst = 0;
+  for (let i = 0; i < lines[0].points.length; i += 2) {
+    worst = Math.max(worst, Math.abs(Math.hypot(lines[0].points[i] * scale - 32, lines[0].points[i + 1] * scale - 32) - r));
+  }
+  assert.ok(worst < BLOCKED_RING_PX, `${worst} px off radius ${r}`);
+});
+
+// A seeded standard normal (Park-Miller and Box-Muller): the same noise on every run.
+function normals(count, seed) {
+  let state = seed;
+  const uniform = () => {
+    state = (state * 16807) % 2147483647;
+    return state / 2147483647;
+  };
+  return Float32Array.from({ length: count }, () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()));
+}
+
+// The blocked Gaussian at block centre (c + 0.5) b against the full-resolution
+// one there (odd b: a pixel centre, no interpolation), away from the edges.
+function blockedAgainstFull(field, k) {
+  const full = gaussianSmooth(field, k / 2);
+  const { grid: blocked, scale: b } = smoothForContours(field, "gaussian", k);
+  const margin = 2 * k + b;
+  let sumDiff2 = 0;
+  let sumFull2 = 0;
+  let n = 0;
+  for (let r = 0; r < blocked.rows; r += 1) {
+    for (let c = 0; c < blocked.cols; c += 1) {
+      const x = (c + 0.5) * b - 0.5;
+      const y = (r + 0.5) * b - 0.5;
+      if (x < margin || y < margin || x > field.cols - margin || y > field.rows - margin) continue;
+      const reference = full.values[y * field.cols + x];
+      sumDiff2 += (blocked.values[r * blocked.cols + c] - reference) ** 2;
+      sumFull2 += reference ** 2;
+      n += 1;
+    }
+  }
+  return { b, rmsDiff: Math.sqrt(sumDiff2 / n), rmsFull: Math.sqrt(sumFull2 / n) };
+}
+
+test("a wide Gaussian on block means matches the full-resolution one: structure exactly, noise to a fifth", () => {
+  // k = 12: sigma 6, blocks of 3 (centres on pixel centres).
+  const rows = 240;
+  const cols = 321;
+  const smooth = grid(rows, cols, (x, y) => 100 * Math.sin(x / 40) * Math.cos(y / 55));
+  const structure = blockedAgainstFull(smooth, 12);
+  assert.equal(structure.b, 3);
+  // Measured 3e-5 of the rms: the blocking changes structure wider than
+  // the kernel by nothing a contour would show.
+  assert.ok(structure.rmsDiff < 1e-4 * structure.rmsFull, JSON.stringify(structure));
+  // White noise of rms 1: smoothed by sigma 6 its rms is 1 / (2 sqrt(pi) 6)
+  // = 0.047; the staircase kernel changes it by 0.13 of that (measured).
+  const noise = { values: normals(rows * cols, 2026), rows, cols };
+  const white = blockedAgainstFull(noise, 12);
+  assert.ok(Math.abs(white.rmsFull - 1 / (2 * Math.sqrt(Math.PI) * 6)) < 0.005, JSON.stringify(white));
+  assert.ok(white.rmsDiff < white.rmsFull / 5, JSON.stringify(white));
 });
 
 test("contours of a block-2 mean land on the sky positions of the full grid", () => {

@@ -6,6 +6,7 @@ import {
   debiasedIntensity,
   polarisationAngleDeg,
   polarisedIntensity,
+  sigmaFromIvar,
 } from "../static/frontend/js/polarisation.js";
 
 const ORIENTATIONS = [false, true];
@@ -185,4 +186,46 @@ test("bins average Q and U over finite pixels, skip empty bins and threshold on 
   assert.throws(() => binVectors({ q, u, rows, cols, bin: 2, debias: true }), RangeError);
   assert.throws(() => binVectors({ q, u, rows, cols, bin: 0 }), RangeError);
   assert.throws(() => binVectors({ q, u: u.subarray(1), rows, cols, bin: 2 }), RangeError);
+});
+
+test("sigmaFromIvar: 1 / sqrt(ivar), NaN where ivar <= 0 or not finite", () => {
+  const sigma = sigmaFromIvar(Float32Array.from([4, 0.01, 1, 0, -2, NaN, Infinity]));
+  assert.ok(sigma instanceof Float32Array);
+  assert.deepEqual(Array.from(sigma.subarray(0, 3)), [0.5, Math.fround(10), 1]);
+  assert.ok(Array.from(sigma.subarray(3)).every(Number.isNaN));
+  // A coarse tile pixel: the mean of 16 map pixels of ivar 4 has sigma
+  // 0.5 / sqrt(16).
+  assert.deepEqual(Array.from(sigmaFromIvar([4, 0], 16)).slice(0, 1), [0.125]);
+  assert.ok(Number.isNaN(sigmaFromIvar([4, 0], 16)[1]));
+  assert.throws(() => sigmaFromIvar([4], 0), RangeError);
+});
+
+test("an ivar map thresholds bins on P / sigma of their mean; pixels with ivar <= 0 are left out", () => {
+  // P = 5 everywhere (Q 3, U 4). Left 2 x 2 bin: ivar 1 -> sigma 1 per
+  // pixel, 0.5 for the mean of 4: P / sigma = 10. Right bin: ivar 0.01 ->
+  // sigma 10, 5 for the mean: P / sigma = 1. Bottom-left bin: ivar 0 in
+  // three pixels, 1 in one: only that pixel counts (n = 1, P / sigma = 5).
+  const rows = 4;
+  const cols = 4;
+  const q = new Float32Array(16).fill(3);
+  const u = new Float32Array(16).fill(4);
+  const ivar = Float32Array.from([1, 1, 0.01, 0.01, 1, 1, 0.01, 0.01, 0, 0, 1, 1, 0, 1, 1, 1]);
+  const sigma = sigmaFromIvar(ivar);
+  const shown = (threshold) =>
+    binVectors({ q, u, rows, cols, bin: 2, sigma, threshold }).map((s) => [s.x, s.y, s.n, Math.round((s.p / s.sigma) * 1e6) / 1e6]);
+  assert.deepEqual(shown(0), [
+    [1, 1, 4, 10],
+    [3, 1, 4, 1],
+    [1, 3, 1, 5],
+    [3, 3, 4, 10],
+  ]);
+  assert.deepEqual(shown(2).map(([x, y]) => [x, y]), [
+    [1, 1],
+    [1, 3],
+    [3, 3],
+  ]);
+  assert.deepEqual(shown(6).map(([x, y]) => [x, y]), [
+    [1, 1],
+    [3, 3],
+  ]);
 });

@@ -27,6 +27,7 @@ Planck default: COSMO).
 import functools
 import math
 import os
+import re
 import stat
 import threading
 import warnings
@@ -103,6 +104,12 @@ class HealpixInfo:
     convention: str
     mtime_ns: int
     size: int
+    scale: float = 1.0
+
+    @property
+    def served_unit(self) -> str | None:
+        """The unit of the values served (``unit`` times ``scale``; see ``scaled_unit``)."""
+        return scaled_unit(self.unit, self.scale)
 
     @property
     def resolution_deg(self) -> float:
@@ -113,6 +120,50 @@ class HealpixInfo:
         """Whether Q/U values are rotated into the equatorial frame (False: not needed or
         no partner column to rotate with)."""
         return self.stokes is not None and self.frame != "C" and self.partner is not None
+
+
+# Kelvin spellings (TUNITn of Planck, WMAP and healpy files), to an optional power.
+_KELVIN = re.compile(
+    r"^(?P<inverse>1/)?(?P<prefix>u|mu|\u00b5|\u03bc|micro|m|milli)?(?:k|kelvin)(?P<kind>_?(?:cmb|rj))?"
+    r"(?:\^|\*\*)?(?P<power>[+-]?\d)?$"
+)
+_KELVIN_PER_PREFIX = {"": 1.0, "m": 1e-3, "milli": 1e-3}
+_PREFIX_LABELS = {1.0: "K", 1e-3: "mK", 1e-6: "uK"}
+
+
+def scaled_unit(unit: str | None, scale: float) -> str | None:
+    """The unit of values in ``unit`` multiplied by ``scale`` (None: not expressible).
+
+    ``unit`` itself for a scale of 1; a kelvin unit whose scale is a change of
+    prefix gets the new prefix (``K_CMB`` x 1e6 -> ``uK``, ``K_CMB^2`` x 1e12 ->
+    ``uK^2``; "_CMB" is dropped as every temperature this server shows is
+    thermodynamic, "_RJ" is kept); anything else None, so no wrong unit is written.
+
+    Parameters
+    ----------
+    unit : str or None
+        The file's unit (``TUNITn`` or ``BUNIT``).
+    scale : float
+        The factor applied to every value.
+    """
+    if scale == 1.0:
+        return unit
+    match = _KELVIN.match((unit or "").strip().lower().replace(" ", ""))
+    if match is None:
+        return None
+    prefix = match["prefix"] or ""
+    power = int(match["power"]) if match["power"] else 1
+    if match["inverse"]:
+        power = -power
+    if power == 0:
+        return None
+    kelvin = _KELVIN_PER_PREFIX.get(prefix, 1e-6) / scale ** (1.0 / power) if scale > 0 else 0
+    label = next((text for k, text in _PREFIX_LABELS.items() if math.isclose(kelvin, k)), None)
+    if label is None:
+        return None
+    if (match["kind"] or "").endswith("rj"):
+        label += "_RJ"
+    return label if power == 1 else f"{label}^{power}"
 
 
 def _fail(reason: str, path: str, key: str | None = None) -> FitsError:
@@ -150,7 +201,7 @@ def _partner(name: str, stokes: str | None, names: tuple[str, ...]) -> str | Non
     return next((n for n in names if n.upper() == wanted), None)
 
 
-def inspect_healpix(path, *, hdu: int = 1, field: int | str = 0) -> HealpixInfo:
+def inspect_healpix(path, *, hdu: int = 1, field: int | str = 0, scale: float = 1.0) -> HealpixInfo:
     """The HEALPix column ``field`` of table HDU ``hdu`` (headers only).
 
     Parameters
@@ -162,6 +213,9 @@ def inspect_healpix(path, *, hdu: int = 1, field: int | str = 0) -> HealpixInfo:
     field : int or str
         A column name (case-insensitive) or its 0-based position among the
         map's columns, ``PIXEL`` excluded (healpy's ``field``).
+    scale : float
+        The factor every value served is multiplied by (the provider's
+        ``scale``: 1e6 shows a ``K_CMB`` map in uK).
 
     Raises
     ------
@@ -267,6 +321,7 @@ def inspect_healpix(path, *, hdu: int = 1, field: int | str = 0) -> HealpixInfo:
         convention=convention if convention in ("IAU", "COSMO") else "COSMO",
         mtime_ns=file_stat.st_mtime_ns,
         size=file_stat.st_size,
+        scale=float(scale),
     )
 
 
@@ -308,8 +363,8 @@ def virtual_plane(info: HealpixInfo) -> PlaneInfo:
     for key in ("CRPIX1", "CRVAL1", "CDELT1", "CRPIX2", "CRVAL2", "CDELT2"):
         header[key] = getattr(pixel_grid, key.lower())
     header["RADESYS"] = "ICRS"
-    if info.unit:
-        header["BUNIT"] = info.unit
+    if info.served_unit:
+        header["BUNIT"] = info.served_unit
     return PlaneInfo(
         path=info.path,
         hdu=info.hdu,
@@ -317,7 +372,7 @@ def virtual_plane(info: HealpixInfo) -> PlaneInfo:
         shape=(ny, nx),
         dtype="float32",
         header=header,
-        bunit=info.unit,
+        bunit=info.served_unit,
         pixel_scale_ra_deg=-scale_deg,
         pixel_scale_dec_deg=scale_deg,
         grid=grid,
@@ -555,7 +610,8 @@ class HealpixReader:
     @property
     def version(self) -> tuple:
         h = self.healpix
-        return (h.path, h.mtime_ns, h.size, h.hdu, f"healpix:{h.column}")
+        scaled = "" if h.scale == 1.0 else f"*{h.scale!r}"
+        return (h.path, h.mtime_ns, h.size, h.hdu, f"healpix:{h.column}{scaled}")
 
     # -- raw access -------------------------------------------------------
 
@@ -593,9 +649,13 @@ class HealpixReader:
         return out
 
     def _clean(self, raw: np.ndarray) -> np.ndarray:
+        """float32 values served: NaN where bad, times the provider's scale (every path
+        from the file passes here, so tiles, pyramid, cut-outs and apertures agree)."""
         values = raw.astype(np.float32)
         bad = (values == np.float32(UNSEEN)) | (values == np.float32(self.healpix.bad_data))
         values[bad | ~np.isfinite(values)] = np.nan
+        if self.healpix.scale != 1.0:
+            values *= np.float32(self.healpix.scale)
         return values
 
     def _rows(self, start: int, stop: int) -> np.ndarray:
@@ -703,8 +763,9 @@ _readers: OrderedDict[tuple, HealpixReader] = OrderedDict()
 _readers_lock = threading.Lock()
 
 
-def open_healpix(path, *, hdu: int = 1, field: int | str = 0) -> HealpixReader:
-    """The process-wide reader of one HEALPix column, reopened when the file changes.
+def open_healpix(path, *, hdu: int = 1, field: int | str = 0, scale: float = 1.0) -> HealpixReader:
+    """The process-wide reader of one HEALPix column (values times ``scale``), reopened
+    when the file changes.
 
     Raises
     ------
@@ -718,13 +779,13 @@ def open_healpix(path, *, hdu: int = 1, field: int | str = 0) -> HealpixReader:
         file_stat = None
     if file_stat is None or not stat.S_ISREG(file_stat.st_mode):
         file_stat = _stat_regular_file(path)
-    key = (path, file_stat.st_mtime_ns, file_stat.st_size, hdu, field)
+    key = (path, file_stat.st_mtime_ns, file_stat.st_size, hdu, field, float(scale))
     with _readers_lock:
         reader = _readers.get(key)
         if reader is not None:
             _readers.move_to_end(key)
             return reader
-    reader = HealpixReader(inspect_healpix(path, hdu=hdu, field=field))
+    reader = HealpixReader(inspect_healpix(path, hdu=hdu, field=field, scale=scale))
     with _readers_lock:
         for old in [k for k in _readers if k[0] == path and k[1:3] != key[1:3]]:
             del _readers[old]
@@ -735,7 +796,7 @@ def open_healpix(path, *, hdu: int = 1, field: int | str = 0) -> HealpixReader:
     return reader
 
 
-def healpix_plane(path, *, hdu: int = 1, field: int | str = 0) -> PlaneInfo:
+def healpix_plane(path, *, hdu: int = 1, field: int | str = 0, scale: float = 1.0) -> PlaneInfo:
     """The virtual CAR ``PlaneInfo`` of a HEALPix column (headers only; ``FitsError`` as
     ``inspect_healpix``): what a layer's tile grid and bounds are derived from."""
-    return virtual_plane(inspect_healpix(path, hdu=hdu, field=field))
+    return virtual_plane(inspect_healpix(path, hdu=hdu, field=field, scale=scale))

@@ -10,8 +10,10 @@ pixel, so every HEALPix pixel contributes to a coarse tile. Downgrades by 2
 and 4 are computed per tile from the children (at most 16 reads per tile
 pixel); further ones come from a pyramid built once per map by one pass over
 the file (the CAR overview's counterpart: ``start_overview`` builds it on the
-background worker; a coarse tile asked for meanwhile is computed from the
-children in the file, slower but never waiting for the build).
+background worker). A coarse tile asked for while the build is queued or
+running waits for it (``wait_for_overview``, at most ``BUILD_WAIT_SECONDS``),
+else, or when no build was started, is computed from the children in the
+file.
 Everything else (cut-outs, histograms, derived maps) reads the virtual CAR
 plane (``maps.engine.healpix``).
 """
@@ -38,6 +40,13 @@ DIRECT_STEPS = 2
 # 2048, Q and U) to a 79 MB peak of indices, values and row blocks (2^20:
 # 136 MB; the time is the same).
 CHILDREN_PER_CHUNK = 1 << 19
+# How long a coarse tile waits for a started pyramid build before reading the
+# file itself. NSIDE 2048 Q+U: the build takes 3.7-4.3 s CPU, a level-0 tile
+# from the file 2.2-2.6 s CPU; the viewer asks for both level-0 tiles (or up
+# to eight level-1 tiles) at once, so computing them beside the build took
+# 9-15 s wall on the 2 shared cores (TILEMAKER_PRECACHE=no: both level-0
+# tiles 15 s after ready), more than the build alone.
+BUILD_WAIT_SECONDS = 20.0
 
 
 class HealpixSource(PixelSource):
@@ -49,6 +58,7 @@ class HealpixSource(PixelSource):
         self.healpix = reader.healpix
         self._pyramid: dict[int, dict[str, np.ndarray]] | None = None
         self._pyramid_lock = threading.Lock()
+        self._pyramid_done = threading.Event()
 
     def read_window(self, *, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         return self._reader.read(y0=y0, y1=y1, x0=x0, x1=x1)
@@ -70,7 +80,22 @@ class HealpixSource(PixelSource):
     def build_overview(self) -> None:
         """Build the downgraded pyramid now, in the calling thread (one pass over the file;
         ``start_overview`` queues it on the background worker)."""
-        self._ensure_pyramid()
+        try:
+            self._ensure_pyramid()
+        finally:
+            # Also on failure: a waiting tile then reads the file.
+            self._pyramid_done.set()
+
+    def wait_for_overview(self, *, level: int) -> bool:
+        """Wait up to ``BUILD_WAIT_SECONDS`` for a queued or running pyramid build when a tile
+        at ``level`` would read from it (beyond the downgrades computed per tile); at once
+        when none was started. Returns whether the pyramid is ready."""
+        if self.overview_ready or self.step_for_level(level) <= DIRECT_STEPS:
+            return True
+        if not self._overview_started:
+            return False
+        self._pyramid_done.wait(BUILD_WAIT_SECONDS)
+        return self.overview_ready
 
     def _columns(self) -> tuple[str, ...]:
         h = self.healpix
@@ -201,6 +226,10 @@ class HealpixSource(PixelSource):
         header["HPXCOL"] = (h.column, "HEALPix column")
         header["HPXNSIDE"] = (h.nside, "HEALPix NSIDE of the source")
         header["HPXORDER"] = (h.ordering, "HEALPix ordering of the source")
+        if h.scale != 1.0:
+            header["HPXSCALE"] = (h.scale, "values are the source's times this")
+            if h.unit:
+                header["HPXUNIT"] = (h.unit[:68], "unit of the source's values")
         header["HISTORY"] = (
             f"Resampled from a HEALPix {FRAME_NAMES[h.frame]} map: each pixel is the value "
             "of the HEALPix pixel containing its centre."

@@ -4,12 +4,15 @@ A provider says where a layer's pixels come from::
 
     {"provider_type": "fits", "filename": "...", "hdu": 0, "index": null}
     {"provider_type": "fits_combination", "function": "/", "providers": [<fits>, ...]}
-    {"provider_type": "healpix", "filename": "...", "hdu": 1, "field": 0}
+    {"provider_type": "healpix", "filename": "...", "hdu": 1, "field": 0, "scale": 1}
 
 A ``healpix`` provider is one column of a HEALPix table: ``hdu`` defaults to
 1 (where healpy and Planck write the map), ``field`` to 0 and is a column
 name (``"Q_STOKES"``, case-insensitive) or a 0-based position among the map
-columns, ``PIXEL`` excluded (healpy's ``field``). A combination may take
+columns, ``PIXEL`` excluded (healpy's ``field``); ``scale`` (default 1, a
+finite non-zero number) multiplies every value the layer serves (1e6: a
+``K_CMB`` map shown in uK), and is left out of the stored form when 1. A
+combination may take
 ``healpix`` inputs; they combine when they share one NSIDE (one virtual grid).
 
 This module is the one owner of that format: the importer, the admin form,
@@ -27,6 +30,7 @@ path from the layer entry (``"provider.providers[1].hdu"``) and a ``message``
 that does not repeat it, so callers place it without matching text.
 """
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -40,7 +44,7 @@ PROVIDER_FITS = "fits"
 PROVIDER_COMBINATION = "fits_combination"
 PROVIDER_HEALPIX = "healpix"
 FITS_KEYS = frozenset({"provider_type", "filename", "hdu", "index"})
-HEALPIX_KEYS = frozenset({"provider_type", "filename", "hdu", "field"})
+HEALPIX_KEYS = frozenset({"provider_type", "filename", "hdu", "field", "scale"})
 COMBINATION_KEYS = frozenset({"provider_type", "providers", "function"})
 # Column (row) positions of the corners of two combined inputs may differ by
 # this much and still count as one grid: headers written with different
@@ -98,11 +102,13 @@ class FitsProvider:
 
 @dataclass(frozen=True)
 class HealpixProvider:
-    """Column ``field`` (a name or a 0-based position) of HEALPix table HDU ``hdu``."""
+    """Column ``field`` (a name or a 0-based position) of HEALPix table HDU ``hdu``, its
+    values multiplied by ``scale``."""
 
     filename: str
     hdu: int = 1
     field: int | str = 0
+    scale: float = 1.0
 
     @property
     def inputs(self) -> tuple["HealpixProvider", ...]:
@@ -112,12 +118,16 @@ class HealpixProvider:
         return [(field, self)]
 
     def to_dict(self) -> dict:
-        return {
+        """The canonical stored form: every key present but ``scale`` when it is 1."""
+        stored = {
             "provider_type": PROVIDER_HEALPIX,
             "filename": self.filename,
             "hdu": self.hdu,
             "field": self.field,
         }
+        if self.scale != 1.0:
+            stored["scale"] = self.scale
+        return stored
 
 
 @dataclass(frozen=True)
@@ -255,9 +265,21 @@ def _parse_healpix(value: dict, field: str, problems: list) -> HealpixProvider |
                 f"expected a column name or an integer >= 0, found {kind_of(column)}",
             )
         )
+    scale = value.get("scale")
+    if scale is None:
+        scale = 1.0
+    elif (
+        isinstance(scale, bool)
+        or not isinstance(scale, int | float)
+        or not math.isfinite(scale)
+        or scale == 0
+    ):
+        problems.append(
+            (f"{field}.scale", f"expected a finite non-zero number, found {kind_of(scale)}")
+        )
     if len(problems) > count:
         return None
-    return HealpixProvider(filename=filename, hdu=hdu, field=column)
+    return HealpixProvider(filename=filename, hdu=hdu, field=column, scale=float(scale))
 
 
 def _is_count(value: object) -> bool:

@@ -96,6 +96,13 @@ class PixelSource:
             self._overview_started = True
         _overview_queue().put(self)
 
+    def wait_for_overview(self, *, level: int) -> bool:
+        """Wait, when worth it, for a started overview build before a tile at ``level``
+        (bounded; called outside any render slot). Returns whether the overview is ready.
+        A CAR map's coarse tile never waits: its block mean is bounded by
+        ``MAX_TILE_SOURCE_PIXELS``."""
+        return self.overview_ready
+
     def build_overview(self) -> None:
         """Build the overview now, in the calling thread (the worker calls this)."""
         if self.overview_ready:
@@ -397,7 +404,7 @@ def _open_input(entry, resolve):
     """The reader of one provider input: a CAR plane, or a HEALPix column's virtual plane."""
     path = os.fspath(resolve(entry.filename))
     if isinstance(entry, HealpixProvider):
-        return open_healpix(path, hdu=entry.hdu, field=entry.field)
+        return open_healpix(path, hdu=entry.hdu, field=entry.field, scale=entry.scale)
     return open_plane(path, hdu=entry.hdu, index=entry.index)
 
 

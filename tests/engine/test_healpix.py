@@ -8,7 +8,7 @@ import pytest
 from astropy.io import fits
 
 from maps.engine import FitsError, TileIndex, parse_provider, source_from_provider
-from maps.engine.healpix import loc2pix, sky_to_map
+from maps.engine.healpix import loc2pix, scaled_unit, sky_to_map
 from maps.engine.providers import HealpixProvider, ProviderError
 
 
@@ -279,3 +279,70 @@ def test_coarse_tiles_are_the_same_before_and_after_the_pyramid(tmp_path, coord)
     for index, tile in zip(indices, before, strict=True):
         assert layer.step_for_level(index.level) > 2
         np.testing.assert_allclose(layer.tile(index=index), tile, rtol=1e-6, atol=1e-6)
+
+
+def test_provider_scale_is_a_finite_non_zero_number():
+    parsed = parse_provider({"provider_type": "healpix", "filename": "x.fits", "scale": 1e6})
+    assert parsed.scale == 1e6
+    assert parsed.to_dict()["scale"] == 1e6
+    for bad, found in [(0, "the number 0"), (float("inf"), "the number inf"), ([1], "a list")]:
+        with pytest.raises(ProviderError) as caught:
+            parse_provider({"provider_type": "healpix", "filename": "x.fits", "scale": bad})
+        assert str(caught.value) == (
+            f"provider.scale: expected a finite non-zero number, found {found}"
+        )
+
+
+@pytest.mark.parametrize(
+    ("unit", "scale", "served"),
+    [
+        ("K_CMB", 1e6, "uK"),
+        ("K_CMB^2", 1e12, "uK^2"),
+        ("mK", 1e3, "uK"),
+        ("K_RJ", 1e6, "uK_RJ"),
+        ("1/K_CMB^2", 1e-12, "uK^-2"),
+        ("K_CMB", 1.0, "K_CMB"),
+        ("K_CMB", 2.0, None),
+        ("MJy/sr", 1e6, None),
+        (None, 1e6, None),
+    ],
+)
+def test_scaled_unit(unit, scale, served):
+    assert scaled_unit(unit, scale) == served
+
+
+def test_scaled_source_multiplies_tiles_and_cutouts(tmp_path):
+    nside = 32
+    values = smooth_map(nside)
+    path = write(tmp_path / "m.fits", values, column_units="K_CMB")
+    plain, scaled = source(path), source(path, scale=-1e6)
+    index = TileIndex(level=0, x=1, y=0)
+    np.testing.assert_array_equal(
+        scaled.tile(index=index), plain.tile(index=index) * np.float32(-1e6)
+    )
+    cut = scaled.cutout(
+        left_ra_deg=20, right_ra_deg=10, top_dec_deg=5, bottom_dec_deg=-5, max_pixels=10**6
+    )
+    plain_cut = plain.cutout(
+        left_ra_deg=20, right_ra_deg=10, top_dec_deg=5, bottom_dec_deg=-5, max_pixels=10**6
+    )
+    np.testing.assert_array_equal(cut.data, plain_cut.data * np.float32(-1e6))
+    assert plain_cut.header["BUNIT"] == "K_CMB"
+    assert "BUNIT" not in cut.header  # -1e6 K_CMB is no unit: none rather than a wrong one
+    assert cut.header["HPXSCALE"] == -1e6
+
+
+def test_a_coarse_tile_waits_for_a_started_pyramid_build_only(tmp_path):
+    nside = 512
+    path = write(tmp_path / "m.fits", smooth_map(nside))
+    layer = source(path)
+    assert layer.step_for_level(0) > 2
+    # No build started (engine use without the server): a coarse tile reads the file.
+    assert layer.wait_for_overview(level=0) is False
+    assert not layer.overview_ready
+    # Levels whose downgrades are computed per tile never wait.
+    native = layer.info.grid.deepest_level
+    assert layer.wait_for_overview(level=native) is True
+    layer.start_overview()
+    assert layer.wait_for_overview(level=0) is True
+    assert layer.overview_ready

@@ -8,7 +8,7 @@ import pytest
 
 from catalogs.models import Source, SourceGroup
 from maps.models import Band, Grant, Layer, Map, MapGroup
-from regions.models import Box
+from sky_regions.models import Box
 
 DATA = Path(__file__).parent / "data"
 MODELS = (Grant, MapGroup, Map, Band, Layer, SourceGroup, Source, Box)

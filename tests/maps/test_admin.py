@@ -11,7 +11,7 @@ from django.urls import reverse
 from catalogs.models import Source, SourceGroup
 from maps.importers import import_config
 from maps.models import Band, Grant, Layer, Map, MapGroup
-from regions.models import Box
+from sky_regions.models import Box
 from tests.support.configs import config_with_layers, layer_entry, write_json
 from tests.support.fits import write_car_map
 

@@ -6,7 +6,7 @@ from django.test import Client
 
 from catalogs.models import SourceGroup
 from maps.models import Grant, Layer
-from regions.models import Box
+from sky_regions.models import Box
 from tests.support.hostile import create_hostile_sky, hostile
 
 pytestmark = pytest.mark.django_db

@@ -32,7 +32,7 @@ def test_admin_shows_nside_ordering_and_frame(tmp_path, staff):  # noqa: F811
     assert problems == []
     import_config(write_json(tmp_path / "config.json", config))
     layer = Layer.objects.get(provider__provider_type="healpix")
-    assert (layer.stokes, layer.units, layer.band.name) == ("I", "K", "100 GHz")
+    assert (layer.stokes, layer.units, layer.band.name) == ("I", "uK", "100 GHz")  # K_CMB in uK
     content = staff.get(change(layer)).content.decode()
     assert escape("NSIDE 64, NESTED, galactic (column T, partial sky)") in content
     assert 'name="healpix"' not in content

@@ -41,15 +41,21 @@ def test_planck_file_gives_named_map_band_and_stokes_layers(tmp_path):
         (layer["name"], layer.get("stokes"), layer["units"], layer["vmin"], layer["vmax"])
         for layer in band["layers"]
     ]
+    # K_CMB shown in uK (issue 15): the provider scales the values by 1e6 (K^2: 1e12).
     assert shown == [
-        ("I", "I", "K", -0.0005, 0.0005),
-        ("Q", "Q", "K", -5e-05, 5e-05),
-        ("U", "U", "K", -5e-05, 5e-05),
-        ("II_COV", None, "K^2", "auto", "auto"),
+        ("I", "I", "uK", -500.0, 500.0),
+        ("Q", "Q", "uK", -50.0, 50.0),
+        ("U", "U", "uK", -50.0, 50.0),
+        ("II_COV", None, "uK^2", "auto", "auto"),
     ]
     assert [layer["provider"] for layer in band["layers"]] == [
-        {"provider_type": "healpix", "filename": str(path), "hdu": 1, "field": name}
-        for name in ("I_STOKES", "Q_STOKES", "U_STOKES", "II_COV")
+        {"provider_type": "healpix", "filename": str(path), "hdu": 1, "field": name, "scale": scale}
+        for name, scale in (
+            ("I_STOKES", 1e6),
+            ("Q_STOKES", 1e6),
+            ("U_STOKES", 1e6),
+            ("II_COV", 1e12),
+        )
     ]
     assert band["layers"][1]["polarisation_convention"] == "COSMO"
     assert "HEALPix NSIDE 16 NESTED, galactic" in band["layers"][0]["description"]

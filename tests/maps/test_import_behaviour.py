@@ -11,7 +11,7 @@ from maps import importers
 from maps.importers import ConfigError, import_config
 from maps.layer_geometry import refresh_layer_geometry
 from maps.models import Band, Grant, Layer, Map, MapGroup
-from regions.models import Box
+from sky_regions.models import Box
 from tests.maps.conftest import DATA, counts, snapshot
 from tests.support.configs import config_with_layers, layer_entry, write_json
 from tests.support.fits import write_car_map

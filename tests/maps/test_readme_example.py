@@ -9,7 +9,7 @@ import pytest
 from catalogs.models import Source
 from maps.importers import import_config
 from maps.models import Layer
-from regions.models import Box
+from sky_regions.models import Box
 from tests.support.fits import write_car_map
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -135,6 +135,10 @@ LAYER_EXPECTED = {
         "pixel_scale_dec_deg": 0.125,
         "pixel_offset_ra_deg": 0.0,
         "pixel_offset_dec_deg": 0.0,
+        "stokes": "Q",
+        "stokes_layers": {"I": "synth-i", "Q": "synth-q", "U": "synth-u"},
+        # No POLCCONV in the file and none configured.
+        "polarisation_convention": None,
     },
 }
 

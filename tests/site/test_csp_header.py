@@ -14,7 +14,7 @@ from social_core.backends.github import GithubOAuth2
 from catalogs.models import Source, SourceGroup
 from maps.layer_geometry import refresh_layer_geometry
 from maps.models import Band, Grant, Layer, Map, MapGroup
-from regions.models import Box
+from sky_regions.models import Box
 
 pytestmark = [
     pytest.mark.django_db,

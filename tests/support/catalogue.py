@@ -39,7 +39,7 @@ from django.test import Client, override_settings
 from catalogs.models import Source, SourceGroup
 from maps.layer_geometry import refresh_layer_geometry
 from maps.models import Band, Grant, Layer, Map, MapGroup
-from regions.models import Box
+from sky_regions.models import Box
 
 SECRET = "act-internal"
 

@@ -3,7 +3,7 @@
 from catalogs.models import Source, SourceGroup
 from maps.layer_geometry import refresh_layer_geometry
 from maps.models import Band, Grant, Layer, Map, MapGroup
-from regions.models import Box
+from sky_regions.models import Box
 
 # An element with an inline handler, and a script closing an attribute first.
 ATTACK = '<img src=x onerror="window.__xss=1">"><script>window.__xss=1</script>'

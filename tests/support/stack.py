@@ -371,6 +371,7 @@ def write_dataset(folder: Path) -> Path:
             "vmin": -300.0,
             "vmax": 300.0,
             "cmap": "RdBu_r",
+            "stokes": stokes,
             "provider": {"provider_type": "fits", "filename": "synth_iqu.fits", "index": plane},
         }
         for plane, (layer_id, stokes) in enumerate(zip(LAYER_IDS, "IQU", strict=True))

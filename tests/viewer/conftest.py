@@ -15,7 +15,7 @@ from django.core.cache import cache
 from catalogs.models import Source, SourceGroup
 from maps.layer_geometry import refresh_layer_geometry
 from maps.models import Band, Layer, Map, MapGroup
-from regions.models import Box
+from sky_regions.models import Box
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -1,7 +1,8 @@
 """Contours and polarisation vectors drawn in the browser from the data tiles on screen
 (issue 14, sections 5 and 6): where a contour of a known Gaussian is on screen, its label,
 the direction of the vectors of a uniform polarisation field in both conventions and both
-orientations, and the overlay settings in the URL."""
+orientations, the P/sigma threshold with the noise from an inverse-variance layer, and the
+overlay settings in the URL."""
 
 import math
 
@@ -286,3 +287,171 @@ def test_overlay_settings_round_trip_through_the_url(page, live_server, polarise
     assert "ct" not in params
     assert "vec" not in params
     assert page.evaluate("window.tilemakerViewer.overlays.vectorLayer.segments.length") == 0
+
+
+# The inverse variance of the Q and U pixels: 1 (sigma 1) east of the view centre, 1e-4
+# (sigma 100) west of it. Bins of 40 screen px are 10 x 10 map pixels at this zoom
+# (0.0625 degrees per screen pixel, 0.25 per map pixel), so a bin's mean has sigma 0.1
+# in the east (P / sigma = 500) and 10 in the west (P / sigma = 5).
+IVAR_EAST, IVAR_WEST = 1.0, 1e-4
+BIN_SCREEN_PX = 40
+SIGMA_BIN_EAST = 1.0 / math.sqrt(IVAR_EAST) / (BIN_SCREEN_PX * RESOLUTION_DEG / PIXEL_SCALE_DEG)
+P_OVER_SIGMA_THRESHOLD = 20
+SIGMA = "\N{GREEK SMALL LETTER SIGMA}"
+
+
+@pytest.fixture
+def polarised_ivar(polarised, make_car_map):
+    path = make_car_map(
+        "ov-ivar.fits",
+        nx=NX,
+        ny=NY,
+        pixel_scale_deg=PIXEL_SCALE_DEG,
+        ra_left_deg=RA_LEFT_DEG,
+        dec_bottom_deg=DEC_BOTTOM_DEG,
+    )
+    columns, rows = np.meshgrid(np.arange(NX), np.arange(NY))
+    ra, _ = pixel_centre_deg(columns, rows)
+    with fits.open(path, mode="update") as hdus:
+        hdus[0].data[:] = np.where(ra > VIEW["ra"], IVAR_EAST, IVAR_WEST)
+    cache.clear()
+    layer = Layer(
+        layer_id="ov-ivar",
+        name="IVar map",
+        quantity="ivar",
+        band=Band.objects.get(band_id="ov-f090"),
+        position=3,
+        units="uK^-2",
+        vmin=0.0,
+        vmax=1.0,
+        cmap="gray",
+        provider={"provider_type": "fits", "filename": str(path), "index": 0},
+    )
+    refresh_layer_geometry(layer)
+    layer.save()
+
+
+def vector_centres(page):
+    """Each drawn vector's centre on screen (map-element pixels), P and the bin's sigma."""
+    return page.evaluate(
+        """() => {
+            const { sky, overlays } = window.tilemakerViewer;
+            return overlays.vectorLayer.segments.map((s) => {
+                const a = sky.map.getPixelFromCoordinate(s.start);
+                const b = sky.map.getPixelFromCoordinate(s.end);
+                return { x: (a[0] + b[0]) / 2, y: (a[1] + b[1]) / 2, p: s.p, sigma: s.sigma };
+            });
+        }"""
+    )
+
+
+def test_vectors_below_the_p_over_sigma_threshold_of_an_ivar_layer_are_not_drawn(
+    page, live_server, polarised_ivar
+):
+    view = {**VIEW, "flip": True}
+    query = view_query(
+        layer=PLANES["I"],
+        gl="1",
+        vec="1",
+        vbin=str(BIN_SCREEN_PX),
+        vfix="1",
+        vthr=str(P_OVER_SIGMA_THRESHOLD),
+        vsig="ov-ivar",
+        vdb="mas",
+        vcol="00ff00",
+        **view,
+    )
+    open_viewer(page, live_server, query)
+    wait_overlays(page)
+    # With flip, east (higher RA, the low-noise side) is left of the view centre.
+    box = page.locator("#map").bounding_box()
+    boundary_x = box["width"] / 2
+    segments = vector_centres(page)
+    # Whole bins on screen, away from the noise boundary.
+    east = [
+        s
+        for s in segments
+        if BIN_SCREEN_PX / 2 < s["x"] < boundary_x - BIN_SCREEN_PX
+        and BIN_SCREEN_PX / 2 < s["y"] < box["height"] - BIN_SCREEN_PX / 2
+    ]
+    # The east half of the 1100 x 794 px map holds 12 x 19 such bins.
+    assert len(east) > 100
+    # A bin is drawn only if its P / sigma passes: none whose centre is more than half
+    # a bin into the noisy west (P / sigma 5 < 20).
+    assert all(s["x"] < boundary_x + BIN_SCREEN_PX / 2 + 1 for s in segments), max(
+        s["x"] for s in segments
+    )
+    for segment in east:
+        assert segment["sigma"] == pytest.approx(SIGMA_BIN_EAST, rel=1e-4)
+        # MAS: P - sigma^2 (1 - exp(-P^2 / sigma^2)) / (2 P) = 50 - 1e-4.
+        assert segment["p"] == pytest.approx(P_TRUE - SIGMA_BIN_EAST**2 / (2 * P_TRUE), rel=1e-6)
+    assert page.locator("#vector-threshold-label").inner_text() == f"P/{SIGMA}"
+    assert page.locator("#vector-noise").input_value() == "ov-ivar"
+    assert page.locator("#vector-noise option").nth(1).inner_text() == f"{SIGMA} = 1/sqrt(IVar map)"
+    assert page.locator("#vector-debias").input_value() == "mas"
+    assert page.locator("#vector-convention-note").inner_text() == "Q/U IAU (chosen)"
+    screenshot(page, "overlay-vectors-ivar-threshold")
+
+    # Without the noise layer the same 20 is a threshold on P = 50: the west is drawn too.
+    page.select_option("#vector-noise", "")
+    page.wait_for_function("!new URLSearchParams(location.search).has('vsig')")
+    wait_overlays(page)
+    segments = vector_centres(page)
+    west = [s for s in segments if s["x"] > boundary_x + BIN_SCREEN_PX]
+    assert len(west) > 100
+    assert all(s["sigma"] is None and s["p"] == pytest.approx(P_TRUE, rel=1e-5) for s in segments)
+    assert page.locator("#vector-threshold-label").inner_text() == "P"
+    assert page.locator("#vector-debias").is_disabled()
+    assert "vdb" not in url_params(page)
+
+
+def test_noise_layer_and_debias_round_trip_through_the_url(page, live_server, polarised_ivar):
+    view = {**VIEW, "flip": False}
+    query = view_query(
+        layer=PLANES["Q"],
+        gl="1",
+        vec="1",
+        vbin="30",
+        vthr="3",
+        vsig="ov-ivar",
+        vdb="asymptotic",
+        **view,
+    )
+    open_viewer(page, live_server, query)
+    wait_overlays(page)
+    page.wait_for_function("new URLSearchParams(location.search).get('vsig') === 'ov-ivar'")
+    params = url_params(page)
+    expected = {"vec": ["1"], "vthr": ["3"], "vsig": ["ov-ivar"], "vdb": ["asymptotic"]}
+    assert {key: params.get(key) for key in expected} == expected
+    assert page.locator("#vector-debias").input_value() == "asymptotic"
+    # The user's choice is written back: MAS instead.
+    page.select_option("#vector-debias", "mas")
+    page.wait_for_function("new URLSearchParams(location.search).get('vdb') === 'mas'")
+    assert url_params(page)["vsig"] == ["ov-ivar"]
+
+
+def test_at_a_coarse_level_the_bin_sigma_is_that_of_the_mean_of_its_map_pixels(
+    page, live_server, polarised_ivar
+):
+    # URL zoom 0 shows tile level 0, one level above the native one (0.5 degrees per
+    # tile pixel, one screen pixel each): each tile pixel is the mean of 2 x 2 map
+    # pixels, so with ivar 1 its noise is 1 / sqrt(4), and a bin of 10 x 10 tile
+    # pixels has sigma 0.5 / 10.
+    view = {**VIEW, "zoom": 0, "flip": True}
+    query = view_query(
+        layer=PLANES["I"], gl="1", vec="1", vbin="10", vfix="1", vsig="ov-ivar", **view
+    )
+    open_viewer(page, live_server, query)
+    wait_overlays(page)
+    box = page.locator("#map").bounding_box()
+    segments = vector_centres(page)
+    # Whole bins east of the view centre, inside the map (which reaches 87 screen px
+    # east and 57 px north and south of the view centre).
+    east = [
+        s
+        for s in segments
+        if -70 < s["x"] - box["width"] / 2 < -10 and abs(s["y"] - box["height"] / 2) < 40
+    ]
+    assert len(east) >= 10
+    for segment in east:
+        assert segment["sigma"] == pytest.approx(0.5 / 10, rel=1e-4)

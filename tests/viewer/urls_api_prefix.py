@@ -6,6 +6,6 @@ urlpatterns = [
     path("auth/", include("tilemaker_site.accounts.urls")),
     path("api/", include("maps.urls")),
     path("api/", include("catalogs.urls")),
-    path("api/", include("regions.urls")),
+    path("api/", include("sky_regions.urls")),
     path("", include("frontend.urls")),
 ]

@@ -8,7 +8,7 @@ from social_django.models import UserSocialAuth
 
 from catalogs.models import SourceGroup
 from maps.models import Grant, Map, MapGroup
-from regions.models import Box
+from sky_regions.models import Box
 from tilemaker_site.accounts.pipeline import GITHUB_GRANTS_KEY
 
 pytestmark = [

@@ -9,7 +9,7 @@ import pytest
 
 from catalogs.models import SourceGroup
 from maps.models import Layer, MapGroup
-from regions.models import Box
+from sky_regions.models import Box
 from tests.support.catalogue import BOXES, CATALOGUE, SECRET, SOURCE_GROUPS, walk
 
 pytestmark = pytest.mark.django_db

@@ -27,7 +27,7 @@ from django.test import Client, override_settings
 from catalogs.models import Source, SourceGroup
 from maps.layer_geometry import refresh_layer_geometry
 from maps.models import Band, Grant, Layer, Map, MapGroup
-from regions.models import Box
+from sky_regions.models import Box
 from tests.support.fits import write_car_map
 from tests.support.login_flow import github_login
 from tests.support.memcached import start_memcached
@@ -146,6 +146,9 @@ FIXED_URLS = [
     "/search?q=",
     "/sources",
     "/sources/public-cat",
+    "/source-names?q=sentinel",
+    "/source-names?q=s",
+    "/source-names?q=S&limit=100",
     "/highlights/boxes",
     "/histograms/viridis.png",
     "/auth/me",
@@ -335,6 +338,7 @@ def check_holder(client: Client) -> dict[str, str]:
         assert response.status_code < 500, url
         assert PUBLIC_PATH_MARKER not in response.content.lower(), url
     assert b"q7x" in client.get("/search?q=q7x").content
+    assert b"q7x" in client.get("/source-names?q=sentinel").content
     assert client.get("/layers/default").json()["layer"]["layer_id"] == "sentinel-layer-deep-q7x"
     return etags
 

@@ -7,7 +7,7 @@ import pytest
 from catalogs.models import Source, SourceGroup
 from maps import restricted
 from maps.models import Band, Grant, Layer, Map, MapGroup
-from regions.models import Box
+from sky_regions.models import Box
 
 visibility_migration = importlib.import_module("maps.migrations.0002_visibility_generation")
 

@@ -62,6 +62,7 @@ class Viewer {
         form: $("#goto-form"),
         input: $("#goto-input"),
         cancel: $("#goto-cancel"),
+        suggestions: $("#goto-suggestions"),
       },
       this.messages,
       changed,

@@ -5,8 +5,8 @@
 import { apiPath, getJson } from "./api.js";
 import { el } from "./dom.js";
 import { ContourLayer, LEVEL_MODES, levelsOf } from "./contourlayer.js";
-import { SMOOTHING_MODES, smoothForContours, TooManyPoints } from "./contours.js";
-import { CONVENTIONS } from "./polarisation.js";
+import { SMOOTHING_MODES, smoothForContours, smoothingBlock, TooManyPoints } from "./contours.js";
+import { CONVENTIONS, DEBIAS_METHODS, sigmaFromIvar } from "./polarisation.js";
 import { VectorLayer } from "./vectorlayer.js";
 import { layerMosaic, viewGrid } from "./viewmosaic.js";
 
@@ -40,7 +40,15 @@ export const DEFAULT_OVERLAYS = {
   threshold: 0,
   convention: "IAU",
   vectorColour: "#ffffff",
+  // An inverse-variance layer of the same grid giving the noise of Q and U,
+  // sigma = 1 / sqrt(ivar): the threshold is then on P / sigma of each bin,
+  // and the vector length may be debiased.
+  noiseLayer: null,
+  debias: "none",
 };
+// Layers whose name or quantity says they are inverse variance: offered
+// first as the noise of Q and U.
+const IVAR = /ivar|inverse[ _-]?var/i;
 
 function finite(text) {
   if (text === null || String(text).trim() === "") return null;
@@ -76,6 +84,8 @@ export function readOverlayState(params) {
   if (threshold !== null) state.threshold = threshold;
   if (CONVENTIONS.includes(params.get("vconv"))) state.convention = params.get("vconv");
   if (COLOUR.test(`#${params.get("vcol")}`)) state.vectorColour = `#${params.get("vcol")}`;
+  state.noiseLayer = params.get("vsig") || null;
+  if (state.noiseLayer && DEBIAS_METHODS.includes(params.get("vdb"))) state.debias = params.get("vdb");
   return state;
 }
 
@@ -103,12 +113,23 @@ export function writeOverlayState(params, state) {
     if (state.threshold) params.set("vthr", String(state.threshold));
     params.set("vconv", state.convention);
     params.set("vcol", state.vectorColour.slice(1));
+    if (state.noiseLayer) {
+      params.set("vsig", state.noiseLayer);
+      if (state.debias !== "none") params.set("vdb", state.debias);
+    }
   }
 }
 
 function sameGrid(a, b) {
   const keys = ["tile_size", "number_of_levels", "pixel_offset_ra_deg", "pixel_offset_dec_deg"];
   return keys.every((key) => a[key] === undefined || b[key] === undefined || a[key] === b[key]);
+}
+
+// How many map pixels one tile pixel of `g`'s level averages: 1 at the
+// deepest (native) level, 4 per level above it.
+function mapPixelsPerTilePixel(g) {
+  const nativeRes = g.grid.getResolution(g.grid.getMaxZoom());
+  return Math.max(1, Math.round((g.res / nativeRes) ** 2));
 }
 
 export class Overlays extends EventTarget {
@@ -119,6 +140,7 @@ export class Overlays extends EventTarget {
     this.state = { ...DEFAULT_OVERLAYS };
     this.layer = null;
     this.candidates = [];
+    this.noiseCandidates = [];
     this.contourLayer = new ContourLayer();
     this.vectorLayer = new VectorLayer();
     sky.addOverlay(this.contourLayer.layer);
@@ -145,6 +167,8 @@ export class Overlays extends EventTarget {
       threshold: $("#vector-threshold"),
       convention: $("#vector-convention"),
       vectorColour: $("#vector-colour"),
+      noiseLayer: $("#vector-noise"),
+      debias: $("#vector-debias"),
     };
     for (const control of Object.values(this.controls)) {
       control.addEventListener("change", () => this.fromControls());
@@ -199,6 +223,7 @@ export class Overlays extends EventTarget {
   async setLayer(layer) {
     this.layer = layer;
     this.candidates = [layer];
+    this.noiseCandidates = [];
     this.showControls();
     this.refresh();
     try {
@@ -208,7 +233,30 @@ export class Overlays extends EventTarget {
     } catch {
       // The current layer alone is still a valid choice.
     }
+    this.noiseCandidates = this.candidates.slice(1);
     this.showControls();
+    if (!this.polarisationLayers()) return;
+    // The noise of Q and U may be in another band of the map (an "ivar"
+    // band next to the Stokes one): offer its layers of the same grid too.
+    try {
+      const bands = await getJson(apiPath("maps", layer.map_id, "bands"));
+      const others = bands.filter((band) => band.band_id !== layer.band_id);
+      const lists = await Promise.all(others.map((band) => getJson(apiPath("bands", band.band_id, "layers")).catch(() => [])));
+      if (this.layer !== layer) return;
+      const known = new Set(this.candidates.map((c) => c.layer_id));
+      const more = lists.flat().filter((s) => !known.has(s.layer_id) && sameGrid(s, layer));
+      this.noiseCandidates = [...this.noiseCandidates, ...more];
+    } catch {
+      // The band's own layers are still offered.
+    }
+    this.showControls();
+  }
+
+  // Inverse-variance layers first (by name or quantity), then any other
+  // layer of the same grid, in their order.
+  orderedNoiseCandidates() {
+    const isIvar = (layer) => IVAR.test(`${layer.name || ""} ${layer.quantity || ""} ${layer.layer_id}`);
+    return [...this.noiseCandidates.filter(isIvar), ...this.noiseCandidates.filter((layer) => !isIvar(layer))];
   }
 
   fromControls() {
@@ -231,6 +279,8 @@ export class Overlays extends EventTarget {
       threshold: finite(c.threshold.value) || 0,
       convention: c.convention.value,
       vectorColour: c.vectorColour.value,
+      noiseLayer: c.noiseLayer.value || null,
+      debias: c.noiseLayer.value && DEBIAS_METHODS.includes(c.debias.value) ? c.debias.value : "none",
     };
     this.showControls();
     this.refresh();
@@ -274,6 +324,22 @@ export class Overlays extends EventTarget {
     c.convention.disabled = declared;
     c.convention.title = declared ? "The convention the map declares (POLCCONV)" : "Q/U convention of the map: IAU or COSMO (HEALPix, Planck)";
     c.vectorColour.value = s.vectorColour;
+    $("#vector-convention-note").textContent = `Q/U ${this.convention()} (${declared ? "declared by the map" : "chosen"})`;
+    const noiseOptions = [el("option", { value: "" }, "none: threshold on P")];
+    const noiseIds = new Set();
+    for (const candidate of this.orderedNoiseCandidates()) {
+      noiseIds.add(candidate.layer_id);
+      noiseOptions.push(el("option", { value: candidate.layer_id }, `σ = 1/sqrt(${candidate.name || candidate.layer_id})`));
+    }
+    if (s.noiseLayer && !noiseIds.has(s.noiseLayer)) noiseOptions.push(el("option", { value: s.noiseLayer }, `σ = 1/sqrt(${s.noiseLayer})`));
+    c.noiseLayer.replaceChildren(...noiseOptions);
+    c.noiseLayer.value = s.noiseLayer || "";
+    c.debias.value = s.debias;
+    c.debias.disabled = !s.noiseLayer;
+    $("#vector-threshold-label").textContent = s.noiseLayer ? "P/σ" : "P";
+    c.threshold.title = s.noiseLayer
+      ? "Leave out vectors whose P / σ is below this, σ the noise of the bin's mean Q and U"
+      : "Leave out vectors whose P is below this (layer units)";
     $("#vector-note").textContent = polarised ? "" : "No Q and U in this layer's band.";
     this.contourLayer.setColour(s.contourColour);
     this.vectorLayer.setColour(s.vectorColour);
@@ -325,11 +391,12 @@ export class Overlays extends EventTarget {
       this.contourLayer.clear();
       return 0;
     }
-    // Blocks start on multiples of their size in the tile grid, so they stay
+    // Blocks (of block smoothing, or those a wide Gaussian works on) start on
+    // multiples of their size in the tile grid, so they stay
     // on the same sky pixels while the view pans (no shimmer), and the grid
     // is padded to whole blocks so that each block's centre is where its
     // contour points are put (blockMean's geometry).
-    const block = this.state.smoothing === "block" ? this.state.smoothPx : 1;
+    const block = smoothingBlock(this.state.smoothing, this.state.smoothPx);
     const probe = viewGrid(this.sky, block);
     if (!probe) return 0;
     const g = { ...probe, rows: Math.ceil(probe.rows / block) * block, cols: Math.ceil(probe.cols / block) * block };
@@ -360,6 +427,7 @@ export class Overlays extends EventTarget {
     const g = viewGrid(this.sky, bin);
     const q = layerMosaic(this.sky, planes.q, g);
     const u = layerMosaic(this.sky, planes.u, g);
+    const ivar = this.state.noiseLayer ? layerMosaic(this.sky, this.state.noiseLayer, g) : null;
     this.vectorLayer.draw(q, u, g, {
       binPx: (bin * g.res) / g.viewRes,
       bin,
@@ -368,8 +436,10 @@ export class Overlays extends EventTarget {
       threshold: this.state.threshold,
       fixed: this.state.fixed,
       scale: this.state.scale,
+      sigma: ivar ? sigmaFromIvar(ivar.values, mapPixelsPerTilePixel(g)) : null,
+      debias: this.state.debias,
     });
     this.last.vectorsMs = performance.now() - started;
-    return q.waiting + u.waiting;
+    return q.waiting + u.waiting + (ivar ? ivar.waiting : 0);
   }
 }

@@ -74,6 +74,24 @@ export function debiasedIntensity(p, sigma, method) {
   return p - (s2 * (1 - Math.exp(-(p * p) / s2))) / (2 * p);
 }
 
+// The noise of each pixel from an inverse-variance map: sigma = 1 / sqrt(ivar)
+// in the map's units when ivar is in units^-2. A pixel with ivar <= 0 (no
+// data, or masked) or not a finite number gets NaN, so binVectors leaves it
+// out instead of giving it zero or infinite noise. `pixelsPerValue`: how
+// many map pixels each value stands for (a coarse tile pixel is the mean of
+// 4^levels map pixels, and its ivar their mean): the noise of their mean Q
+// or U is 1 / sqrt(ivar x pixelsPerValue), exact for an ivar uniform over
+// them (otherwise the mean ivar overstates the harmonic one: sigma is low).
+export function sigmaFromIvar(ivar, pixelsPerValue = 1) {
+  if (!(pixelsPerValue >= 1)) throw new RangeError(`pixelsPerValue must be >= 1, not ${pixelsPerValue}`);
+  const sigma = new Float32Array(ivar.length);
+  for (let i = 0; i < ivar.length; i += 1) {
+    const w = ivar[i] * pixelsPerValue;
+    sigma[i] = w > 0 && w < Infinity ? 1 / Math.sqrt(w) : NaN;
+  }
+  return sigma;
+}
+
 // P = sqrt(Q^2 + U^2), optionally debiased: `debias` false / "none" (default),
 // "asymptotic", "mas" or true (= "mas"); `sigma` the noise of Q and of U.
 export function polarisedIntensity(q, u, { debias = false, sigma = 0 } = {}) {

@@ -11,6 +11,8 @@
 // the cursor readout) goes through raToX / xToRa, so they always agree with
 // the image.
 
+import { galacticToEquatorial } from "./galactic.js";
+
 export function wrap360(deg) {
   const r = deg % 360;
   return r < 0 ? r + 360 : r;
@@ -139,6 +141,44 @@ export function parsePosition(text) {
     throw new Error("Dec must be between -90 and +90 degrees");
   }
   return { raDeg: wrap360(raDeg), decDeg };
+}
+
+// Galactic "l b" in degrees, marked by a word before or after the numbers:
+// "G 121.17 -21.57", "gal 121.17, -21.57", "121.17 -21.57 gal",
+// "121.17 -21.57 galactic". The word is separated by a space, so names
+// such as "G1" or "GAL-1" stay names.
+const GALACTIC_PREFIX = /^(?:g|gal|galactic)\s+(.*)$/i;
+const GALACTIC_SUFFIX = /^(.*?)\s+(?:g|gal|galactic)$/i;
+
+function galacticNumbers(text) {
+  const match = GALACTIC_PREFIX.exec(text) || GALACTIC_SUFFIX.exec(text);
+  return match ? match[1].trim() : null;
+}
+
+function parseGalactic(text) {
+  const parts = text.replace(/[\u2212\u2013]/g, "-").split(/\s*,\s*|\s+/).filter((t) => t !== "");
+  if (parts.length !== 2) throw new Error("give Galactic l and b in degrees, e.g. G 121.17 -21.57");
+  const lDeg = parseNumber(parts[0], "l");
+  const bDeg = parseNumber(parts[1], "b");
+  if (lDeg < -360 || lDeg > 360) throw new Error("l must be between 0 and 360 degrees");
+  if (bDeg < -90 || bDeg > 90) throw new Error("b must be between -90 and +90 degrees");
+  return { lDeg: wrap360(lDeg), bDeg };
+}
+
+// What the go-to box takes as a position: equatorial (parsePosition) or
+// Galactic with its mark. Galactic answers carry lDeg/bDeg as typed.
+export function parseGotoPosition(text) {
+  const trimmed = String(text).trim();
+  const galactic = galacticNumbers(trimmed);
+  if (galactic === null) return parsePosition(trimmed);
+  const { lDeg, bDeg } = parseGalactic(galactic);
+  return { ...galacticToEquatorial(lDeg, bDeg), lDeg, bDeg };
+}
+
+// Text that failed as a position is looked up as a name when it has a
+// letter ("M31", "3C 273", "NGC 224"); "400 7" stays a bad position.
+export function mayBeName(text) {
+  return /\p{L}/u.test(String(text));
 }
 
 const RAD = Math.PI / 180;

@@ -1,5 +1,5 @@
-// The cursor readout (position and data value), go-to-position with a
-// marker, and the aperture tool.
+// The cursor readout (position and data value), go-to a position or a
+// name with a marker, and the aperture tool.
 
 import { apiFetch, apiPath, getJson, layerPath, layerQuery } from "./api.js";
 import { el } from "./dom.js";
@@ -12,7 +12,8 @@ import {
   formatDeg,
   formatNumber,
   formatRaHms,
-  parsePosition,
+  mayBeName,
+  parseGotoPosition,
   raToX,
   skyCircleRing,
   wrap360,
@@ -26,6 +27,13 @@ const ol = window.ol;
 const VALUE_DELAY_MS = 120;
 const VALUE_HALF_WIDTH_PIXELS = 1.5;
 const MARKER_COLOUR = "#ff4fd8";
+// Catalogue names matching the go-to box are asked for once typing pauses
+// this long, so a quick typist sends one request, not one per key.
+const SUGGEST_DELAY_MS = 150;
+const SUGGEST_LIMIT = 20;
+// The server gives the resolver 5 s by default (TILEMAKER_NAME_RESOLVER_TIMEOUT_SECONDS).
+const RESOLVE_TIMEOUT_MS = 10_000;
+const RESOLVER_UNREACHABLE = "name resolver unreachable: enter coordinates";
 const APERTURE_COLOUR = "#9dff6a";
 
 const nativePixelDeg = gridPixelDeg;
@@ -82,7 +90,15 @@ export class Readout {
     });
     elements.input.addEventListener("keydown", (event) => {
       if (event.key === "Escape") this.closeGoto();
+      if (event.key === "ArrowDown" && !elements.suggestions.hidden) {
+        event.preventDefault();
+        elements.suggestions.querySelector("button")?.focus();
+      }
     });
+    elements.input.addEventListener("input", () => this.scheduleSuggestions());
+    elements.suggestions.addEventListener("keydown", (event) => this.moveInSuggestions(event));
+    this.suggestTimer = null;
+    this.suggestController = null;
     elements.cancel.addEventListener("click", () => this.closeGoto());
     this.show(null);
   }
@@ -196,16 +212,127 @@ export class Readout {
   closeGoto() {
     this.el.form.hidden = true;
     this.el.button.hidden = false;
+    this.hideSuggestions();
   }
 
-  goto(text) {
+  // A position ("RA Dec", "G l b"), else a name: a catalogue source's
+  // (exact, any case), else the name resolver's through the server.
+  async goto(text) {
+    const trimmed = String(text).trim();
     let position;
     try {
-      position = parsePosition(text);
+      position = parseGotoPosition(trimmed);
     } catch (error) {
-      this.messages.error(`Position \u201c${text}\u201d: ${error.message}.`);
+      if (!mayBeName(trimmed)) {
+        this.messages.error(`Position \u201c${text}\u201d: ${error.message}.`);
+        return;
+      }
+      position = await this.lookUpName(trimmed);
+      if (!position) return;
+    }
+    this.goTo(position);
+  }
+
+  async lookUpName(name) {
+    const key = name.toLowerCase();
+    try {
+      const rows = await getJson("/source-names", { q: name, limit: SUGGEST_LIMIT });
+      const exact = rows.find((row) => row.name.toLowerCase() === key);
+      if (exact) return { raDeg: exact.ra, decDeg: exact.dec };
+    } catch (error) {
+      this.messages.error(`Name \u201c${name}\u201d: ${error.detail}`);
+      return null;
+    }
+    const unknown = `\u201c${name}\u201d: no catalogue source of that name`;
+    if (navigator.onLine === false) {
+      this.messages.error(`${unknown}; ${RESOLVER_UNREACHABLE} (the browser is offline).`);
+      return null;
+    }
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), RESOLVE_TIMEOUT_MS);
+    try {
+      const found = await getJson("/resolve-name", { name }, { signal: controller.signal });
+      return { raDeg: found.ra, decDeg: found.dec };
+    } catch (error) {
+      const detail = error.name === "AbortError" || !error.status ? RESOLVER_UNREACHABLE : error.detail;
+      this.messages.error(`${unknown}; ${detail}.`);
+      return null;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  scheduleSuggestions() {
+    clearTimeout(this.suggestTimer);
+    this.suggestTimer = setTimeout(() => this.suggest(this.el.input.value.trim()), SUGGEST_DELAY_MS);
+  }
+
+  // Catalogue sources whose name starts with what is typed; none while it
+  // reads as a position.
+  async suggest(text) {
+    if (this.suggestController) this.suggestController.abort();
+    let isPosition = true;
+    try {
+      parseGotoPosition(text);
+    } catch {
+      isPosition = false;
+    }
+    if (!text || isPosition || !mayBeName(text)) {
+      this.hideSuggestions();
       return;
     }
+    this.suggestController = new AbortController();
+    let rows;
+    try {
+      rows = await getJson("/source-names", { q: text, limit: SUGGEST_LIMIT }, { signal: this.suggestController.signal });
+    } catch (error) {
+      if (error.name !== "AbortError") this.hideSuggestions();
+      return;
+    }
+    if (this.el.form.hidden || this.el.input.value.trim() !== text) return;
+    this.showSuggestions(rows);
+  }
+
+  showSuggestions(rows) {
+    const list = this.el.suggestions;
+    list.replaceChildren(
+      ...rows.map((row) => {
+        const button = el(
+          "button",
+          { type: "button", title: `${formatDeg(row.ra, 4)} ${formatDeg(row.dec, 4)}` },
+          el("span", {}, row.name),
+          el("span", { className: "dim" }, row.source_group_id),
+        );
+        button.dataset.name = row.name;
+        button.addEventListener("click", () => this.goTo({ raDeg: row.ra, decDeg: row.dec }));
+        return el("li", { role: "option" }, button);
+      }),
+    );
+    list.hidden = rows.length === 0;
+  }
+
+  hideSuggestions() {
+    clearTimeout(this.suggestTimer);
+    if (this.suggestController) this.suggestController.abort();
+    this.el.suggestions.hidden = true;
+    this.el.suggestions.replaceChildren();
+  }
+
+  moveInSuggestions(event) {
+    const buttons = [...this.el.suggestions.querySelectorAll("button")];
+    const at = buttons.indexOf(document.activeElement);
+    if (event.key === "Escape") {
+      event.preventDefault();
+      this.hideSuggestions();
+      this.el.input.focus();
+    } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      const next = at + (event.key === "ArrowDown" ? 1 : -1);
+      (next < 0 ? this.el.input : buttons[Math.min(next, buttons.length - 1)]).focus();
+    }
+  }
+
+  goTo(position) {
     this.closeGoto();
     this.setMarker(position);
     this.sky.view.animate({ center: [this.sky.xNearView(position.raDeg), position.decDeg], duration: 250 });

@@ -44,13 +44,28 @@ export class VectorLayer {
   /**
    * Vectors from mosaics `q` and `u` over viewGrid `g` (aligned to `bin`
    * tile pixels) and replace the features. options: {binPx, bin,
-   * convention, flip, threshold (on P, layer units), fixed (one length for
-   * all), scale (screen px per unit of P; null: auto)}.
-   * Keeps `segments`: [{start, end (view coordinates), p, angleDeg, dx, dy}],
-   * (dx, dy) the direction on screen (x right, y down).
+   * convention, flip, threshold (on P in layer units, or on P / sigma of
+   * the bin with `sigma`), fixed (one length for all), scale (screen px per
+   * unit of P; null: auto), sigma (per-pixel noise of Q and U over `g`, or
+   * null), debias ("none", "mas", "asymptotic": the length's P, with
+   * `sigma`)}.
+   * Keeps `segments`: [{start, end (view coordinates), p, angleDeg, dx, dy,
+   * sigma (of the bin, with `sigma`)}], (dx, dy) the direction on screen
+   * (x right, y down).
    */
-  draw(q, u, g, { binPx, bin, convention, flip, threshold, fixed, scale }) {
-    const found = binVectors({ q: q.values, u: u.values, rows: g.rows, cols: g.cols, bin, convention, flip, threshold });
+  draw(q, u, g, { binPx, bin, convention, flip, threshold, fixed, scale, sigma = null, debias = "none" }) {
+    const found = binVectors({
+      q: q.values,
+      u: u.values,
+      rows: g.rows,
+      cols: g.cols,
+      bin,
+      convention,
+      flip,
+      threshold,
+      sigma,
+      debias: sigma ? debias : "none",
+    });
     let pxPerUnit = scale;
     if (!fixed && !(pxPerUnit > 0)) {
       const sorted = found.map((s) => s.p).sort((a, b) => a - b);
@@ -69,7 +84,7 @@ export class VectorLayer {
       // Screen y points down, view y up.
       const start = [cx - s.dx * half, cy + s.dy * half];
       const end = [cx + s.dx * half, cy - s.dy * half];
-      segments.push({ start, end, p: s.p, angleDeg: s.angleDeg, dx: s.dx, dy: s.dy });
+      segments.push({ start, end, p: s.p, angleDeg: s.angleDeg, dx: s.dx, dy: s.dy, sigma: s.sigma ?? null });
       lines.push([start, end]);
     }
     this.source.clear(true);

@@ -5,8 +5,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from maps.grants import visible
-from regions.models import Box
-from regions.serializers import BoxSerializer
+from sky_regions.models import Box
+from sky_regions.serializers import BoxSerializer
 
 
 class BoxList(APIView):

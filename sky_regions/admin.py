@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from maps.admin import RestrictedFilter
-from regions.models import Box
+from sky_regions.models import Box, Region
 
 
 @admin.register(Box)
@@ -20,3 +20,13 @@ class BoxAdmin(admin.ModelAdmin):
     list_filter = (RestrictedFilter, ("grant", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "description")
     autocomplete_fields = ("grant",)
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    """Curators make a region public here; the API never can."""
+
+    list_display = ("name", "shape", "owner", "group", "public", "updated")
+    list_filter = ("public", "shape")
+    search_fields = ("name", "owner__username")
+    autocomplete_fields = ("owner", "group")

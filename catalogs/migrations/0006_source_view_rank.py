@@ -13,7 +13,7 @@ def fill_zones(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalogs", "0004_sourcegroup_columns"),
+        ("catalogs", "0005_source_name_lower"),
     ]
 
     operations = [
