@@ -57,13 +57,17 @@ def base_image() -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
-def build(dockerfile: Path, context: Path, tag: str, *, base: str, pip_ca=False) -> float:
+def build(
+    dockerfile: Path, context: Path, tag: str, *, base: str, pip_ca=False, no_cache=False
+) -> float:
     """``docker build`` with BuildKit on the host network; the seconds it took."""
     args = [DOCKER, "build", "--quiet", "--network", "host", "--build-arg", f"BASE_IMAGE={base}"]
     if pip_ca:
         # PyPI is reached through a TLS-inspecting proxy here: pip trusts the
         # host's bundle, lent as a secret that no layer keeps.
         args += ["--secret", f"id=pip_ca,src={CA_BUNDLE}"]
+    if no_cache:
+        args.append("--no-cache")
     args += ["-f", str(dockerfile), "-t", tag, str(context)]
     env = {**os.environ, "DOCKER_BUILDKIT": "1"}
     began = time.monotonic()
@@ -223,11 +227,11 @@ class ComposeStack:
         """Containers, volumes and networks still carrying this project's label."""
         label = f"label=com.docker.compose.project={self.project}"
         return {
-            kind: docker(*command, "--filter", label, "--format", "{{.Name}}").stdout.split()
-            for kind, command in (
-                ("containers", ("ps", "--all")),
-                ("volumes", ("volume", "ls")),
-                ("networks", ("network", "ls")),
+            kind: docker(*command, "--filter", label, "--format", field).stdout.split()
+            for kind, command, field in (
+                ("containers", ("ps", "--all"), "{{.Names}}"),
+                ("volumes", ("volume", "ls"), "{{.Name}}"),
+                ("networks", ("network", "ls"), "{{.Name}}"),
             )
         }
 
