@@ -38,25 +38,34 @@ TILE_CMAPS = ("RdBu_r", "viridis", "gray")
 
 
 def tile_paths(stack) -> list[str]:
+    """Every tile of the maps in every colour map, asked once (so cached)."""
     with stack.session() as session:
         levels = session.get(f"{stack.base_url}/layers/{LAYER_IDS[0]}", timeout=30).json()[
             "number_of_levels"
         ]
-    return [
-        f"/layers/{layer_id}/{level}/{y}/{x}/tile.png?cmap={cmap}"
-        for layer_id in LAYER_IDS
-        for level in range(levels)
-        for y in range(2**level)
-        for x in range(2 ** (level + 1))
-        for cmap in TILE_CMAPS
-    ]
+        candidates = [
+            f"/layers/{layer_id}/{level}/{y}/{x}/tile.png?cmap={cmap}"
+            for layer_id in LAYER_IDS
+            for level in range(levels)
+            for y in range(2**level)
+            for x in range(2 ** (level + 1))
+            for cmap in TILE_CMAPS
+        ]
+        # The partial-sky map leaves some tiles empty (404): not tiles served.
+        return [
+            path
+            for path in candidates
+            if session.get(stack.base_url + path, timeout=60).status_code == 200
+        ]
 
 
 def worker_memory_mb(stack) -> list[float]:
     """Resident memory of each daphne worker in the first app container (MB)."""
+    # No procps in the image: read /proc directly.
     script = (
-        "for pid in $(pgrep -f 'daphne --bind'); do "
-        "awk '/VmRSS/ {print $2}' /proc/$pid/status; done"
+        "for proc in /proc/[0-9]*; do "
+        "if tr '\\0' ' ' <$proc/cmdline 2>/dev/null | grep -q '^[^ ]* -m daphne'; then "
+        "awk '/VmRSS/ {print $2}' $proc/status; fi; done"
     )
     out = docker("exec", stack.container("app"), "sh", "-c", script).stdout
     return [int(kb) / 1024 for kb in out.split()]
