@@ -1,7 +1,9 @@
 # The reverse proxy image: Debian bookworm's nginx (1.22, the version the
 # tests in tests/production run) plus openssl for the self-signed certificate.
 #   docker build -f docker/nginx.Dockerfile -t tilemaker-nginx docker/
-FROM debian:bookworm-slim
+# BASE_IMAGE: any Debian bookworm image (scripts/docker-base.sh builds one).
+ARG BASE_IMAGE=debian:bookworm-slim
+FROM ${BASE_IMAGE}
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx openssl \
     && rm -rf /var/lib/apt/lists/* \

@@ -10,6 +10,7 @@
 #   TILEMAKER_APP_HOST    the app container's host name  app
 #   TILEMAKER_WORKERS     daphne workers in it           2
 #   TILEMAKER_WORKER_BASE_PORT  port of the first one    8001
+#   TILEMAKER_WORKER_BASE_PORTS "8001 8101": one base port per app container
 #   NGINX_SERVER_NAME     server_name and certificate CN localhost
 #   NGINX_HTTP_PORT / NGINX_HTTPS_PORT                   80 / 443
 #   NGINX_HTTPS_REDIRECT_PORT  public HTTPS port if not 443 (e.g. 8443)
@@ -29,12 +30,13 @@ runtime_dir=${NGINX_RUNTIME_DIR:-/var/run/nginx-tilemaker}
 upstreams=${TILEMAKER_UPSTREAMS:-}
 if [ -z "$upstreams" ]; then
     workers=${TILEMAKER_WORKERS:-2}
-    port=${TILEMAKER_WORKER_BASE_PORT:-8001}
-    i=0
-    while [ "$i" -lt "$workers" ]; do
-        upstreams="$upstreams ${TILEMAKER_APP_HOST:-app}:$port"
-        port=$((port + 1))
-        i=$((i + 1))
+    for port in ${TILEMAKER_WORKER_BASE_PORTS:-${TILEMAKER_WORKER_BASE_PORT:-8001}}; do
+        i=0
+        while [ "$i" -lt "$workers" ]; do
+            upstreams="$upstreams ${TILEMAKER_APP_HOST:-app}:$port"
+            port=$((port + 1))
+            i=$((i + 1))
+        done
     done
 fi
 

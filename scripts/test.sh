@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 if [ "$(id -u)" = "0" ]; then
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        memcached postgresql chromium chromium-driver nginx curl
+        memcached postgresql chromium chromium-driver nginx curl \
+        docker.io docker-compose mmdebstrap
+    # tests/docker builds the images and runs docker/compose.yaml.
+    bash scripts/dockerd.sh
 fi
 python3 -m pip install -q -r requirements-test.txt
 python3 -m pip install -q --no-deps -e .

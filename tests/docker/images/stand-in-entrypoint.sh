@@ -1,0 +1,14 @@
+#!/bin/sh
+# Dispatch like the official images do: "postgres ..." and "memcached ..."
+# run as their own unprivileged users; anything else runs as given.
+set -eu
+case "${1:-}" in
+    postgres)
+        shift
+        exec runuser -u postgres -- /usr/local/bin/postgres-entrypoint.sh "$@"
+        ;;
+    memcached)
+        exec runuser -u memcache -- "$@"
+        ;;
+esac
+exec "$@"
