@@ -34,7 +34,25 @@ export class Catalogues {
     this.groups = [];
     this.layers = new Map();
     this.visible = new Set();
+    // Hooks for the table (catalogue_table.js): which sources are drawn and how.
+    this.filters = new Map();
+    this.stylers = new Map();
+    this.styleCache = new Map();
     skyMap.addEventListener("flipchange", () => this.reposition());
+  }
+
+  // predicate(source) -> bool, or null for every source.
+  setFilter(id, predicate) {
+    if (predicate) this.filters.set(id, predicate);
+    else this.filters.delete(id);
+    if (this.layers.has(id)) this.fill(id);
+  }
+
+  // styler(source) -> {radius, colour} (either may be undefined: the default), or null.
+  setStyle(id, styler) {
+    if (styler) this.stylers.set(id, styler);
+    else this.stylers.delete(id);
+    if (this.layers.has(id)) this.layers.get(id).changed();
   }
 
   async load(initiallyVisible = []) {
@@ -86,14 +104,28 @@ export class Catalogues {
     }
   }
 
-  style(colour) {
-    return new ol.style.Style({
-      image: new ol.style.Circle({
-        radius: 6,
-        stroke: new ol.style.Stroke({ color: colour, width: 1.8 }),
-        fill: new ol.style.Fill({ color: "rgba(0,0,0,0.01)" }),
-      }),
-    });
+  style(colour, radius = 6) {
+    const key = `${colour} ${radius}`;
+    if (!this.styleCache.has(key)) {
+      this.styleCache.set(
+        key,
+        new ol.style.Style({
+          image: new ol.style.Circle({
+            radius,
+            stroke: new ol.style.Stroke({ color: colour, width: 1.8 }),
+            fill: new ol.style.Fill({ color: "rgba(0,0,0,0.01)" }),
+          }),
+        }),
+      );
+    }
+    return this.styleCache.get(key);
+  }
+
+  markerStyle(id, colour, feature) {
+    const styler = this.stylers.get(id);
+    if (!styler) return this.style(colour);
+    const chosen = styler(feature.get("item"));
+    return this.style(chosen.colour || colour, chosen.radius || 6);
   }
 
   async setVisible(id, visible, { notify = true } = {}) {
@@ -104,6 +136,7 @@ export class Catalogues {
         try {
           const full = await getJson(apiPath("sources", id));
           group.sources = full.sources;
+          group.columns = full.columns || [];
         } catch (error) {
           this.messages.error(`Catalogue ${group.name}: ${error.detail || error.message}`);
           this.render();
@@ -112,7 +145,11 @@ export class Catalogues {
       }
       if (!this.layers.has(id)) {
         const source = new ol.source.Vector();
-        const layer = new ol.layer.Vector({ source, style: this.style(group.colour), zIndex: 20 });
+        const layer = new ol.layer.Vector({
+          source,
+          style: (feature) => this.markerStyle(id, group.colour, feature),
+          zIndex: 20,
+        });
         layer.set("catalogue", id);
         this.layers.set(id, layer);
         this.sky.addOverlay(layer);
@@ -131,11 +168,12 @@ export class Catalogues {
   fill(id) {
     const group = this.groups.find((g) => g.source_group_id === id);
     const source = this.layers.get(id).getSource();
+    const keep = this.filters.get(id);
     source.clear();
     source.addFeatures(
-      group.sources.map((item) => {
+      (keep ? group.sources.filter(keep) : group.sources).map((item) => {
         const feature = new ol.Feature(new ol.geom.Point([raToX(item.ra, this.sky.flip), item.dec]));
-        feature.setProperties({ kind: "source", group: group.name, colour: group.colour, item });
+        feature.setProperties({ kind: "source", group: group.name, groupId: id, colour: group.colour, item });
         return feature;
       }),
     );
