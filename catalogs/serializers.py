@@ -28,7 +28,14 @@ class SourceSerializer(serializers.Serializer):
     extra = serializers.DictField(help_text="Further columns of the catalogue, as given.")
 
 
+class ColumnSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    unit = serializers.CharField(help_text="Empty when the file gave none.")
+    description = serializers.CharField()
+
+
 class SourceGroupSerializer(SourceGroupSummarySerializer):
+    columns = ColumnSerializer(many=True, help_text="The extra columns, in the file's order.")
     sources = SourceSerializer(many=True)
 
 

@@ -50,7 +50,13 @@ CONTRACTS = [
     ("/sources", [{"source_group_id": str, "name": str, "description": str}]),
     (
         "/sources/bright",
-        {"source_group_id": str, "name": str, "description": str, "sources": [SOURCE]},
+        {
+            "source_group_id": str,
+            "name": str,
+            "description": str,
+            "columns": [{"name": str, "unit": str, "description": str}],
+            "sources": [SOURCE],
+        },
     ),
     ("/highlights/boxes", [BOX]),
 ]

@@ -86,7 +86,12 @@ def test_answer_is_byte_identical_to_the_previous_implementation(count):
     rows = rows.annotate(extra_json=Cast("extra", TextField())).values_list(
         "name", "ra", "dec", "extra_json"
     )
-    summary = {"source_group_id": "big", "name": group.name, "description": group.description}
+    summary = {
+        "source_group_id": "big",
+        "name": group.name,
+        "description": group.description,
+        "columns": [],
+    }
     body = body_of(response)
     assert body == previous_source_group_json(summary, list(rows))
     assert len(json.loads(body)["sources"]) == count

@@ -3,6 +3,7 @@
 // keyboard shortcuts.
 
 import { apiPath, getJson, setApiBase } from "./api.js";
+import { CatalogueTable, readTableState, writeTableState } from "./catalogue_table.js";
 import { ColourPanel } from "./colour.js";
 import { ColourBarView } from "./colourbarview.js";
 import { DerivedPanel, readDerivedState, writeDerivedState } from "./derivedview.js";
@@ -49,6 +50,7 @@ class Viewer {
     const changed = () => this.saveUrl();
     this.catalogues = new Catalogues(this.sky, $("#catalogue-list"), this.messages, changed);
     this.boxes = new Boxes(this.sky, $("#box-list"), this.messages, context, changed);
+    this.catalogueTable = new CatalogueTable($("#catalogue-table-panel"), this.catalogues, { goTo: (position) => this.readout.goTo(position), onChange: changed });
     this.overlays = new Overlays(this.sky, this.messages);
     this.overlays.addEventListener("change", changed);
     this.aperture = new ApertureTool(this.sky, $("#aperture-result"), this.messages, context);
@@ -144,7 +146,7 @@ class Viewer {
     this.menu.setTree(defaults.default_layer_menu || []);
     const layerId = saved.layer || (defaults.layer && defaults.layer.layer_id);
     const overlaysReady = Promise.all([
-      this.catalogues.load(saved.catalogues),
+      this.catalogues.load(saved.catalogues).then(() => this.catalogueTable.restore(saved.table)),
       this.boxes.load(saved.boxes),
     ]);
     if (saved.marker) this.readout.setMarker(saved.marker);
@@ -292,6 +294,7 @@ class Viewer {
     const body = $("#popup-body");
     if (feature.get("kind") === "source") {
       body.replaceChildren(...this.catalogues.popupContent(feature));
+      this.catalogueTable.selectFeature(feature);
       this.popup.setPosition(feature.getGeometry().getCoordinates());
     } else if (feature.get("kind") === "box") {
       body.replaceChildren(...this.boxes.popupContent(feature));
@@ -411,6 +414,7 @@ class Viewer {
         derived: this.derived.spec(),
         panels: this.panels.urlState(),
         compare: this.compare.getState(),
+        table: this.catalogueTable.getState(),
       };
       const query = writeUrlState(state);
       if (query !== window.location.search.slice(1)) {
@@ -486,6 +490,7 @@ function readUrlState(search = window.location.search) {
   const mark = (params.get("mark") || "").split(",").map(Number);
   if (mark.length === 2 && mark.every(Number.isFinite)) state.marker = { raDeg: mark[0], decDeg: mark[1] };
   state.overlays = readOverlayState(params);
+  state.table = readTableState(params);
   return state;
 }
 
@@ -518,6 +523,7 @@ function writeUrlState(state) {
   writeDerivedState(params, state.derived);
   writePanelState(params, state.panels);
   writeCompareState(params, state.compare);
+  writeTableState(params, state.table);
   if (state.marker) params.set("mark", `${state.marker.raDeg.toFixed(7)},${state.marker.decDeg.toFixed(7)}`);
   return params.toString();
 }

@@ -40,7 +40,25 @@ export class Catalogues {
     this.groups = [];
     this.layers = new Map();
     this.visible = new Set();
+    // Hooks for the table (catalogue_table.js): which sources are drawn and how.
+    this.filters = new Map();
+    this.stylers = new Map();
+    this.styleCache = new Map();
     skyMap.addEventListener("flipchange", () => this.reposition());
+  }
+
+  // predicate(source) -> bool, or null for every source.
+  setFilter(id, predicate) {
+    if (predicate) this.filters.set(id, predicate);
+    else this.filters.delete(id);
+    if (this.layers.has(id)) this.fill(id);
+  }
+
+  // styler(source) -> {radius, colour} (either may be undefined: the default), or null.
+  setStyle(id, styler) {
+    if (styler) this.stylers.set(id, styler);
+    else this.stylers.delete(id);
+    if (this.layers.has(id)) this.layers.get(id).changed();
   }
 
   async load(initiallyVisible = []) {
@@ -102,14 +120,28 @@ export class Catalogues {
     return group.sources ? String(group.sources.length) : "";
   }
 
-  style(colour) {
-    return new ol.style.Style({
-      image: new ol.style.Circle({
-        radius: 6,
-        stroke: new ol.style.Stroke({ color: colour, width: 1.8 }),
-        fill: new ol.style.Fill({ color: "rgba(0,0,0,0.01)" }),
-      }),
-    });
+  style(colour, radius = 6) {
+    const key = `${colour} ${radius}`;
+    if (!this.styleCache.has(key)) {
+      this.styleCache.set(
+        key,
+        new ol.style.Style({
+          image: new ol.style.Circle({
+            radius,
+            stroke: new ol.style.Stroke({ color: colour, width: 1.8 }),
+            fill: new ol.style.Fill({ color: "rgba(0,0,0,0.01)" }),
+          }),
+        }),
+      );
+    }
+    return this.styleCache.get(key);
+  }
+
+  markerStyle(id, colour, feature) {
+    const styler = this.stylers.get(id);
+    if (!styler) return this.style(colour);
+    const chosen = styler(feature.get("item"));
+    return this.style(chosen.colour || colour, chosen.radius || 6);
   }
 
   async setVisible(id, visible, { notify = true } = {}) {
@@ -123,7 +155,11 @@ export class Catalogues {
             left: 360, right: 0, top: 90, bottom: -90, limit: 1,
           });
           group.perView = probe.total > PER_VIEW_THRESHOLD;
-          if (!group.perView) group.sources = (await getJson(apiPath("sources", id))).sources;
+          if (!group.perView) {
+            const full = await getJson(apiPath("sources", id));
+            group.sources = full.sources;
+            group.columns = full.columns || [];
+          }
         } catch (error) {
           this.messages.error(`Catalogue ${group.name}: ${error.detail || error.message}`);
           this.render();
@@ -147,8 +183,14 @@ export class Catalogues {
     if (notify) this.onChange();
   }
 
+  // Markers follow the table's filter (fill) and styling (markerStyle).
   vectorLayer(group) {
-    return new ol.layer.Vector({ source: new ol.source.Vector(), style: this.style(group.colour), zIndex: 20 });
+    const id = group.source_group_id;
+    return new ol.layer.Vector({
+      source: new ol.source.Vector(),
+      style: (feature) => this.markerStyle(id, group.colour, feature),
+      zIndex: 20,
+    });
   }
 
   // Drawn once per settled view into an image that pans and zooms as a
@@ -159,7 +201,7 @@ export class Catalogues {
   pointsLayer(group) {
     const layer = new ol.layer.VectorImage({
       source: new ol.source.Vector(),
-      style: this.style(group.colour),
+      style: (feature) => this.markerStyle(group.source_group_id, group.colour, feature),
       zIndex: 20,
       // Markers just past the edges are already drawn when a pan starts.
       imageRatio: 1.5,
@@ -211,7 +253,9 @@ export class Catalogues {
   fill(id) {
     const group = this.groups.find((g) => g.source_group_id === id);
     const source = this.layers.get(id).getSource();
-    const items = group.perView ? group.viewSources || [] : group.sources;
+    const keep = this.filters.get(id);
+    const all = group.perView ? group.viewSources || [] : group.sources;
+    const items = keep ? all.filter(keep) : all;
     const [minX, , maxX] = this.sky.view.calculateExtent(this.sky.map.getSize());
     const nearX = (minX + maxX) / 2;
     source.clear();
@@ -219,7 +263,7 @@ export class Catalogues {
       items.map((item) => {
         const x = group.perView ? raToXNear(item.ra, this.sky.flip, nearX) : raToX(item.ra, this.sky.flip);
         const feature = new ol.Feature(new ol.geom.Point([x, item.dec]));
-        feature.setProperties({ kind: "source", group: group.name, colour: group.colour, item });
+        feature.setProperties({ kind: "source", group: group.name, groupId: id, colour: group.colour, item });
         return feature;
       }),
     );
