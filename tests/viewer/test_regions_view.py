@@ -394,3 +394,32 @@ def test_cutout_of_a_region_downloads_fits(page, live_server, sky, sky_data):
         assert hdus[1].header["LAYERID"] == "sky-i"
         assert np.isfinite(hdus[1].data).all()
         assert np.nanmax(hdus[1].data) <= sky_data[0].max()
+
+
+def test_regions_are_moved_by_dragging_and_edited_as_ds9(page, live_server, sky):
+    open_viewer(page, live_server, QUERY)
+    centre = screen_xy(page, VIEW, 62.0, 3.0)
+    start_tool(page, "circle")
+    drag(page, centre, (centre[0] + 24, centre[1]))
+    page.locator("#region-list .region-entry").wait_for()
+    before = page.evaluate("window.tilemakerViewer.regions.items[0].shape")
+
+    # Flipped view: 40 screen pixels right is 5 degrees lower RA.
+    drag(page, centre, (centre[0] + 40, centre[1] + 16))
+    page.wait_for_function("window.tilemakerViewer.regions.items[0].shape.ra_deg < 60")
+    moved = page.evaluate("window.tilemakerViewer.regions.items[0].shape")
+    assert moved["ra_deg"] == pytest.approx(before["ra_deg"] - 5.0, abs=1e-6)
+    assert moved["dec_deg"] == pytest.approx(before["dec_deg"] - 2.0, abs=1e-6)
+    assert moved["radius_deg"] == before["radius_deg"]
+
+    page.locator("#region-edit").fill('box(60,2,7200",3600",30)')
+    with page.expect_request("**/regions/stats") as request_info:
+        page.locator("#region-edit").press("Enter")
+    assert json.loads(request_info.value.post_data)["region"] == {
+        "kind": "box",
+        "ra_deg": 60,
+        "dec_deg": 2,
+        "width_deg": 2,
+        "height_deg": 1,
+        "angle_deg": 30,
+    }
