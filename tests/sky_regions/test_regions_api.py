@@ -105,6 +105,23 @@ def test_anonymous_cannot_save_and_csrf_is_enforced(people):
     assert "CSRF" in refused.json()["detail"]
 
 
+def test_import_from_a_browser_session_passes_the_csrf_check(people):
+    """A logged-in browser posts the file as text/plain with its CSRF token."""
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.force_login(people["owner"])
+    token = browser.get("/").cookies["csrftoken"].value
+    response = browser.post(
+        "/regions/import?type=ds9", DS9_FILE, content_type="text/plain", HTTP_X_CSRFTOKEN=token
+    )
+    assert response.status_code == 201, response.content
+    assert len(response.json()) == 7
+    other_type = browser.post(
+        "/regions/import", DS9_FILE, content_type="application/json", HTTP_X_CSRFTOKEN=token
+    )
+    assert other_type.status_code == 415
+    assert "detail" in other_type.json()
+
+
 def test_create_from_ds9_string_converts_galactic_to_icrs(people):
     owner = client_for(people["owner"])
     response = owner.post(

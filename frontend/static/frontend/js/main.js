@@ -15,6 +15,7 @@ import { Messages } from "./messages.js";
 import { Overlays, readOverlayState, writeOverlayState } from "./overlaypanel.js";
 import { Boxes, Catalogues } from "./overlays.js";
 import { Panels, readPanelState, writePanelState } from "./panels.js";
+import { RegionTools } from "./regiontools.js";
 import { DEFAULT_ASINH_A, DEFAULT_GAMMA, STRETCHES } from "./stretch.js";
 import { ApertureTool, Readout } from "./tools.js";
 
@@ -54,6 +55,7 @@ class Viewer {
     this.overlays = new Overlays(this.sky, this.messages);
     this.overlays.addEventListener("change", changed);
     this.aperture = new ApertureTool(this.sky, $("#aperture-result"), this.messages, context);
+    this.regions = new RegionTools(this.sky, $("#region-panel"), this.messages, context, { username: config.auth && config.auth.username, onChange: changed });
     this.readout = new Readout(
       this.sky,
       {
@@ -151,6 +153,7 @@ class Viewer {
     ]);
     if (saved.marker) this.readout.setMarker(saved.marker);
     this.overlays.setState(saved.overlays);
+    this.regions.restore(saved.regions);
     if (layerId) {
       const view = saved.view || { fit: true };
       const ok = await this.selectLayer(layerId, { view, colour: saved.colour });
@@ -282,7 +285,7 @@ class Viewer {
   // --- map clicks, popups, tools -------------------------------------------
 
   clickMap(event) {
-    if (this.boxes.isDrawing() || this.aperture.isActive()) return;
+    if (this.boxes.isDrawing() || this.aperture.isActive() || this.regions.isDrawing()) return;
     const feature = this.sky.map.forEachFeatureAtPixel(event.pixel, (f) => f, {
       hitTolerance: 4,
       layerFilter: (layer) => layer.get("catalogue") !== undefined || layer === this.boxes.layer,
@@ -358,6 +361,7 @@ class Viewer {
     if (event.key === "Escape") {
       this.boxes.stopDrawing();
       this.aperture.stop();
+      this.regions.stopDrawing();
       this.syncToolButtons();
       this.closePopup();
       this.toggleHelp(false);
@@ -375,6 +379,7 @@ class Viewer {
       g: () => this.readout.openGoto(),
       b: () => this.toggleBoxDrawing(),
       c: () => this.toggleAperture(),
+      r: () => this.regions.toggleDrawing(),
       k: () => this.overlays.toggleContours(),
       v: () => this.overlays.toggleVectors(),
       "/": () => $("#search").focus(),
@@ -415,6 +420,7 @@ class Viewer {
         panels: this.panels.urlState(),
         compare: this.compare.getState(),
         table: this.catalogueTable.getState(),
+        regions: this.regions.urlText(),
       };
       const query = writeUrlState(state);
       if (query !== window.location.search.slice(1)) {
@@ -465,6 +471,7 @@ function readUrlState(search = window.location.search) {
     catalogues: params.getAll("cat"),
     boxes: params.getAll("box"),
     compare: readCompareState(params),
+    regions: params.get("reg"),
   };
   const ra = number(params, "ra");
   const dec = number(params, "dec");
@@ -524,6 +531,7 @@ function writeUrlState(state) {
   writePanelState(params, state.panels);
   writeCompareState(params, state.compare);
   writeTableState(params, state.table);
+  if (state.regions) params.set("reg", state.regions);
   if (state.marker) params.set("mark", `${state.marker.raDeg.toFixed(7)},${state.marker.decDeg.toFixed(7)}`);
   return params.toString();
 }
