@@ -116,12 +116,17 @@ def test_blink_advances_by_itself(page, live_server, sky):
     open_compare(page, live_server, "1", cmp="blink", cmpl=["sky-q"], rate=0.25)
     names = set()
     for _ in range(2):
-        page.wait_for_function(
-            "(shown) => !shown.includes(document.querySelector('#compare-now').textContent)",
+        # The name is read where it is seen new: a second read could already
+        # show the next frame at this rate.
+        seen = page.wait_for_function(
+            """(shown) => {
+                const now = document.querySelector('#compare-now').textContent;
+                return shown.includes(now) ? false : now;
+            }""",
             arg=list(names),
             timeout=RENDER_TIMEOUT_MS,
         )
-        names.add(page.locator("#compare-now").text_content())
+        names.add(seen.json_value())
     assert names == {"showing SKY-I", "showing SKY-Q"}
 
 
