@@ -28,16 +28,36 @@ def test_a_filtered_box_answers_exactly_the_matching_sources_brightest_first(
     assert body["sources"][0][4] == {"snr": 100}
 
 
-def test_over_the_limit_the_brightest_matching_come_first_and_the_total_is_estimated(
+def test_over_the_limit_the_brightest_matching_come_first_and_the_rest_is_counted(
     grid, anonymous_client
 ):
     response = view(anonymous_client, filter='name ~ "_0"', limit=2)
     body = response.json()
     assert names(response) == ["s359_0", "s358_0"]
-    # Two matches among the box's first five rows by rank (s359_1, s359_0,
-    # s359_-1, s358_1, s358_0), in a box of 12: 2 x 12 / 5 = 4.8.
-    assert (body["total"], body["total_is_estimate"], body["complete"]) == (5, True, False)
+    # The seven rows past the walk are fewer than the sample: all tested.
+    assert (body["total"], body["total_is_estimate"], body["complete"]) == (4, False, False)
     assert body["truncated"] is False
+
+
+@pytest.mark.parametrize("exact_count_min", [0, 50_000])
+def test_a_filter_on_brightness_has_its_total_estimated_from_a_spread_sample(
+    db, anonymous_client, monkeypatch, exact_count_min
+):
+    # The brightest 5% match: the walk finds its 10 in the first 10 rows,
+    # where their match rate (100%) would say 2000.
+    monkeypatch.setattr(view_query, "EXACT_COUNT_MIN", exact_count_min)
+    monkeypatch.setattr(view_query, "FILTER_SAMPLE_ROWS", 200)
+    flux = np.random.default_rng(4).permutation(2000)
+    import_sources(
+        [
+            {"name": f"n{i}", "ra": i % 360, "dec": 0, "extra": {"flux": int(f)}}
+            for i, f in enumerate(flux)
+        ]
+    )
+    body = view(anonymous_client, filter="flux >= 1900", limit=10).json()
+    assert [item[4]["flux"] for item in body["sources"]] == list(range(1999, 1989, -1))
+    assert body["total_is_estimate"] is True
+    assert abs(body["total"] - 100) <= 15
 
 
 @pytest.mark.parametrize(
