@@ -94,6 +94,19 @@ def test_the_table_filter_goes_to_the_view_queries_and_markers_and_rows_follow(
     assert table_names(page) == [s["name"] for s in reversed(expected)]
     wait_for_url(page, tfilter="kind = 1 and snr < 35", tsort="snr")
 
+    # A row click goes to its source; reloaded for the new view, it stays selected.
+    target = expected[-1]
+    page.locator("#table-body tr:not(.spacer)").first.click()
+    page.wait_for_function(
+        """([ra, dec]) => {
+            const c = window.tilemakerViewer.sky.getCentreSky();
+            return Math.abs(c.raDeg - ra) < 1e-6 && Math.abs(c.decDeg - dec) < 1e-6;
+        }""",
+        arg=[target["ra"], target["dec"]],
+    )
+    settle(page)
+    assert page.locator("#table-body tr.selected td").first.inner_text() == target["name"]
+
     assert page.locator("#table-filter-error").inner_text() == ""
     with page.expect_response(VIEW_REQUEST) as refused:
         page.locator("#table-filter").fill("kind = 1)")
