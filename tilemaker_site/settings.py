@@ -201,6 +201,10 @@ MAX_CUTOUT_PIXELS = env_int("MAX_CUTOUT_PIXELS", 25_000_000, minimum=1)
 # Most sources one /sources/{id}/view answer may hold (its ``limit``); 20000
 # markers still draw at 60 frames per second in the viewer's WebGL layer.
 MAX_VIEW_SOURCES = env_int("MAX_VIEW_SOURCES", 20_000, minimum=1)
+# Most rows of a box one filtered /sources/{id}/view request tests: a sparse
+# filter stops there (``truncated``) rather than decode a million rows' extras.
+# About 8.6 us of CPU a row (bench/bench_million.py): 0.43 s at the cap.
+MAX_VIEW_SCAN_ROWS = env_int("MAX_VIEW_SCAN_ROWS", 50_000, minimum=1)
 MAX_APERTURE_RADIUS_ARCMIN = env_float("MAX_APERTURE_RADIUS_ARCMIN", 600.0, minimum=0.0)
 # Saved regions (sky_regions): the largest DS9/CRTF upload, the regions one
 # file may hold, a polygon's vertices, the candidate pixels of one region's
