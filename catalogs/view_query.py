@@ -91,24 +91,15 @@ def sources_in_box(group: SourceGroup, box: SkyBox, limit: int) -> ViewAnswer:
     table = connection.ops.quote_name(Source._meta.db_table)
     columns = 'id, name, ra, "dec", CAST(extra AS text), rank'
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT MAX(rank) FROM {table} WHERE source_group_id = %s", [group.pk])
-        highest_rank = cursor.fetchone()[0]
-        if highest_rank is None:
+        group_size = _group_size(cursor, table, group)
+        if group_size == 0:
             return ViewAnswer(0, False, [])
-        group_size = highest_rank + 1
         # Reading the box costs about its count, walking by rank about
         # ``limit * group_size / count``: equal at the crossover.
         crossover = max(limit, math.isqrt(limit * group_size))
         count_cap = max(crossover, EXACT_COUNT_MIN)
         arms = box.arms()
-        counted = 0
-        for condition, params in arms:
-            cursor.execute(
-                f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} "
-                f"WHERE source_group_id = %s AND {condition} LIMIT %s) AS inside",
-                [group.pk, *params, count_cap + 1 - counted],
-            )
-            counted += cursor.fetchone()[0]
+        counted = _count_in_box(cursor, table, group, arms, count_cap)
         if counted <= crossover:
             union = " UNION ALL ".join(
                 # ``rank + 0``: not the rank index's order, which SQLite would walk.
@@ -180,21 +171,12 @@ def matching_sources_in_box(
     table = connection.ops.quote_name(Source._meta.db_table)
     columns = 'id, name, ra, "dec", CAST(extra AS text), rank'
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT MAX(rank) FROM {table} WHERE source_group_id = %s", [group.pk])
-        highest_rank = cursor.fetchone()[0]
-        if highest_rank is None:
+        group_size = _group_size(cursor, table, group)
+        if group_size == 0:
             return FilteredViewAnswer(0, False, False, [])
-        group_size = highest_rank + 1
         crossover = max(limit, math.isqrt(limit * group_size))
         arms = box.arms()
-        counted = 0
-        for condition, params in arms:
-            cursor.execute(
-                f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} "
-                f"WHERE source_group_id = %s AND {condition} LIMIT %s) AS inside",
-                [group.pk, *params, crossover + 1 - counted],
-            )
-            counted += cursor.fetchone()[0]
+        counted = _count_in_box(cursor, table, group, arms, crossover)
         prefix = "" if connection.vendor == "postgresql" else "+"
         if counted <= crossover:
             ids = _zone_ids(cursor, table, group, arms, max_rows)
@@ -244,6 +226,26 @@ def matching_sources_in_box(
     # tested == 0: the zone plan walked all its ids, and the box holds more.
     estimate = len(kept) + hits * rest / tested if tested else len(kept) * counted / examined
     return FilteredViewAnswer(round(estimate), not exact, truncated, kept)
+
+
+def _group_size(cursor, table, group) -> int:
+    """Sources in the catalogue: ranks run 0..n-1, so the top rank answers from the index."""
+    cursor.execute(f"SELECT MAX(rank) FROM {table} WHERE source_group_id = %s", [group.pk])
+    highest_rank = cursor.fetchone()[0]
+    return 0 if highest_rank is None else highest_rank + 1
+
+
+def _count_in_box(cursor, table, group, arms, cap: int) -> int:
+    """Sources in the box's arms, counted up to ``cap + 1`` (past it, "more than cap")."""
+    counted = 0
+    for condition, params in arms:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} "
+            f"WHERE source_group_id = %s AND {condition} LIMIT %s) AS inside",
+            [group.pk, *params, cap + 1 - counted],
+        )
+        counted += cursor.fetchone()[0]
+    return counted
 
 
 def _spread(first: int, count: int) -> list[int]:
