@@ -355,9 +355,24 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
+# Personal API tokens (tilemaker_site.accounts): the lifetime a new token
+# gets unless its owner asks for less, and the most it may ask for. A token
+# never lives forever, in debug or not: a forgotten one in an old notebook
+# must die by itself.
+API_TOKEN_DEFAULT_DAYS = env_int("API_TOKEN_DEFAULT_DAYS", 90, minimum=1)
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365, minimum=1)
+if API_TOKEN_DEFAULT_DAYS > API_TOKEN_MAX_DAYS:
+    raise ImproperlyConfigured(
+        "TILEMAKER_API_TOKEN_DEFAULT_DAYS must not exceed TILEMAKER_API_TOKEN_MAX_DAYS"
+    )
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First: DRF asks the first class for the 401's WWW-Authenticate.
+        "tilemaker_site.accounts.tokens.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
