@@ -21,7 +21,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.permissions import SAFE_METHODS
 
-from tilemaker_site.accounts.models import ApiToken, split_token, token_hash
+from tilemaker_site.accounts.models import TOKEN_KIND, ApiToken, split_token, token_hash
 
 SCHEME = "bearer"
 REFUSED = "Invalid, expired or revoked token."
@@ -53,6 +53,8 @@ class BearerTokenAuthentication(BaseAuthentication):
         now = timezone.now()
         if token.last_used is None or now - token.last_used >= LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used=now)
+        # For the request log line: the token's public name, never its secret.
+        request._request.tilemaker_token = f"{TOKEN_KIND}_{token.prefix}"
         return token.user, token
 
     @staticmethod

@@ -6,6 +6,7 @@ whose token must be refused, the read-only rule, the owner's endpoints and
 the admin.
 """
 
+import json
 import logging
 from datetime import timedelta
 
@@ -340,3 +341,33 @@ def test_no_log_line_contains_a_token(restricted_layer, holder, every_log_line):
         for line in every_log_line:
             assert secret not in line, line
             assert secret.split("_")[-1] not in line, line
+
+
+@pytest.fixture
+def request_log():
+    """The JSON request lines the request log middleware writes."""
+    handler = _Everything()
+    logger = logging.getLogger("tilemaker.requests")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield handler.lines
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+def test_request_line_names_a_tokens_user_and_public_prefix(restricted_layer, holder, request_log):
+    row, secret = ApiToken.issue(holder, "logged")
+    client = bearer(secret)
+    for url in (u.format(restricted_layer) for u in URLS[1:3]):
+        assert client.get(url).status_code == 200
+    bearer(secret[:-4] + ("AAAA" if not secret.endswith("AAAA") else "BBBB")).get(URLS[0])
+    Client().get(URLS[0])
+    lines = [json.loads(line) for line in request_log]
+    assert [(line["status"], line["user"], line.get("token")) for line in lines] == [
+        (200, holder.pk, f"tmk_{row.prefix}"),
+        (200, holder.pk, f"tmk_{row.prefix}"),
+        (401, None, None),
+        (200, None, None),
+    ]
+    assert all(secret.split("_")[-1] not in line for line in request_log)
