@@ -49,6 +49,7 @@ store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
 store[HASH_SESSION_KEY] = user.get_session_auth_hash()
 store.create()
 print("TOKEN", secret)
+print("SESSION", store.session_key)
 """
 
 
@@ -118,7 +119,8 @@ def served(tmp_path_factory):
         },
     )
     for args in (["migrate", "--noinput"], ["import_config", str(config_path)]):
-        result = run_command(args, cwd=folders["cwd"], env=env, launcher="manage.py")
+        # Generous: a migrate took over 60 s at a load average of 12 on 2 cores.
+        result = run_command(args, cwd=folders["cwd"], env=env, launcher="manage.py", timeout=300)
         assert result.returncode == 0, result.stdout + result.stderr
     setup = run_command(
         ["shell", "-c", SETUP_CODE], cwd=folders["cwd"], env=env, launcher="manage.py"
@@ -130,6 +132,8 @@ def served(tmp_path_factory):
     ) as server:
         server.wait_ready()
         server.token = token
+        server.session_key = re.search(r"^SESSION (\S+)$", setup.stdout, re.M).group(1)
+        server.home = folders["home"]
         yield server
 
 
@@ -138,9 +142,9 @@ def run(served, tmp_path):
     """Run one guide block as the reader would; ``(returncode, stdout, stderr)``."""
     blocks = guide_blocks()
 
-    def run(kind: str, name: str, *, token: bool = True):
+    def run(kind: str, name: str, *, token: bool = True, **extra: str):
         env = {k: v for k, v in os.environ.items() if k != "TOKEN"}
-        env.update(TILEMAKER=served.url.rstrip("/"), LAYER=LAYER, CATALOGUE=CATALOGUE)
+        env.update(TILEMAKER=served.url.rstrip("/"), LAYER=LAYER, CATALOGUE=CATALOGUE, **extra)
         env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1"  # never through a proxy
         if token:
             env["TOKEN"] = served.token
@@ -159,7 +163,25 @@ def run(served, tmp_path):
 def test_every_example_is_marked_in_both_languages():
     names = {name for kind, name in guide_blocks() if kind == "curl"}
     assert names == {"list", "cutout", "aperture", "regions", "catalogue", "errors"}
-    assert {name for kind, name in guide_blocks() if kind == "python"} == names | {"session"}
+    assert {name for kind, name in guide_blocks() if kind == "python"} == names | {
+        "session",
+        "create",
+    }
+
+
+def test_a_session_creates_a_token_that_reads_the_restricted_layer(run, served, tmp_path):
+    code, out, err = run(
+        "python", "create", token=False, SESSIONID=served.session_key, HOME=str(tmp_path)
+    )
+    assert code == 0, err
+    assert re.fullmatch(r"tmk_[0-9a-f]+ expires \S+\n", out), out
+    stored = tmp_path / ".tilemaker-token"
+    assert stored.stat().st_mode & 0o777 == 0o600
+    secret = stored.read_text()
+    assert secret.startswith(out.split()[0] + "_")
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert served.http.get(f"{served.url}layers/{LAYER}", headers=headers).status_code == 200
+    assert served.http.get(f"{served.url}layers/{LAYER}").status_code == 404
 
 
 def test_listing_finds_the_restricted_layer(run):
