@@ -282,6 +282,10 @@ class RegionStats(RegionAPIView):
     """``{layer_id, region | region_id, background?}``; statistics (a line: its profile)
     on the layer and, for a Stokes layer, on every I/Q/U plane of its band."""
 
+    # Writes nothing: POST only because a region is too long for a URL,
+    # so an API token (read-only) may call it.
+    computes_only = True
+
     @_doc("region_stats", "Statistics (or a line's profile) of a region.", body=OpenApiTypes.OBJECT)
     def post(self, request):
         body = _body(request)
@@ -322,6 +326,10 @@ class RegionCutout(RegionAPIView):
     different files with their own headers (BUNIT, history); each HDU keeps
     its own CAR WCS and is named by its Stokes parameter (or layer id).
     """
+
+    # Writes nothing: POST only because a region is too long for a URL,
+    # so an API token (read-only) may call it.
+    computes_only = True
 
     @_doc(
         "region_cutout",

@@ -3,8 +3,10 @@
 A token request is its user's request: the views ask ``maps.grants`` with
 ``request.user`` as for a session, so a token sees exactly what its user
 sees, and stops working the moment the user is deactivated. Tokens are
-read-only (safe methods only), and reach only DRF views: the admin and the
-token management under ``/auth/`` use the session alone.
+read-only (safe methods only, and the POSTs of views marked
+``computes_only``: a query whose body is too long for a URL, such as a
+region's statistics, that writes nothing), and reach only DRF views: the
+admin and the token management under ``/auth/`` use the session alone.
 
 Every refusal of a token says the same words with the same status, so an
 answer never tells whether a prefix, a token or its owner exists. Other
@@ -39,12 +41,20 @@ def bearer_credential(request) -> str | None:
     return credential.strip()
 
 
+def _view_of(request):
+    return (getattr(request, "parser_context", None) or {}).get("view")
+
+
+def _token_may_call(method: str, view) -> bool:
+    return method in SAFE_METHODS or getattr(view, "computes_only", False)
+
+
 class BearerTokenAuthentication(BaseAuthentication):
     def authenticate(self, request):
         credential = bearer_credential(request)
         if credential is None:
             return None
-        if request.method not in SAFE_METHODS:
+        if not _token_may_call(request.method, _view_of(request)):
             # Refused before looking: a write answers the same for any token.
             raise PermissionDenied(READ_ONLY)
         token = self._find(credential)
@@ -81,6 +91,13 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
     target_class = BearerTokenAuthentication
     name = "apiToken"
+
+    def get_security_requirement(self, auto_schema):
+        # Only where a token is accepted: a generated client that sent it to
+        # POST /regions would get the read-only 403, not the session's answer.
+        if not _token_may_call(auto_schema.method, auto_schema.view):
+            return None
+        return super().get_security_requirement(auto_schema)
 
     def get_security_definition(self, auto_schema):
         return {
