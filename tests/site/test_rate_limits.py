@@ -71,6 +71,11 @@ def test_an_anonymous_address_over_its_limit_gets_429_with_retry_after(shared_ca
     aperture = f"/analysis/aperture/{LAYER}?ra=5&dec=0&radius=10"
     assert statuses(first, 1, aperture) == [429]
     assert statuses(first, 1, f"/layers/{LAYER}/submap/5/-5/5/-5/image.fits") == [429]
+    assert statuses(first, 1, f"/layers/{LAYER}/limits") == [429]
+    assert statuses(first, 1, f"/derived/diff/{LAYER}/{LAYER}/histogram") == [429]
+    region = {"layer_id": LAYER, "region": "circle(5,0,0.1)"}
+    for url in ("/regions/stats", "/regions/cutout"):
+        assert first.post(url, region, content_type="application/json").status_code == 429
     assert statuses(first, 5, TILE) == [200] * 5
     # Another address has its own count.
     assert statuses(Client(REMOTE_ADDR="198.51.100.2"), 3) == [200, 200, 429]
