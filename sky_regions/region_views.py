@@ -29,6 +29,7 @@ from sky_regions import shapes
 from sky_regions.models import Region
 from sky_regions.visibility import visible_region_or_404, visible_regions
 from tilemaker_site.errors import BadRequest
+from tilemaker_site.rate_limits import ExpensiveRateThrottle
 
 EXPORT_MEDIA_TYPES = {"ds9": "text/plain", "crtf": "text/plain"}
 _ERRORS = {status: OpenApiTypes.OBJECT for status in (400, 403, 404)}
@@ -285,6 +286,7 @@ class RegionStats(RegionAPIView):
     # Writes nothing: POST only because a region is too long for a URL,
     # so an API token (read-only) may call it.
     computes_only = True
+    throttle_classes = (ExpensiveRateThrottle,)
 
     @_doc("region_stats", "Statistics (or a line's profile) of a region.", body=OpenApiTypes.OBJECT)
     def post(self, request):
@@ -330,6 +332,7 @@ class RegionCutout(RegionAPIView):
     # Writes nothing: POST only because a region is too long for a URL,
     # so an API token (read-only) may call it.
     computes_only = True
+    throttle_classes = (ExpensiveRateThrottle,)
 
     @_doc(
         "region_cutout",

@@ -22,7 +22,9 @@ from tilemaker_site.env import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_optional_str,
+    env_rate,
     env_str,
 )
 
@@ -365,6 +367,18 @@ if API_TOKEN_DEFAULT_DAYS > API_TOKEN_MAX_DAYS:
     raise ImproperlyConfigured(
         "TILEMAKER_API_TOKEN_DEFAULT_DAYS must not exceed TILEMAKER_API_TOKEN_MAX_DAYS"
     )
+
+# Fair use (tilemaker_site.rate_limits): requests per window to the
+# expensive endpoints (cut-outs, apertures, histograms, limits, region
+# statistics), counted per user (every token and session of one user share
+# one count) and per client address for anonymous callers. Off in debug:
+# `open` and `dev` serve one person's own laptop.
+RATE_LIMIT_EXPENSIVE = env_rate("RATE_LIMIT_EXPENSIVE", "off" if DEBUG else "60/minute")
+RATE_LIMIT_EXPENSIVE_ANON = env_rate("RATE_LIMIT_EXPENSIVE_ANON", "off" if DEBUG else "30/minute")
+# Peers whose X-Forwarded-For is believed (docker/compose.yaml: nginx on
+# 127.0.0.1); from anyone else the header is ignored, since a client can
+# write anything there.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
