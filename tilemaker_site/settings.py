@@ -22,7 +22,9 @@ from tilemaker_site.env import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_optional_str,
+    env_rate,
     env_str,
 )
 
@@ -359,9 +361,36 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
+# Personal API tokens (tilemaker_site.accounts): the lifetime a new token
+# gets unless its owner asks for less, and the most it may ask for. A token
+# never lives forever, in debug or not: a forgotten one in an old notebook
+# must die by itself.
+API_TOKEN_DEFAULT_DAYS = env_int("API_TOKEN_DEFAULT_DAYS", 90, minimum=1)
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365, minimum=1)
+if API_TOKEN_DEFAULT_DAYS > API_TOKEN_MAX_DAYS:
+    raise ImproperlyConfigured(
+        "TILEMAKER_API_TOKEN_DEFAULT_DAYS must not exceed TILEMAKER_API_TOKEN_MAX_DAYS"
+    )
+
+# Fair use (tilemaker_site.rate_limits): requests per window to the
+# expensive endpoints (cut-outs, apertures, histograms, limits, region
+# statistics), counted per user (every token and session of one user share
+# one count) and per client address for anonymous callers. Off in debug:
+# `open` and `dev` serve one person's own laptop.
+RATE_LIMIT_EXPENSIVE = env_rate("RATE_LIMIT_EXPENSIVE", "off" if DEBUG else "60/minute")
+RATE_LIMIT_EXPENSIVE_ANON = env_rate("RATE_LIMIT_EXPENSIVE_ANON", "off" if DEBUG else "30/minute")
+# Peers whose X-Forwarded-For is believed (docker/compose.yaml: nginx on
+# 127.0.0.1); from anyone else the header is ignored, since a client can
+# write anything there.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First: DRF asks the first class for the 401's WWW-Authenticate.
+        "tilemaker_site.accounts.tokens.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
