@@ -33,8 +33,9 @@ const TILE_CACHE_SCREENS = 3;
 // of the device pixel ratio, and at the full ratio again before the frame
 // the view comes to rest in (so what is drawn when still is unchanged).
 // Headless Chromium draws WebGL in software (SwiftShader) here, where the
-// cost of a frame follows the pixels drawn: a 1400 x 860 view panned at 5-7
-// frames/s at ratio 1 and 11-13 at 0.5 under the same load (bench_million.py).
+// cost of a frame follows the pixels drawn, not the shader: a 1400 x 860
+// view moved at 3-8 frames/s at ratio 1 (as slow with a constant-colour
+// style) and 10-13 at 0.5 under the same load (13; README, bench_million.py).
 const MOVING_PIXEL_RATIO = 0.5;
 
 // Tiles per layer to keep: TILE_CACHE_SCREENS times the tiles covering the
