@@ -370,9 +370,9 @@ export class CatalogueTable {
     for (const [menu, chosen] of [[this.el.size, "sizeColumn"], [this.el.colour, "colourColumn"]]) {
       const options = [el("option", { value: "" }, "(none)")];
       for (const column of numeric) options.push(el("option", { value: column.name }, column.name));
-      menu.replaceChildren(...options);
       if (waiting && this[chosen]) options.push(el("option", { value: this[chosen] }, this[chosen]));
       else if (!numeric.some((column) => column.name === this[chosen])) this[chosen] = "";
+      menu.replaceChildren(...options);
       menu.value = this[chosen];
       menu.disabled = !numeric.length && !waiting;
     }
