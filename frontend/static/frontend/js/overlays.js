@@ -14,9 +14,12 @@ const BOX_COLOUR = "#7fd1ff";
 const DRAWN_BOX_COLOUR = "#ffb86b";
 const CUTOUT_FORMATS = ["fits", "png", "jpg", "webp"];
 // Catalogues larger than this are fetched per view (at most VIEW_LIMIT
-// sources, brightest first) and drawn by WebGL: a 20,000-source vector
-// layer already panned at 10 frames per second (issue 16).
+// sources, brightest first) and drawn as a bitmap per settled view.
 const PER_VIEW_THRESHOLD = 20000;
+// Whole catalogues with more markers than this are drawn as a bitmap per
+// settled view too: 20,000 vector markers redrawn on every frame panned the
+// whole sky at 6-7 frames per second here (bench/bench_million.py).
+const BITMAP_MARKERS_MIN = 2000;
 const VIEW_LIMIT = 5000;
 const VIEW_DEBOUNCE_MS = 150;
 
@@ -198,11 +201,13 @@ export class Catalogues {
   // Markers follow the table's filter (fill) and styling (markerStyle).
   vectorLayer(group) {
     const id = group.source_group_id;
-    return new ol.layer.Vector({
+    const options = {
       source: new ol.source.Vector(),
       style: (feature) => this.markerStyle(id, group.colour, feature),
       zIndex: 20,
-    });
+    };
+    if ((group.sources?.length || 0) <= BITMAP_MARKERS_MIN) return new ol.layer.Vector(options);
+    return new ol.layer.VectorImage({ ...options, imageRatio: 1.5 });
   }
 
   // Drawn once per settled view into an image that pans and zooms as a
