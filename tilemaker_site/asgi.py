@@ -1,4 +1,4 @@
-"""ASGI entry point served by daphne: HTTP through Django, websockets reserved for later."""
+"""ASGI entry point served by daphne: HTTP through Django, websockets through channels."""
 
 import os
 
@@ -14,4 +14,7 @@ tune_process()
 
 django_asgi_app = get_asgi_application()
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+# After the apps are loaded: the websocket routes import consumers and models.
+from tilemaker_site import websockets  # noqa: E402
+
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websockets.application})
