@@ -188,7 +188,18 @@ else:
         }
     }
 
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Catalogue events reach sockets of this process only with the in-memory
+# layer (open, dev, one worker); Redis carries them across daphne workers.
+REDIS_URL = env_optional_str("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- TileMaker behaviour ----------------------------------------------------
 
