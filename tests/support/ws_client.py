@@ -1,0 +1,75 @@
+"""A minimal websocket client for ``ws/events`` on a real server (tests and bench/).
+
+A plain TCP socket speaking just enough of RFC 6455 to open the socket and
+read the server's unmasked text frames; it never sends a frame.
+"""
+
+import base64
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+
+from tests.support.servers import ServerProcess, wait_until
+
+# A guard against a hang, not a timed assertion.
+SOCKET_TIMEOUT_SECONDS = 60
+
+
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def open_events_socket(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT_SECONDS)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            f"GET /ws/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Origin: http://127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 101 "), head
+    return sock
+
+
+def read_exactly(sock: socket.socket, count: int) -> bytes:
+    data = b""
+    while len(data) < count:
+        chunk = sock.recv(count - len(data))
+        assert chunk, "the server closed the socket"
+        data += chunk
+    return data
+
+
+def read_text_frame(sock: socket.socket) -> dict:
+    first, second = read_exactly(sock, 2)
+    assert first == 0x81, f"not a final text frame: {first:#x}"
+    length = second & 0x7F
+    if length == 126:
+        length = int.from_bytes(read_exactly(sock, 2), "big")
+    return json.loads(read_exactly(sock, length))
+
+
+def start_daphne_worker(port: int, *, cwd: Path, env: dict) -> ServerProcess:
+    """A daphne process serving ``tilemaker_site.asgi`` on 127.0.0.1:``port``, answering.
+
+    Waits for the port rather than a log line: Django's logging settings, loaded
+    with the application, hide daphne's own start-up messages.
+    """
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+    worker = ServerProcess(
+        [*command, "tilemaker_site.asgi:application"], cwd=cwd, env=env, launcher=None
+    )
+    wait_until(lambda: listening(port) or worker.process.poll() is not None)
+    assert worker.process.poll() is None, worker.output
+    return worker
