@@ -23,22 +23,18 @@ Usage: ``python3 bench/bench_compare.py``
 """
 
 import json
-import signal
 import sys
 import tempfile
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 
 from bench_viewer_gl import (  # noqa: E402
-    CHROMIUM,
-    CHROMIUM_ARGS,
     VIEWPORT,
     settle,
-    start_server,
     summary,
+    viewer_bench,
     write_config,
     write_small_map,
 )
@@ -88,55 +84,42 @@ def write_two_layer_config(folder: Path, fits_path: Path) -> Path:
 
 
 def main() -> None:
-    from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp:
         folder = Path(tmp)
         fits_path = write_small_map(folder)
-        server, url = start_server(folder, write_two_layer_config(folder, fits_path))
-        with server, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-            )
-            try:
-                with urllib.request.urlopen(f"{url}/layers/gl-i") as response:
-                    layer = json.load(response)
-                native = layer["number_of_levels"] - 1
-                view = f"layer=gl-i&ra=0&dec=-20&zoom={native}&flip=1"
-                size = f"{VIEWPORT['width']} x {VIEWPORT['height']}"
-                print(f"map {fits_path.name}, tile {layer['tile_size']} px, native level {native}")
-                print(f"viewport {size}, {REPEATS} switches each")
-                for gl, label in (("1", "WebGL data tiles"), ("0", "PNG tiles (gl=0)")):
-                    page = browser.new_context(viewport=VIEWPORT, bypass_csp=True).new_page()
-                    requests = []
-                    page.on(
-                        "request",
-                        lambda r, log=requests: log.append(r.url) if "/layers/" in r.url else None,
-                    )
-                    page.goto(f"{url}/?{view}&gl={gl}&cmp=blink&cmpl=gl-j&rate=5")
-                    page.wait_for_function(
-                        "window.tilemakerViewer.compare.entries.size === 1", timeout=60_000
-                    )
-                    settle(page)
-                    tiles = len([u for u in requests if "/tile.png" in u or "/data.f32" in u])
-                    requests.clear()
-                    frame_ms = page.evaluate(BLINK, {"repeats": REPEATS, "until": "postrender"})
-                    complete_ms = page.evaluate(
-                        BLINK, {"repeats": REPEATS, "until": "rendercomplete"}
-                    )
-                    blink_requests = len(requests)
-                    page.evaluate("window.tilemakerViewer.compare.setMode('off')")
-                    settle(page)
-                    select_ms = page.evaluate(SELECT, {"repeats": REPEATS, "ids": ["gl-i", "gl-j"]})
-                    print(f"{label}, {tiles} tiles loaded for both layers")
-                    print(f"  blink switch -> next frame drawn:   {summary(frame_ms)}")
-                    print(f"  blink switch -> rendercomplete:     {summary(complete_ms)}")
-                    print(f"  requests to /layers/ while blinking: {blink_requests}")
-                    print(f"  H/L layer switch -> rendercomplete: {summary(select_ms)}")
-                    page.close()
-            finally:
-                browser.close()
-                server.stop(signal.SIGTERM)
+        config = write_two_layer_config(folder, fits_path)
+        with viewer_bench(folder, config) as (browser, url, layer, view):
+            native = layer["number_of_levels"] - 1
+            size = f"{VIEWPORT['width']} x {VIEWPORT['height']}"
+            print(f"map {fits_path.name}, tile {layer['tile_size']} px, native level {native}")
+            print(f"viewport {size}, {REPEATS} switches each")
+            for gl, label in (("1", "WebGL data tiles"), ("0", "PNG tiles (gl=0)")):
+                page = browser.new_context(viewport=VIEWPORT, bypass_csp=True).new_page()
+                requests = []
+                page.on(
+                    "request",
+                    lambda r, log=requests: log.append(r.url) if "/layers/" in r.url else None,
+                )
+                page.goto(f"{url}/?{view}&gl={gl}&cmp=blink&cmpl=gl-j&rate=5")
+                page.wait_for_function(
+                    "window.tilemakerViewer.compare.entries.size === 1", timeout=60_000
+                )
+                settle(page)
+                tiles = len([u for u in requests if "/tile.png" in u or "/data.f32" in u])
+                requests.clear()
+                frame_ms = page.evaluate(BLINK, {"repeats": REPEATS, "until": "postrender"})
+                complete_ms = page.evaluate(BLINK, {"repeats": REPEATS, "until": "rendercomplete"})
+                blink_requests = len(requests)
+                page.evaluate("window.tilemakerViewer.compare.setMode('off')")
+                settle(page)
+                select_ms = page.evaluate(SELECT, {"repeats": REPEATS, "ids": ["gl-i", "gl-j"]})
+                print(f"{label}, {tiles} tiles loaded for both layers")
+                print(f"  blink switch -> next frame drawn:   {summary(frame_ms)}")
+                print(f"  blink switch -> rendercomplete:     {summary(complete_ms)}")
+                print(f"  requests to /layers/ while blinking: {blink_requests}")
+                print(f"  H/L layer switch -> rendercomplete: {summary(select_ms)}")
+                page.close()
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ Usage: ``python3 bench/bench_viewer_gl.py [--act]``
 """
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -157,6 +158,30 @@ def start_server(folder: Path, config: Path) -> tuple[ServerProcess, str]:
     raise SystemExit("server did not answer on /map-groups:\n" + server.output)
 
 
+@contextlib.contextmanager
+def viewer_bench(folder: Path, config: Path):
+    """A server for ``config`` and a headless Chromium beside it, stopped on exit.
+
+    Yields ``(browser, url, layer, view)``: ``layer`` the JSON of ``gl-i``,
+    ``view`` the viewer query showing it at its native level near RA 0.
+    """
+    from playwright.sync_api import sync_playwright
+
+    server, url = start_server(folder, config)
+    with server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            with urllib.request.urlopen(f"{url}/layers/gl-i") as response:
+                layer = json.load(response)
+            native = layer["number_of_levels"] - 1
+            yield browser, url, layer, f"layer=gl-i&ra=0&dec=-20&zoom={native}&flip=1"
+        finally:
+            browser.close()
+            server.stop(signal.SIGTERM)
+
+
 def settle(page):
     page.wait_for_function("document.body.classList.contains('ready')", timeout=60_000)
     page.evaluate(
@@ -179,7 +204,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--act", action="store_true", help="use the ACT-scale bench map")
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="bench-gl-") as tmp:
         folder = Path(tmp)
@@ -189,54 +213,43 @@ def main() -> None:
             fits_path = ensure_act_map()
         else:
             fits_path = write_small_map(folder)
-        server, url = start_server(folder, write_config(folder, fits_path))
-        with server, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        with viewer_bench(folder, write_config(folder, fits_path)) as (browser, url, layer, view):
+            native = layer["number_of_levels"] - 1
+            size = f"{VIEWPORT['width']} x {VIEWPORT['height']}"
+            print(f"map {fits_path.name}, tile {layer['tile_size']} px, native level {native}")
+            print(f"viewport {size}, {REPEATS} changes each")
+            page = browser.new_context(viewport=VIEWPORT, bypass_csp=True).new_page()
+            layer_requests = []
+            page.on(
+                "request",
+                lambda r: layer_requests.append(r.url) if "/layers/" in r.url else None,
             )
-            try:
-                with urllib.request.urlopen(f"{url}/layers/gl-i") as response:
-                    layer = json.load(response)
-                native = layer["number_of_levels"] - 1
-                view = f"layer=gl-i&ra=0&dec=-20&zoom={native}&flip=1"
-                size = f"{VIEWPORT['width']} x {VIEWPORT['height']}"
-                print(f"map {fits_path.name}, tile {layer['tile_size']} px, native level {native}")
-                print(f"viewport {size}, {REPEATS} changes each")
-                page = browser.new_context(viewport=VIEWPORT, bypass_csp=True).new_page()
-                layer_requests = []
-                page.on(
-                    "request",
-                    lambda r: layer_requests.append(r.url) if "/layers/" in r.url else None,
-                )
-                page.goto(f"{url}/?{view}&gl=1")
-                settle(page)
-                assert page.evaluate("window.tilemakerViewer.sky.gl"), "WebGL not available"
-                tile_urls = [u for u in layer_requests if "/data.f32" in u]
-                decode_ms = page.evaluate(DECODE, tile_urls[:12])
-                layer_requests.clear()
-                frame_ms = page.evaluate(MEASURE, {"repeats": REPEATS, "mode": "vmin-frame"})
-                complete_ms = page.evaluate(MEASURE, {"repeats": REPEATS, "mode": "vmin"})
-                page.evaluate(PREFETCH_VIRIDIS)
-                cmap_ms = page.evaluate(MEASURE, {"repeats": REPEATS, "mode": "cmap"})
-                gl_requests = len(layer_requests)
-                print(f"WebGL, {len(tile_urls)} data tiles on screen")
-                print(f"  vmin change -> next frame drawn:  {summary(frame_ms)}")
-                print(f"  vmin change -> rendercomplete:    {summary(complete_ms)}")
-                print(f"  cmap change -> rendercomplete:    {summary(cmap_ms)}")
-                print(f"  requests to /layers/ during all:  {gl_requests}")
-                print(f"  decode per data tile in Chromium: {summary(decode_ms)}")
-                page.close()
+            page.goto(f"{url}/?{view}&gl=1")
+            settle(page)
+            assert page.evaluate("window.tilemakerViewer.sky.gl"), "WebGL not available"
+            tile_urls = [u for u in layer_requests if "/data.f32" in u]
+            decode_ms = page.evaluate(DECODE, tile_urls[:12])
+            layer_requests.clear()
+            frame_ms = page.evaluate(MEASURE, {"repeats": REPEATS, "mode": "vmin-frame"})
+            complete_ms = page.evaluate(MEASURE, {"repeats": REPEATS, "mode": "vmin"})
+            page.evaluate(PREFETCH_VIRIDIS)
+            cmap_ms = page.evaluate(MEASURE, {"repeats": REPEATS, "mode": "cmap"})
+            gl_requests = len(layer_requests)
+            print(f"WebGL, {len(tile_urls)} data tiles on screen")
+            print(f"  vmin change -> next frame drawn:  {summary(frame_ms)}")
+            print(f"  vmin change -> rendercomplete:    {summary(complete_ms)}")
+            print(f"  cmap change -> rendercomplete:    {summary(cmap_ms)}")
+            print(f"  requests to /layers/ during all:  {gl_requests}")
+            print(f"  decode per data tile in Chromium: {summary(decode_ms)}")
+            page.close()
 
-                page = browser.new_context(viewport=VIEWPORT, bypass_csp=True).new_page()
-                page.goto(f"{url}/?{view}&gl=0")
-                settle(page)
-                png_ms = page.evaluate(MEASURE, {"repeats": REPEATS, "mode": "vmin"})
-                print("PNG tiles (gl=0)")
-                print(f"  vmin change -> rendercomplete:    {summary(png_ms)}")
-                page.close()
-            finally:
-                browser.close()
-                server.stop(signal.SIGTERM)
+            page = browser.new_context(viewport=VIEWPORT, bypass_csp=True).new_page()
+            page.goto(f"{url}/?{view}&gl=0")
+            settle(page)
+            png_ms = page.evaluate(MEASURE, {"repeats": REPEATS, "mode": "vmin"})
+            print("PNG tiles (gl=0)")
+            print(f"  vmin change -> rendercomplete:    {summary(png_ms)}")
+            page.close()
 
 
 if __name__ == "__main__":

@@ -31,13 +31,10 @@ Usage: ``python3 bench/bench_viewer_network.py [--act] [--runs N] [--pan N]``
 """
 
 import argparse
-import json
 import os
-import signal
 import statistics
 import sys
 import tempfile
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,9 +42,7 @@ sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO))
 
 from bench_viewer_gl import (  # noqa: E402
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    start_server,
+    viewer_bench,
     write_config,
     write_small_map,
 )
@@ -216,7 +211,6 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="fresh page loads per setting")
     parser.add_argument("--pan", type=int, default=30, help="viewports to pan across")
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="bench-net-") as tmp:
         folder = Path(tmp)
@@ -226,27 +220,16 @@ def main() -> None:
             fits_path = ensure_act_map()
         else:
             fits_path = write_small_map(folder)
-        server, url = start_server(folder, write_config(folder, fits_path))
-        with server, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        with viewer_bench(folder, write_config(folder, fits_path)) as (browser, url, layer, view):
+            native = layer["number_of_levels"] - 1
+            print(f"map {fits_path.name}, tile {layer['tile_size']} px, native level {native}")
+            print(
+                f"viewport {VIEWPORT['width']} x {VIEWPORT['height']}, "
+                f"median of {args.runs} page loads, cache off"
             )
-            try:
-                with urllib.request.urlopen(f"{url}/layers/gl-i") as response:
-                    layer = json.load(response)
-                native = layer["number_of_levels"] - 1
-                view = f"layer=gl-i&ra=0&dec=-20&zoom={native}&flip=1"
-                print(f"map {fits_path.name}, tile {layer['tile_size']} px, native level {native}")
-                print(
-                    f"viewport {VIEWPORT['width']} x {VIEWPORT['height']}, "
-                    f"median of {args.runs} page loads, cache off"
-                )
-                for label, gl in (("PNG tiles (gl=0)", "0"), ("data tiles (WebGL)", "1")):
-                    print(label)
-                    measure(browser, f"{url}/?{view}&gl={gl}", args.runs, args.pan)
-            finally:
-                browser.close()
-                server.stop(signal.SIGTERM)
+            for label, gl in (("PNG tiles (gl=0)", "0"), ("data tiles (WebGL)", "1")):
+                print(label)
+                measure(browser, f"{url}/?{view}&gl={gl}", args.runs, args.pan)
 
 
 if __name__ == "__main__":

@@ -221,8 +221,8 @@ def _parse(value: object, field: str, problems: list) -> Provider | None:
     return CombinationProvider(inputs=tuple(inputs), function=function)
 
 
-def _parse_fits(value: dict, field: str, problems: list) -> FitsProvider | None:
-    count = len(problems)
+def _file_and_hdu(value: dict, field: str, problems: list, *, default_hdu: int):
+    """The ``filename`` and ``hdu`` every file provider has, each problem appended."""
     filename = value.get("filename")
     if filename is None:
         problems.append((f"{field}.filename", "missing (required)"))
@@ -230,9 +230,15 @@ def _parse_fits(value: dict, field: str, problems: list) -> FitsProvider | None:
         problems.append((f"{field}.filename", f"expected a file name, found {kind_of(filename)}"))
     hdu = value.get("hdu")
     if hdu is None:
-        hdu = 0
+        hdu = default_hdu
     elif not _is_count(hdu):
         problems.append((f"{field}.hdu", f"expected an integer >= 0, found {kind_of(hdu)}"))
+    return filename, hdu
+
+
+def _parse_fits(value: dict, field: str, problems: list) -> FitsProvider | None:
+    count = len(problems)
+    filename, hdu = _file_and_hdu(value, field, problems, default_hdu=0)
     index = value.get("index")
     if index is not None and not _is_count(index):
         problems.append(
@@ -245,16 +251,8 @@ def _parse_fits(value: dict, field: str, problems: list) -> FitsProvider | None:
 
 def _parse_healpix(value: dict, field: str, problems: list) -> HealpixProvider | None:
     count = len(problems)
-    filename = value.get("filename")
-    if filename is None:
-        problems.append((f"{field}.filename", "missing (required)"))
-    elif not isinstance(filename, str) or not filename.strip():
-        problems.append((f"{field}.filename", f"expected a file name, found {kind_of(filename)}"))
-    hdu = value.get("hdu")
-    if hdu is None:
-        hdu = 1
-    elif not _is_count(hdu):
-        problems.append((f"{field}.hdu", f"expected an integer >= 0, found {kind_of(hdu)}"))
+    # A HEALPix map is a table: HDU 1, after the empty primary.
+    filename, hdu = _file_and_hdu(value, field, problems, default_hdu=1)
     column = value.get("field")
     if column is None:
         column = 0

@@ -133,3 +133,27 @@ def wait_for_url(page, **expected):
         arg={key: str(value) for key, value in expected.items()},
         timeout=RENDER_TIMEOUT_MS,
     )
+
+
+def save_stokes_band(path, layer_ids, *, prefix, name, **display):
+    """One group > map > band ``{prefix}-f090`` whose layers are the planes of the
+    FITS cube ``path``, ``layer_ids`` ({"I": id, ...}) in plane order, with ``stokes`` set."""
+    from maps.layer_geometry import refresh_layer_geometry
+    from maps.models import Band, Layer, Map, MapGroup
+
+    group = MapGroup.objects.create(map_group_id=f"{prefix}-group", name=f"{name} sky", position=0)
+    sky_map = Map.objects.create(map_id=f"{prefix}-map", name=name, map_group=group)
+    band = Band.objects.create(band_id=f"{prefix}-f090", name="f090", map=sky_map)
+    for plane, (stokes, layer_id) in enumerate(layer_ids.items()):
+        layer = Layer(
+            layer_id=layer_id,
+            name=f"{stokes} map",
+            band=band,
+            position=plane,
+            stokes=stokes,
+            units="uK",
+            provider={"provider_type": "fits", "filename": str(path), "index": plane},
+            **display,
+        )
+        refresh_layer_geometry(layer)
+        layer.save()

@@ -12,7 +12,7 @@ from astropy.io import fits
 from django.core.cache import cache
 
 from maps.layer_geometry import refresh_layer_geometry
-from maps.models import Band, Layer, Map, MapGroup
+from maps.models import Band, Layer
 from tests.viewer.conftest import (
     DEC_BOTTOM_DEG,
     NX,
@@ -24,6 +24,7 @@ from tests.viewer.conftest import (
 from tests.viewer.helpers import (
     RENDER_TIMEOUT_MS,
     open_viewer,
+    save_stokes_band,
     screen_xy,
     screenshot,
     settle,
@@ -68,24 +69,9 @@ def polarised(transactional_db, make_car_map):
         hdus[0].data[1] = P_TRUE * math.cos(math.radians(2 * ANGLE_IAU_DEG))
         hdus[0].data[2] = P_TRUE * math.sin(math.radians(2 * ANGLE_IAU_DEG))
     cache.clear()
-    group = MapGroup.objects.create(map_group_id="ov-group", name="Overlay sky", position=0)
-    sky_map = Map.objects.create(map_id="ov-map", name="Overlay", map_group=group)
-    band = Band.objects.create(band_id="ov-f090", name="f090", map=sky_map)
-    for plane, (stokes, layer_id) in enumerate(PLANES.items()):
-        layer = Layer(
-            layer_id=layer_id,
-            name=f"{stokes} map",
-            band=band,
-            position=plane,
-            stokes=stokes,
-            units="uK",
-            vmin=-100.0,
-            vmax=1000.0,
-            cmap="gray",
-            provider={"provider_type": "fits", "filename": str(path), "index": plane},
-        )
-        refresh_layer_geometry(layer)
-        layer.save()
+    save_stokes_band(
+        path, PLANES, prefix="ov", name="Overlay", vmin=-100.0, vmax=1000.0, cmap="gray"
+    )
     yield
     cache.clear()
 

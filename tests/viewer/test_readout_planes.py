@@ -8,8 +8,7 @@ import pytest
 from astropy.io import fits
 from django.core.cache import cache
 
-from maps.layer_geometry import refresh_layer_geometry
-from maps.models import Band, Grant, Layer, Map, MapGroup
+from maps.models import Grant, Layer
 from tests.viewer.conftest import (
     DEC_BOTTOM_DEG,
     NX,
@@ -18,7 +17,7 @@ from tests.viewer.conftest import (
     RA_LEFT_DEG,
     pixel_centre_deg,
 )
-from tests.viewer.helpers import open_viewer, screen_xy, view_query
+from tests.viewer.helpers import open_viewer, save_stokes_band, screen_xy, view_query
 
 pytestmark = [
     pytest.mark.browser,
@@ -51,23 +50,7 @@ def iqu(transactional_db, make_car_map):
         for (column, row), values in KNOWN.items():
             hdus[0].data[:, row, column] = values
     cache.clear()
-    group = MapGroup.objects.create(map_group_id="iqu-group", name="IQU sky", position=0)
-    sky_map = Map.objects.create(map_id="iqu-map", name="IQU", map_group=group)
-    band = Band.objects.create(band_id="iqu-f090", name="f090", map=sky_map)
-    for plane, (stokes, layer_id) in enumerate(PLANES.items()):
-        layer = Layer(
-            layer_id=layer_id,
-            name=f"{stokes} map",
-            band=band,
-            position=plane,
-            stokes=stokes,
-            units="uK",
-            vmin=-100.0,
-            vmax=100.0,
-            provider={"provider_type": "fits", "filename": str(path), "index": plane},
-        )
-        refresh_layer_geometry(layer)
-        layer.save()
+    save_stokes_band(path, PLANES, prefix="iqu", name="IQU", vmin=-100.0, vmax=100.0)
     yield
     cache.clear()
 
