@@ -207,6 +207,14 @@ CONFIG_PATH = env_optional_str("CONFIG_PATH")
 SERVE_FRONTEND = env_bool("SERVE_FRONTEND", True)
 API_ENDPOINT = "/" + env_str("API_ENDPOINT", "/").strip("/")
 PRECACHE = env_bool("PRECACHE", True)
+# Watched folders (maps.watching): a new or rewritten file is taken once its
+# size and mtime have not changed for WATCH_SETTLE_SECONDS. WATCH_POLLING
+# "auto" uses inotify except on network filesystems (NFS, Lustre, GPFS ...),
+# where inotify never hears other hosts' writes, and polls those every
+# WATCH_POLL_SECONDS (stat only); "always" polls every folder, "never" never does.
+WATCH_SETTLE_SECONDS = env_float("WATCH_SETTLE_SECONDS", 2.0, minimum=0.0)
+WATCH_POLLING = env_choice("WATCH_POLLING", "auto", ("auto", "always", "never"))
+WATCH_POLL_SECONDS = env_float("WATCH_POLL_SECONDS", 5.0, minimum=0.1)
 AUTO_CONTRAST_PERCENTILE = env_float("ANALYSIS_AUTO_CONTRAST_PERCENTILE", 1.0, minimum=0.0)
 MAX_CUTOUT_PIXELS = env_int("MAX_CUTOUT_PIXELS", 25_000_000, minimum=1)
 # Most sources one /sources/{id}/view answer may hold (its ``limit``); 20000

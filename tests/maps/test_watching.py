@@ -1,0 +1,211 @@
+"""Watched folders (``maps.watching``): files appear, change and vanish in the catalogue.
+
+Every test runs twice: with inotify and with watchfiles' forced polling (the
+NFS/Lustre fallback). Waits poll the database up to a deadline, never a
+fixed sleep; the deadline is a hang guard, not a timed assertion.
+"""
+
+import threading
+import time
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import OperationalError
+from django.test import Client
+
+from catalogs.models import SourceGroup
+from maps import watching
+from maps.models import Band, Grant, Layer, Map, MapGroup, WatchedFolder
+from tests.support.fits import bump_mtime, write_car_map
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DEADLINE_SECONDS = 30
+SETTLE_SECONDS = 1.0
+
+
+def wait_until(predicate, what: str):
+    give_up = time.monotonic() + DEADLINE_SECONDS
+    while not _holds(predicate):
+        assert time.monotonic() < give_up, f"still waiting for {what}"
+        time.sleep(0.05)
+
+
+def _holds(predicate) -> bool:
+    try:
+        return predicate()
+    except OperationalError:
+        # The test database is SQLite's shared-cache memory database: a read
+        # while the watcher's thread writes finds the table locked.
+        return False
+
+
+@pytest.fixture(params=["inotify", "polling"])
+def poll_seconds(request):
+    return None if request.param == "inotify" else 0.2
+
+
+@pytest.fixture
+def folder(tmp_path):
+    watched = tmp_path / "night"
+    watched.mkdir()
+    return watched
+
+
+@pytest.fixture
+def group(db):
+    return MapGroup.objects.create(map_group_id="nightly", name="Nightly", position=3)
+
+
+class Running:
+    """A watcher in its thread, with what it reported and the files it announced rewritten."""
+
+    def __init__(self, watcher: watching.FolderWatcher):
+        self.watcher = watcher
+        self.reports: list[str] = []
+        self.rewritten: list[str] = []
+        watcher.report = self.reports.append
+        self.stop = threading.Event()
+        started = threading.Event()
+        self.thread = threading.Thread(target=watcher.run, args=(self.stop, started.set))
+        self.thread.start()
+        wait_until(started.is_set, "the watch to start")
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(DEADLINE_SECONDS)
+        assert not self.thread.is_alive()
+
+
+@pytest.fixture
+def run_watcher(poll_seconds):
+    running = []
+
+    def start(folders, **options):
+        watcher = watching.FolderWatcher(
+            folders, poll_seconds=poll_seconds, settle_seconds=SETTLE_SECONDS, **options
+        )
+        running.append(Running(watcher))
+        return running[-1]
+
+    yield start
+    for item in running:
+        item.close()
+
+
+def _layer_ids():
+    return sorted(Layer.objects.values_list("layer_id", flat=True))
+
+
+def test_a_new_map_file_becomes_layers_of_the_watched_group(folder, group, run_watcher):
+    run_watcher({folder: watching.Destination("nightly")})
+    write_car_map(folder / "depth1_f090_map.fits", n_planes=3)
+    wait_until(lambda: Layer.objects.count() == 3, "the new file's layers")
+    assert _layer_ids() == [
+        "nightly-depth1-f090-i",
+        "nightly-depth1-f090-q",
+        "nightly-depth1-f090-u",
+    ]
+    map_object = Map.objects.get()
+    assert (map_object.map_id, map_object.name, map_object.map_group_id) == (
+        "nightly-depth1",
+        "depth1",
+        group.pk,
+    )
+    assert Band.objects.get().name == "f090"
+    # The group the admin made keeps its own place and fields.
+    group.refresh_from_db()
+    assert (group.name, group.position) == ("Nightly", 3)
+    # An ivar file of the same map and band joins them.
+    write_car_map(folder / "depth1_f090_ivar.fits", bunit="uK^-2")
+    wait_until(lambda: Layer.objects.count() == 4, "the ivar layer")
+    assert (Map.objects.count(), Band.objects.count()) == (1, 1)
+    ivar = Layer.objects.get(layer_id="nightly-depth1-f090-ivar")
+    assert ivar.position == 3
+
+
+def test_a_file_written_slowly_is_taken_only_once_complete(folder, group, run_watcher, tmp_path):
+    running = run_watcher({folder: watching.Destination("nightly")})
+    # Default-like settle time, longer than the pause between chunks.
+    running.watcher.settle_seconds = 2.0
+    complete = write_car_map(tmp_path / "whole.fits", nx=720, ny=360)
+    data = complete.read_bytes()
+    target = folder / "slow_f150_map.fits"
+    chunks = 8
+    size = -(-len(data) // chunks)
+    with open(target, "wb") as out:
+        for start in range(0, len(data), size):
+            out.write(data[start : start + size])
+            out.flush()
+            # ~4 s in all: the watcher sees a growing, unreadable file the whole time.
+            time.sleep(0.5)
+            assert Layer.objects.count() == 0
+    assert running.reports[1:] == []
+    wait_until(lambda: Layer.objects.count() == 1, "the completed file's layer")
+    assert not [report for report in running.reports if "skipped" in report]
+
+
+def test_a_removed_file_removes_its_layers_and_the_empty_band_and_map(folder, group, run_watcher):
+    write_car_map(folder / "gone_f090_map.fits")
+    write_car_map(folder / "kept_f090_map.fits")
+    running = run_watcher({folder: watching.Destination("nightly")})
+    # The start-up listing took both files.
+    assert _layer_ids() == ["nightly-gone-f090-i", "nightly-kept-f090-i"]
+    (folder / "gone_f090_map.fits").unlink()
+    wait_until(lambda: Layer.objects.count() == 1, "the removed file's layer to go")
+    assert _layer_ids() == ["nightly-kept-f090-i"]
+    assert list(Map.objects.values_list("map_id", flat=True)) == ["nightly-kept"]
+    assert list(Band.objects.values_list("band_id", flat=True)) == ["nightly-kept-f090"]
+    wait_until(
+        lambda: any("gone_f090_map.fits is gone" in report for report in running.reports),
+        "the removal to be reported",
+    )
+
+
+def test_a_rewritten_file_is_announced_and_its_geometry_re_read(folder, group, run_watcher):
+    path = write_car_map(folder / "coadd_f090_map.fits", nx=360, ny=180)
+    rewritten = []
+    run_watcher({folder: watching.Destination("nightly")}, rewritten=rewritten.append)
+    layer = Layer.objects.get()
+    assert (layer.bounding_left, layer.bounding_right) == (-90.0, 90.0)
+    write_car_map(path, nx=360, ny=180, ra_left_deg=60.0)
+    # Polling compares whole-second mtimes (and this rewrite keeps the size).
+    bump_mtime(path)
+    wait_until(lambda: rewritten == [str(path)], "the rewrite to be announced")
+    layer.refresh_from_db()
+    # The map moved 30 degrees: its bounds in the menu follow.
+    assert (layer.bounding_left, layer.bounding_right) == (-120.0, 60.0)
+    assert Layer.objects.count() == 1
+
+
+def test_a_catalogue_file_becomes_a_catalogue(folder, group, run_watcher):
+    run_watcher({folder: watching.Destination("nightly")})
+    (folder / "candidates.csv").write_text("name,ra,dec,flux\na,10.0,-2.0,3.5\nb,11.0,-3.0,1.0\n")
+    wait_until(lambda: SourceGroup.objects.exists(), "the catalogue")
+    catalogue = SourceGroup.objects.get()
+    assert catalogue.source_group_id == "nightly-candidates"
+    assert sorted(catalogue.sources.values_list("name", flat=True)) == ["a", "b"]
+    (folder / "candidates.csv").unlink()
+    wait_until(lambda: not SourceGroup.objects.exists(), "the catalogue to go")
+
+
+def test_watch_data_places_files_into_the_admin_group_with_its_grant(folder, group, run_watcher):
+    grant = Grant.objects.create(name="act-nightly")
+    WatchedFolder.objects.create(path=str(folder), map_group=group, grant=grant)
+    WatchedFolder.objects.create(path=str(folder.parent / "off"), map_group=group, enabled=False)
+    folders = watching.watched_folders()
+    assert folders == {folder: watching.Destination("nightly", "act-nightly")}
+    run_watcher(folders)
+    write_car_map(folder / "secret_f220_map.fits")
+    wait_until(lambda: Layer.objects.exists(), "the layer")
+    layer = Layer.objects.get()
+    assert (layer.layer_id, layer.band.map.map_group_id) == ("nightly-secret-f220-i", group.pk)
+    assert {layer.grant, layer.band.grant, layer.band.map.grant} == {grant}
+    outsider = Client()
+    outsider.force_login(User.objects.create_user("outsider"))
+    insider = Client()
+    member = User.objects.create_user("insider")
+    grant.users.add(member)
+    insider.force_login(member)
+    assert outsider.get(f"/layers/{layer.layer_id}").status_code == 404
+    assert insider.get(f"/layers/{layer.layer_id}").status_code == 200
