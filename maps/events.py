@@ -8,11 +8,17 @@ its own user is told. What reaches a browser is only the action, the kind and
 the public id, and only when the user may see the object before or after the
 write: becoming hidden arrives as "removed", becoming visible as "added".
 
+A map file rewritten on disk (``file_rewritten``, called by the folder
+watcher and by a worker that first sees a new version of a file) is announced
+as ``"rewritten"`` for every layer reading the file, with the file's new
+version, to the users who may see that layer.
+
 Writes that send no signal (``QuerySet.update``, ``bulk_create``, raw SQL,
 another process writing the database) announce nothing here.
 """
 
 import logging
+import os
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -21,11 +27,14 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
 from maps import grants
+from maps.engine.file_identity import FileUnreadableError, file_version
+from maps.engine.providers import filenames
 
 logger = logging.getLogger(__name__)
 
 GROUP = "catalogue-events"
 MESSAGE_TYPE = "catalogue.event"
+REWRITTEN_TYPE = "layer.rewritten"
 
 # Announced kinds by model label (maps imports no other app): the name a
 # viewer knows the kind by and the field that is its public id. A box has no
@@ -121,3 +130,47 @@ def _group_send(message: dict) -> None:
         async_to_sync(get_channel_layer().group_send)(GROUP, message)
     except Exception:
         logger.exception("catalogue event not sent: %s %s", message["kind"], message["id"])
+
+
+def file_rewritten(filename: str) -> None:
+    """Announce that the map file ``filename`` changed on disk: one ``"rewritten"``
+    event for every layer whose provider reads it (a combination through any of
+    its inputs), with the file's version now (None while it cannot be read).
+
+    Sent after the current transaction commits, like the other events. Calling it
+    twice for one version (the watcher and a worker both noticed) sends the event
+    twice; a viewer refetching tiles it already has for that version costs only
+    304s, so duplicates are harmless.
+    """
+    wanted = os.path.realpath(filename)
+    try:
+        version = file_version(wanted)
+    except FileUnreadableError:
+        version = None
+    layer_model = apps.get_model("maps.layer")
+    for pk, layer_id, provider in layer_model.objects.values_list("pk", "layer_id", "provider"):
+        if any(os.path.realpath(name) == wanted for name in filenames(provider)):
+            required = grants.required_grants(layer_model, pk)
+            if required is None:
+                continue
+            message = {
+                "type": REWRITTEN_TYPE,
+                "kind": "layer",
+                "id": layer_id,
+                "grants": sorted(required),
+                "version": version,
+            }
+            transaction.on_commit(lambda message=message: _group_send(message))
+
+
+def rewritten_for(granted: frozenset[str], message: dict) -> dict | None:
+    """The browser message a holder of the grants ``granted`` gets for a
+    ``file_rewritten`` group message, or None when they may not see the layer."""
+    if not grants.may_see(granted, frozenset(message["grants"])):
+        return None
+    return {
+        "event": "rewritten",
+        "kind": message["kind"],
+        "id": message["id"],
+        "version": message["version"],
+    }

@@ -17,8 +17,11 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from catalogs.models import SourceGroup
+from maps import events
+from maps.engine.file_identity import file_version
 from maps.models import Band, Layer, Map, MapGroup
 from sky_regions.models import Box
+from tests.support.catalogue import walk
 from tilemaker_site.websockets import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -199,5 +202,53 @@ def test_a_page_of_another_site_cannot_open_the_socket(catalogue):
         )
         connected, _ = await communicator.connect(timeout=RECEIVE_TIMEOUT_SECONDS)
         assert not connected
+
+    _run(scenario)
+
+
+def test_a_rewritten_map_file_reaches_each_user_for_the_layers_they_may_see(
+    catalogue, outsider, insider
+):
+    """Every catalogue layer reads one file: the user without the grant hears only
+    about the visible ones (and about nothing more: the next message is a later write)."""
+    filename = Layer.objects.get(layer_id="coadd-f090-i").provider["filename"]
+    version = file_version(filename)
+    layers = [(node.public_id, hidden) for depth, node, hidden, _ in walk() if depth == 3]
+    visible = [layer_id for layer_id, hidden in layers if not hidden]
+    assert 0 < len(visible) < len(layers)
+
+    def rewritten(layer_ids):
+        return [
+            {"event": "rewritten", "kind": "layer", "id": layer_id, "version": version}
+            for layer_id in sorted(layer_ids)
+        ]
+
+    async def scenario():
+        without, holder = await _connect(outsider), await _connect(insider)
+        await database_sync_to_async(events.file_rewritten)(filename)
+        heard_without = [await _next(without) for _ in visible]
+        heard_by_holder = [await _next(holder) for _ in layers]
+        assert sorted(heard_without, key=lambda event: event["id"]) == rewritten(visible)
+        assert sorted(heard_by_holder, key=lambda event: event["id"]) == rewritten(
+            layer_id for layer_id, _ in layers
+        )
+        await _update(Layer, {"layer_id": "coadd-f090-u"}, name="U renamed")
+        assert await _next(without) == {"event": "changed", "kind": "layer", "id": "coadd-f090-u"}
+        await without.disconnect()
+        await holder.disconnect()
+
+    _run(scenario)
+
+
+def test_a_file_no_layer_reads_announces_nothing(catalogue, tmp_path):
+    other = tmp_path / "other.fits"
+    other.write_bytes(b"SIMPLE  =                    T" + b" " * 2850)
+
+    async def scenario():
+        socket = await _connect()
+        await database_sync_to_async(events.file_rewritten)(str(other))
+        await _update(Layer, {"layer_id": "coadd-f090-u"}, name="U renamed")
+        assert await _next(socket) == {"event": "changed", "kind": "layer", "id": "coadd-f090-u"}
+        await socket.disconnect()
 
     _run(scenario)
