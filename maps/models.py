@@ -6,6 +6,7 @@ may see what is decided in ``maps.grants`` and nowhere else.
 """
 
 import os
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -236,5 +237,15 @@ class WatchedFolder(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        if self.path and not os.path.isabs(self.path):
+        if not self.path:
+            return
+        if not os.path.isabs(self.path):
             raise ValidationError({"path": "give an absolute path"})
+        resolved = os.path.realpath(self.path)
+        roots = settings.DATA_ROOTS
+        if roots and not any(Path(resolved).is_relative_to(root) for root in roots):
+            raise ValidationError(
+                {"path": "outside the allowed data folders (TILEMAKER_DATA_ROOTS)"}
+            )
+        if not os.path.isdir(resolved):
+            raise ValidationError({"path": "not a folder (or not readable by the server)"})

@@ -40,6 +40,7 @@ from django.db import DatabaseError, close_old_connections, connections, transac
 
 from catalogs.models import SourceGroup
 from catalogs.tables import SUFFIX_TYPES
+from maps import events
 from maps.importers import ConfigError, _replace_sources, plan_config_data
 from maps.layer_geometry import refresh_layer_geometry
 from maps.models import DERIVED_LAYER_FIELDS, Band, Grant, Layer, Map, MapGroup
@@ -75,7 +76,8 @@ class FolderWatcher:
     """Watch ``folders`` (path -> Destination) and keep the catalogue in step with their files.
 
     ``poll_seconds`` forces polling at that interval; ``None`` follows
-    ``WATCH_POLLING``. ``rewritten`` is called with the path of a rewritten file.
+    ``WATCH_POLLING``. ``rewritten`` is called with the path of a rewritten file
+    (default: ``maps.events.file_rewritten``, so viewers refetch its tiles).
     """
 
     folders: dict[Path, Destination]
@@ -90,7 +92,8 @@ class FolderWatcher:
     _catalogues: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.folders = {Path(os.path.abspath(path)): where for path, where in self.folders.items()}
+        # Symlink-free, as the importer stores providers' file names (maps.paths).
+        self.folders = {Path(os.path.realpath(path)): where for path, where in self.folders.items()}
 
     # --- what the loop runs ---------------------------------------------------------------
 
@@ -288,8 +291,7 @@ class FolderWatcher:
             if [getattr(layer, name) for name in DERIVED_LAYER_FIELDS] != before:
                 # The shape or WCS changed: the menu's bounds and zoom levels follow.
                 layer.save()
-        if self.rewritten is not None:
-            self.rewritten(path)
+        (self.rewritten or events.file_rewritten)(path)
         self.report(f"Watching: {path} rewritten")
 
     def _reload_catalogue(self, path: str, source_group_id: str) -> None:
@@ -343,7 +345,7 @@ def _stat_key(path: str) -> tuple[int, int] | None:
 
 
 def _layers_of(path: str):
-    return Layer.objects.filter(provider__filename=path)
+    return Layer.objects.filter(provider__filename=os.path.realpath(path))
 
 
 def _unique(model, field_name: str, wanted: str) -> str:

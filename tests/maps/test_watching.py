@@ -14,7 +14,7 @@ from django.db import OperationalError
 from django.test import Client
 
 from catalogs.models import SourceGroup
-from maps import watching
+from maps import events, watching
 from maps.models import Band, Grant, Layer, Map, MapGroup, WatchedFolder
 from tests.support.fits import bump_mtime, write_car_map
 
@@ -162,10 +162,13 @@ def test_a_removed_file_removes_its_layers_and_the_empty_band_and_map(folder, gr
     )
 
 
-def test_a_rewritten_file_is_announced_and_its_geometry_re_read(folder, group, run_watcher):
+def test_a_rewritten_file_is_announced_and_its_geometry_re_read(
+    folder, group, run_watcher, monkeypatch
+):
     path = write_car_map(folder / "coadd_f090_map.fits", nx=360, ny=180)
     rewritten = []
-    run_watcher({folder: watching.Destination("nightly")}, rewritten=rewritten.append)
+    monkeypatch.setattr(events, "file_rewritten", rewritten.append)
+    run_watcher({folder: watching.Destination("nightly")})
     layer = Layer.objects.get()
     assert (layer.bounding_left, layer.bounding_right) == (-90.0, 90.0)
     write_car_map(path, nx=360, ny=180, ra_left_deg=60.0)
