@@ -5,11 +5,14 @@ NFS/Lustre fallback). Waits poll the database up to a deadline, never a
 fixed sleep; the deadline is a hang guard, not a timed assertion.
 """
 
+import io
 import threading
 import time
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import OperationalError
 from django.test import Client
 
@@ -212,3 +215,30 @@ def test_watch_data_places_files_into_the_admin_group_with_its_grant(folder, gro
     insider.force_login(member)
     assert outsider.get(f"/layers/{layer.layer_id}").status_code == 404
     assert insider.get(f"/layers/{layer.layer_id}").status_code == 200
+
+
+def test_watch_data_once_catches_up_with_the_admin_folders(folder, group, tmp_path):
+    grant = Grant.objects.create(name="act-nightly")
+    WatchedFolder.objects.create(path=str(folder), map_group=group, grant=grant)
+    write_car_map(folder / "early_f090_map.fits")
+    (folder / "half.fits.part").write_bytes(b"SIMPLE  =")
+    out = io.StringIO()
+    call_command("watch_data", "--once", stdout=out)
+    layer = Layer.objects.get()
+    assert (layer.layer_id, layer.grant) == ("nightly-early-f090-i", grant)
+    assert "added 1 layer from" in out.getvalue()
+    # The file is gone while nothing watched: the next catch-up drops its layer.
+    (folder / "early_f090_map.fits").unlink()
+    call_command("watch_data", "--once", stdout=io.StringIO())
+    assert (Layer.objects.count(), Band.objects.count(), Map.objects.count()) == (0, 0, 0)
+    assert MapGroup.objects.get() == group
+
+
+def test_a_watched_folder_must_be_an_absolute_folder(group, tmp_path):
+    for path, message in (
+        ("relative/night", "give an absolute path"),
+        (str(tmp_path / "missing"), "not a folder (or not readable by the server)"),
+    ):
+        with pytest.raises(ValidationError) as raised:
+            WatchedFolder(path=path, map_group=group).full_clean()
+        assert raised.value.message_dict == {"path": [message]}
