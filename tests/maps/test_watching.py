@@ -6,9 +6,13 @@ fixed sleep; the deadline is a hang guard, not a timed assertion.
 """
 
 import io
+import logging
 import threading
 import time
+import warnings
 
+import healpy as hp
+import numpy as np
 import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -127,7 +131,9 @@ def test_a_new_map_file_becomes_layers_of_the_watched_group(folder, group, run_w
     assert ivar.position == 3
 
 
-def test_a_file_written_slowly_is_taken_only_once_complete(folder, group, run_watcher, tmp_path):
+def test_a_file_written_slowly_is_taken_only_once_complete(
+    folder, group, run_watcher, tmp_path, caplog
+):
     running = run_watcher({folder: watching.Destination("nightly")})
     # Default-like settle time, longer than the pause between chunks.
     running.watcher.settle_seconds = 2.0
@@ -144,6 +150,8 @@ def test_a_file_written_slowly_is_taken_only_once_complete(folder, group, run_wa
             time.sleep(0.5)
             assert Layer.objects.count() == 0
     assert running.reports[1:] == []
+    # Not a word about a truncated FITS file from the scanning or the watcher.
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     wait_until(lambda: Layer.objects.count() == 1, "the completed file's layer")
     assert not [report for report in running.reports if "skipped" in report]
 
@@ -242,3 +250,20 @@ def test_a_watched_folder_must_be_an_absolute_folder(group, tmp_path):
         with pytest.raises(ValidationError) as raised:
             WatchedFolder(path=path, map_group=group).full_clean()
         assert raised.value.message_dict == {"path": [message]}
+
+
+def test_a_healpix_file_moved_in_becomes_its_stokes_layers(folder, group, run_watcher, tmp_path):
+    run_watcher({folder: watching.Destination("nightly")})
+    nside = 16
+    written = tmp_path / "sat_f090_map.fits"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hp.write_map(str(written), list(np.zeros((3, 12 * nside**2), np.float32)), dtype=np.float32)
+    # Written elsewhere and renamed in, as careful pipelines do.
+    written.rename(folder / written.name)
+    wait_until(lambda: Layer.objects.count() == 3, "the HEALPix layers")
+    assert list(Layer.objects.values_list("layer_id", "stokes", "provider__field")) == [
+        ("nightly-sat-f090-i", "I", "TEMPERATURE"),
+        ("nightly-sat-f090-q", "Q", "Q_POLARISATION"),
+        ("nightly-sat-f090-u", "U", "U_POLARISATION"),
+    ]
