@@ -14,6 +14,8 @@ import warnings
 import healpy as hp
 import numpy as np
 import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
@@ -267,3 +269,38 @@ def test_a_healpix_file_moved_in_becomes_its_stokes_layers(folder, group, run_wa
         ("nightly-sat-f090-q", "Q", "Q_POLARISATION"),
         ("nightly-sat-f090-u", "U", "U_POLARISATION"),
     ]
+
+
+def test_a_new_file_and_its_removal_reach_an_open_viewer_and_only_grant_holders(folder, group):
+    """The watcher writes through the ORM: its additions are catalogue events (``ws/events``)."""
+    from tests.maps.test_events import _connect, _next
+
+    Grant.objects.create(name="act-nightly")
+    watcher = watching.FolderWatcher({folder: watching.Destination("nightly")}, report=print)
+    hidden = watching.FolderWatcher(
+        {folder / "secret": watching.Destination("nightly", "act-nightly")}, report=print
+    )
+    (folder / "secret").mkdir()
+
+    async def scenario():
+        socket = await _connect()
+        write_car_map(folder / "secret" / "deep_f150_map.fits")
+        await database_sync_to_async(hidden.catch_up)()
+        write_car_map(folder / "open_f090_map.fits")
+        await database_sync_to_async(watcher.catch_up)()
+        # Nothing about the grant-restricted file: the public one is next.
+        assert [await _next(socket) for _ in range(3)] == [
+            {"event": "added", "kind": "map", "id": "nightly-open"},
+            {"event": "added", "kind": "band", "id": "nightly-open-f090"},
+            {"event": "added", "kind": "layer", "id": "nightly-open-f090-i"},
+        ]
+        (folder / "open_f090_map.fits").unlink()
+        await database_sync_to_async(watcher.catch_up)()
+        assert [await _next(socket) for _ in range(3)] == [
+            {"event": "removed", "kind": "layer", "id": "nightly-open-f090-i"},
+            {"event": "removed", "kind": "band", "id": "nightly-open-f090"},
+            {"event": "removed", "kind": "map", "id": "nightly-open"},
+        ]
+        await socket.disconnect()
+
+    async_to_sync(scenario)()
