@@ -158,19 +158,24 @@ export class LiveSocket {
 }
 
 // What the events mean to the viewer (main.js): `viewer` has menu,
-// catalogues, boxes, messages, layer, colour, sky and selectLayer.
+// catalogues, boxes, messages, layer, showTitle, refreshLayer, selectLayer
+// and clearLayer; `status` is the status bar's note.
 export class LiveViewer {
-  constructor(viewer, url) {
+  constructor(viewer, url, status) {
     this.viewer = viewer;
+    const note = (text) => {
+      status.textContent = text || "";
+      status.hidden = !text;
+    };
     this.batcher = new Batcher((events) => this.apply(events));
     this.socket = new LiveSocket(url, {
       onEvent: (message) => this.batcher.push(message),
       onUp: (wasDown) => {
         if (!wasDown) return;
-        this.viewer.messages.state("live", null);
+        note(null);
         this.batcher.push(null);
       },
-      onDown: () => this.viewer.messages.state("live", DOWN_NOTE),
+      onDown: () => note(DOWN_NOTE),
       onPoll: () => this.batcher.push(null),
     });
   }
@@ -218,6 +223,8 @@ export class LiveViewer {
       fresh.file_version = rewritten.version;
     }
     const newFile = Boolean(rewritten) || fresh.file_version !== layer.file_version;
+    // A periodic refresh usually finds nothing new: leave the colour panel alone then.
+    if (!newFile && JSON.stringify(fresh) === JSON.stringify(layer)) return;
     await viewer.refreshLayer(fresh, { newFile });
   }
 

@@ -176,7 +176,7 @@ class Viewer {
     await overlaysReady;
     this.restoring = false;
     this.saveUrl();
-    this.live = new LiveViewer(this, eventsUrl(config.api_base, window.location));
+    this.live = new LiveViewer(this, eventsUrl(config.api_base, window.location), $("#live-status"));
     this.live.start();
     document.body.classList.add("ready");
   }
