@@ -9,13 +9,18 @@ events reach the worker through Redis.
 from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 
+import numpy as np
 import pytest
+from astropy.io import fits
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import User
 from django.db import connections
 from django.test import override_settings
+from matplotlib import colormaps
 
+from maps import events
+from maps.file_versions import provider_file_version
 from maps.layer_geometry import refresh_layer_geometry
 from maps.models import Band, Grant, Layer, Map, MapGroup
 from tests.support.ports import free_port
@@ -23,7 +28,7 @@ from tests.support.redis import Redis, start_redis
 from tests.support.servers import command_env, run_command
 from tests.support.ws_client import start_daphne_worker
 from tests.viewer.conftest import VIEW, VIEWPORT
-from tests.viewer.helpers import open_viewer, view_query
+from tests.viewer.helpers import open_viewer, pixel, screenshot, settle, view_query
 
 pytestmark = pytest.mark.services
 
@@ -238,4 +243,30 @@ def test_redis_down_shows_the_note_and_a_restart_reconnects(page, live_site):
     # And events flow again.
     live_site.add_layer("live-after", "After the restart", 3)
     wait_for_menu(page, ["LIVE-I", "LIVE-Q", "Missed while down", "After the restart"])
+    assert not_reloaded(page)
+
+
+def screen_centre_colour(page):
+    box = page.locator("#map").bounding_box()
+    image = screenshot(page)
+    return pixel(image, box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def test_a_rewritten_file_shows_its_new_values_in_the_same_view_without_reload(page, live_site):
+    open_live(page, live_site)
+    before_centre = page.evaluate("window.tilemakerViewer.sky.view.getCenter()")
+    top = np.round(np.array(colormaps["viridis"](1.0)[:3]) * 255)
+    assert np.abs(screen_centre_colour(page) - top).max() > 10
+    # Every pixel far above vmax: the top colour of viridis everywhere.
+    with fits.open(live_site.sky_file, mode="update") as hdus:
+        hdus[0].data[:] = 10_000.0
+    write(lambda: events.file_rewritten(str(live_site.sky_file)))
+    page.wait_for_function(
+        "(version) => window.tilemakerViewer.layer.file_version === version",
+        arg=provider_file_version(Layer.objects.get(layer_id="live-i").provider),
+        timeout=EVENT_TIMEOUT_MS,
+    )
+    settle(page)
+    assert np.abs(screen_centre_colour(page) - top).max() <= 1
+    assert page.evaluate("window.tilemakerViewer.sky.view.getCenter()") == before_centre
     assert not_reloaded(page)
