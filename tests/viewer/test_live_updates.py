@@ -32,9 +32,10 @@ from tests.viewer.helpers import open_viewer, pixel, screenshot, settle, view_qu
 
 pytestmark = pytest.mark.services
 
-# Guards against a hang, not timed assertions: an event shows within 1 s,
+# Guards against a hang, not timed assertions (2 cores shared by many test
+# runs): an event shows within 1 s on an idle machine,
 # a reconnect within the backoff's 30 s cap.
-EVENT_TIMEOUT_MS = 10_000
+EVENT_TIMEOUT_MS = 20_000
 RECONNECT_TIMEOUT_MS = 45_000
 DOWN_NOTE = "Live updates unavailable: refreshing every 30 s"
 
