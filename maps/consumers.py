@@ -1,9 +1,19 @@
 """The websocket a viewer keeps open to hear about catalogue changes (``maps.events``)."""
 
+import logging
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from maps import events, grants
+
+logger = logging.getLogger(__name__)
+
+# Sent when the channel layer cannot be joined (Redis down): the handshake is
+# refused (daphne answers 403 instead of a 500 with a traceback) and the
+# viewer falls back to periodic refresh until a reconnect succeeds. 1013 is
+# RFC 6455's "try again later".
+CLOSE_LAYER_UNAVAILABLE = 1013
 
 
 class CatalogueEventsConsumer(AsyncJsonWebsocketConsumer):
@@ -18,11 +28,19 @@ class CatalogueEventsConsumer(AsyncJsonWebsocketConsumer):
     """
 
     async def connect(self) -> None:
-        await self.channel_layer.group_add(events.GROUP, self.channel_name)
+        try:
+            await self.channel_layer.group_add(events.GROUP, self.channel_name)
+        except Exception as error:
+            logger.warning("events socket refused, channel layer unavailable: %s", error)
+            self.groups_joined = False
+            await self.close(code=CLOSE_LAYER_UNAVAILABLE)
+            return
+        self.groups_joined = True
         await self.accept()
 
     async def disconnect(self, code) -> None:
-        await self.channel_layer.group_discard(events.GROUP, self.channel_name)
+        if getattr(self, "groups_joined", False):
+            await self.channel_layer.group_discard(events.GROUP, self.channel_name)
 
     async def receive_json(self, content, **kwargs) -> None:
         return

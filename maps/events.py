@@ -27,8 +27,8 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
 from maps import grants
-from maps.engine.file_identity import FileUnreadableError, file_version
 from maps.engine.providers import filenames
+from maps.file_versions import provider_file_version
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def _group_send(message: dict) -> None:
 def file_rewritten(filename: str) -> None:
     """Announce that the map file ``filename`` changed on disk: one ``"rewritten"``
     event for every layer whose provider reads it (a combination through any of
-    its inputs), with the file's version now (None while it cannot be read).
+    its inputs), with the layer's ``file_version`` now (None while it cannot be read).
 
     Sent after the current transaction commits, like the other events. Calling it
     twice for one version (the watcher and a worker both noticed) sends the event
@@ -143,10 +143,6 @@ def file_rewritten(filename: str) -> None:
     304s, so duplicates are harmless.
     """
     wanted = os.path.realpath(filename)
-    try:
-        version = file_version(wanted)
-    except FileUnreadableError:
-        version = None
     layer_model = apps.get_model("maps.layer")
     for pk, layer_id, provider in layer_model.objects.values_list("pk", "layer_id", "provider"):
         if any(os.path.realpath(name) == wanted for name in filenames(provider)):
@@ -158,7 +154,7 @@ def file_rewritten(filename: str) -> None:
                 "kind": "layer",
                 "id": layer_id,
                 "grants": sorted(required),
-                "version": version,
+                "version": provider_file_version(provider),
             }
             transaction.on_commit(lambda message=message: _group_send(message))
 

@@ -15,6 +15,10 @@ tune_process()
 django_asgi_app = get_asgi_application()
 
 # After the apps are loaded: the websocket routes import consumers and models.
+from maps.file_versions import announce_new_versions  # noqa: E402
 from tilemaker_site import websockets  # noqa: E402
+
+# A served process tells open viewers about a map file it sees rewritten.
+announce_new_versions()
 
 application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websockets.application})

@@ -191,11 +191,18 @@ else:
 # Catalogue events reach sockets of this process only with the in-memory
 # layer (open, dev, one worker); Redis carries them across daphne workers.
 REDIS_URL = env_optional_str("REDIS_URL")
+# redis-py 8 gives every socket a 5 s read timeout by default, as long as
+# channels-redis' BRPOP wait: an idle socket's receive loop timed out and
+# daphne closed the websocket with 1011 every 5.5 s (measured). Reads get a
+# margin above that wait; a stopped Redis still fails at once (refused).
+REDIS_SOCKET_TIMEOUT_SECONDS = 30
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS}]
+            },
         }
     }
 else:

@@ -4,12 +4,21 @@ import logging
 
 import pytest
 from asgiref.sync import async_to_sync
+from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.test import override_settings
 
+from maps.consumers import CLOSE_LAYER_UNAVAILABLE
 from maps.models import Layer
-from tests.maps.test_events import _connect, _next, _session_cookie, _update
+from tests.maps.test_events import (
+    RECEIVE_TIMEOUT_SECONDS,
+    _connect,
+    _next,
+    _session_cookie,
+    _update,
+)
 from tests.support.redis import start_redis
+from tilemaker_site.websockets import application
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -60,3 +69,18 @@ def test_a_save_succeeds_when_redis_is_down(catalogue, redis, events_log):
     assert [record.getMessage() for record in events_log.records] == [
         "catalogue event not sent: layer coadd-f090-i"
     ]
+
+
+def test_the_socket_is_refused_with_try_again_later_when_redis_is_down(catalogue, redis):
+    """Not accepted then silent: refused, so the viewer knows to fall back to polling."""
+    redis.stop()
+
+    async def scenario():
+        communicator = WebsocketCommunicator(
+            application, "/ws/events", headers=[(b"origin", b"http://localhost")]
+        )
+        connected, code = await communicator.connect(timeout=RECEIVE_TIMEOUT_SECONDS)
+        return connected, code
+
+    with override_settings(CHANNEL_LAYERS=_redis_layer(redis.url)):
+        assert async_to_sync(scenario)() == (False, CLOSE_LAYER_UNAVAILABLE)

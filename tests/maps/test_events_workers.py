@@ -5,6 +5,8 @@ and ``manage.py shell`` writing the shared SQLite database (as the admin or an
 import would).
 """
 
+import time
+
 import pytest
 
 from tests.support.ports import free_port
@@ -14,6 +16,9 @@ from tests.support.ws_client import open_events_socket, read_text_frame, start_d
 
 pytestmark = pytest.mark.services
 
+
+# Longer than channels-redis' BRPOP wait (5 s) and redis-py's default read timeout (5 s).
+IDLE_SECONDS = 8
 
 CREATE_LAYER = """
 from maps.models import Band, Layer, Map, MapGroup
@@ -58,3 +63,30 @@ def test_a_layer_created_in_another_process_reaches_a_daphne_worker_socket(tmp_p
         {"event": "added", "kind": "band", "id": "f150"},
         {"event": "added", "kind": "layer", "id": "depth1-f150"},
     ]
+
+
+def test_an_idle_socket_stays_open_past_the_layers_wait_and_still_hears_events(tmp_path):
+    """Idle longer than channels-redis' 5 s BRPOP wait, which with redis-py's
+    default 5 s read timeout closed the socket (1011) before any event came."""
+    env = command_env(
+        tmpdir=tmp_path,
+        home=tmp_path,
+        extra={"TILEMAKER_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"},
+    )
+    migrated = run_command(["migrate", "-v0"], cwd=tmp_path, env=env, launcher="manage.py")
+    assert migrated.returncode == 0, migrated.stderr
+    with start_redis() as redis:
+        env["TILEMAKER_REDIS_URL"] = redis.url
+        port = free_port()
+        with start_daphne_worker(port, cwd=tmp_path, env=env):
+            sock = open_events_socket(port)
+            try:
+                time.sleep(IDLE_SECONDS)
+                created = run_command(
+                    ["shell", "-c", CREATE_LAYER], cwd=tmp_path, env=env, launcher="manage.py"
+                )
+                assert created.returncode == 0, created.stderr
+                first = read_text_frame(sock)
+            finally:
+                sock.close()
+    assert first == {"event": "added", "kind": "group", "id": "night"}

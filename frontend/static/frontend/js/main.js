@@ -9,6 +9,7 @@ import { ColourBarView } from "./colourbarview.js";
 import { DerivedPanel, readDerivedState, writeDerivedState } from "./derivedview.js";
 import { Compare, readCompareState, writeCompareState } from "./compare.js";
 import { LayerHistory, LayerMenu } from "./layers.js";
+import { LiveViewer, eventsUrl } from "./live.js";
 import { webglAvailable } from "./gltiles.js";
 import { SkyMap } from "./mapview.js";
 import { Messages } from "./messages.js";
@@ -175,7 +176,59 @@ class Viewer {
     await overlaysReady;
     this.restoring = false;
     this.saveUrl();
+    this.live = new LiveViewer(this, eventsUrl(config.api_base, window.location), $("#live-status"));
+    this.live.start();
     document.body.classList.add("ready");
+  }
+
+  // The shown layer read again by live.js: a new name or new colour
+  // defaults, or (newFile) a rewritten file whose tiles are fetched again
+  // in the same view. Colour settings the user changed stay as they are;
+  // those still at the old defaults follow the new ones.
+  async refreshLayer(fresh, { newFile = false } = {}) {
+    const old = this.layer;
+    const defaultsChanged = ["vmin", "vmax", "cmap"].some((key) => fresh[key] !== old[key]);
+    let histogram = this.colour.histogram;
+    if (newFile || defaultsChanged) {
+      try {
+        histogram = await getJson(apiPath("histograms", "data", fresh.layer_id));
+      } catch {
+        // The old histogram still serves the colour panel until the next read.
+      }
+    }
+    if (this.layer !== old) return;
+    const mainActive = this.panels.active === 0;
+    let colour = this.sky.colour;
+    if (mainActive) {
+      const before = this.colour.defaults;
+      const after = this.colour.defaultsFor(fresh, histogram);
+      const kept = { ...this.colour.colour };
+      for (const key of Object.keys(after)) if (kept[key] === before[key]) kept[key] = after[key];
+      await this.colour.setLayer(fresh, histogram, kept);
+      if (this.layer !== old) return;
+      this.colourBar.draw();
+      colour = this.colour.getColour();
+    }
+    this.layer = fresh;
+    if (newFile) {
+      this.sky.setLayer(fresh, colour);
+      this.readout.setLayer(fresh);
+      this.overlays.setLayer(fresh);
+    } else {
+      this.sky.setColour(colour);
+    }
+    this.showTitle();
+    this.saveUrl();
+  }
+
+  // Nothing left to show (live.js: the last visible layer went away).
+  clearLayer() {
+    this.layer = null;
+    if (this.sky.tileLayer) this.sky.map.removeLayer(this.sky.tileLayer);
+    this.sky.tileLayer = null;
+    this.menu.setActive(null);
+    $("#layer-title").textContent = "";
+    this.messages.state("layers", "No maps are visible to you.");
   }
 
   async selectLayer(layerId, { view = null, colour = null, fromHistory = false } = {}) {
