@@ -195,7 +195,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # redis-py 8 (installed here) gives every socket a 5 s read timeout, the same as
+            # channels-redis's 5 s blocking pop for a socket's next message:
+            # an idle socket's read timed out and closed it. 10 s outlasts
+            # the pop and still bounds a save's wait on a hung Redis.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 10, "socket_connect_timeout": 2}]
+            },
         }
     }
 else:
