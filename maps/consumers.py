@@ -17,10 +17,19 @@ class CatalogueEventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         await self.channel_layer.group_add(events.GROUP, self.channel_name)
+        user = self.scope.get("user")
+        # Changes to what this user holds are sent to their own group only.
+        self.user_group = events.user_group(user.pk) if user and user.is_authenticated else None
+        if self.user_group is not None:
+            await self.channel_layer.group_add(self.user_group, self.channel_name)
+        # The grants this socket's viewer was last shown the catalogue under.
+        self.granted = await database_sync_to_async(grants.current_grants)(user)
         await self.accept()
 
     async def disconnect(self, code) -> None:
         await self.channel_layer.group_discard(events.GROUP, self.channel_name)
+        if getattr(self, "user_group", None) is not None:
+            await self.channel_layer.group_discard(self.user_group, self.channel_name)
 
     async def receive_json(self, content, **kwargs) -> None:
         return
@@ -30,3 +39,15 @@ class CatalogueEventsConsumer(AsyncJsonWebsocketConsumer):
         action = events.action_for(granted, message)
         if action is not None:
             await self.send_json({"event": action, "kind": message["kind"], "id": message["id"]})
+
+    async def grants_changed(self, message: dict) -> None:
+        # Compared with the grants this viewer was last told about, not with the
+        # grants before the change: a grant given and taken back before the
+        # message arrives must announce nothing, not an object never shown
+        # "removed" (which would name it).
+        granted = await database_sync_to_async(grants.current_grants)(self.scope.get("user"))
+        for item in message["items"]:
+            action = events.membership_action(self.granted, granted, item)
+            if action is not None:
+                await self.send_json({"event": action, "kind": item["kind"], "id": item["id"]})
+        self.granted = granted
