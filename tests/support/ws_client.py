@@ -8,6 +8,7 @@ import base64
 import json
 import os
 import socket
+import ssl
 import sys
 from pathlib import Path
 
@@ -25,13 +26,26 @@ def listening(port: int) -> bool:
     return True
 
 
-def open_events_socket(port: int) -> socket.socket:
+def open_events_socket(
+    port: int,
+    *,
+    tls: ssl.SSLContext | None = None,
+    host: str = "127.0.0.1",
+    cookie: str | None = None,
+) -> socket.socket:
+    """The socket, upgraded; over TLS (HTTP/1.1, as browsers open websockets through
+    nginx) when ``tls`` is given, as the user of the session ``cookie`` when given."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT_SECONDS)
+    scheme = "http"
+    if tls is not None:
+        sock = tls.wrap_socket(sock, server_hostname=host)
+        scheme = "https"
     key = base64.b64encode(os.urandom(16)).decode()
+    cookie_line = "" if cookie is None else f"Cookie: {cookie}\r\n"
     sock.sendall(
         (
-            f"GET /ws/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            f"Origin: http://127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"GET /ws/events HTTP/1.1\r\nHost: {host}:{port}\r\n{cookie_line}"
+            f"Origin: {scheme}://{host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
         ).encode()
     )
