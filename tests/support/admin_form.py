@@ -1,6 +1,12 @@
-"""The fields of a Django admin change form, as a browser would submit them."""
+"""The Django admin driven over HTTP: a change form's fields, as a browser would
+submit them, and a curator editing a layer on one worker of the production stack."""
 
 from html.parser import HTMLParser
+
+import requests
+
+from tests.support.login_session import session_key_from
+from tests.support.stack import SERVER_NAME
 
 
 class _FormFields(HTMLParser):
@@ -62,3 +68,75 @@ def change_form_fields(html: str, model_name: str) -> dict[str, str | list[str]]
         else:
             fields[name] = value
     return fields
+
+
+MAKE_CURATOR = """
+from importlib import import_module
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+user, _ = get_user_model().objects.get_or_create(
+    username="curator", defaults={"is_staff": True, "is_superuser": True}
+)
+store = import_module(settings.SESSION_ENGINE).SessionStore()
+store[SESSION_KEY] = str(user.pk)
+store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+store.create()
+print("SESSION", store.session_key)
+print("LAYER", __import__("maps.models").models.Layer.objects.get(layer_id=LAYER_ID).pk)
+"""
+
+
+class Curator:
+    """A staff session of the native production stack (tests/support/stack.py) speaking
+    to one worker as nginx would forward it (HTTPS), editing one layer in the admin."""
+
+    def __init__(self, stack, worker, layer_id: str):
+        made = stack.manage("shell", "-c", f"LAYER_ID = {layer_id!r}\n" + MAKE_CURATOR)
+        assert made.returncode == 0, made.stderr
+        self.session_key = session_key_from(made.stdout)
+        self.layer_pk = made.stdout.split("LAYER ")[1].split()[0]
+        self.layer_id = layer_id
+        self.worker = worker
+        self.csrf = None
+
+    def _cookies(self) -> str:
+        # By hand: the cookies are Secure, and requests keeps those off plain HTTP.
+        cookies = [f"sessionid={self.session_key}"]
+        if self.csrf:
+            cookies.append(f"csrftoken={self.csrf}")
+        return "; ".join(cookies)
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = {
+            "Host": SERVER_NAME,
+            "X-Forwarded-Proto": "https",
+            "Cookie": self._cookies(),
+            "Referer": f"https://{SERVER_NAME}{path}",
+            "Origin": f"https://{SERVER_NAME}",
+        }
+        answer = requests.request(
+            method,
+            self.worker.url + path,
+            headers=headers,
+            allow_redirects=False,
+            timeout=60,
+            **kwargs,
+        )
+        self.csrf = answer.cookies.get("csrftoken", self.csrf)
+        return answer
+
+    def rename_layer(self, name: str, *, before_post=None) -> None:
+        """Rename the layer through its change form (``before_post()`` is called
+        between fetching the form and posting it)."""
+        path = f"/admin/maps/layer/{self.layer_pk}/change/"
+        form = self.request("GET", path)
+        assert form.status_code == 200, form.text[:2000]
+        fields = change_form_fields(form.text, "layer")
+        assert fields["layer_id"] == self.layer_id
+        fields["name"] = name
+        fields["_save"] = "Save"
+        if before_post is not None:
+            before_post()
+        saved = self.request("POST", path, data=fields)
+        assert saved.status_code == 302, saved.text[:3000]
