@@ -28,19 +28,26 @@ class CatalogueEventsConsumer(AsyncJsonWebsocketConsumer):
     """
 
     async def connect(self) -> None:
+        user = self.scope.get("user")
+        # Changes to what this user holds are sent to their own group only.
+        self.user_group = events.user_group(user.pk) if user and user.is_authenticated else None
+        self.groups_joined = []
         try:
-            await self.channel_layer.group_add(events.GROUP, self.channel_name)
+            for group in (events.GROUP, self.user_group):
+                if group is not None:
+                    await self.channel_layer.group_add(group, self.channel_name)
+                    self.groups_joined.append(group)
         except Exception as error:
             logger.warning("events socket refused, channel layer unavailable: %s", error)
-            self.groups_joined = False
             await self.close(code=CLOSE_LAYER_UNAVAILABLE)
             return
-        self.groups_joined = True
+        # The grants this socket's viewer was last shown the catalogue under.
+        self.granted = await database_sync_to_async(grants.current_grants)(user)
         await self.accept()
 
     async def disconnect(self, code) -> None:
-        if getattr(self, "groups_joined", False):
-            await self.channel_layer.group_discard(events.GROUP, self.channel_name)
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive_json(self, content, **kwargs) -> None:
         return
@@ -56,3 +63,15 @@ class CatalogueEventsConsumer(AsyncJsonWebsocketConsumer):
         sent = events.rewritten_for(granted, message)
         if sent is not None:
             await self.send_json(sent)
+
+    async def grants_changed(self, message: dict) -> None:
+        # Compared with the grants this viewer was last told about, not with the
+        # grants before the change: a grant given and taken back before the
+        # message arrives must announce nothing, not an object never shown
+        # "removed" (which would name it).
+        granted = await database_sync_to_async(grants.current_grants)(self.scope.get("user"))
+        for item in message["items"]:
+            action = events.membership_action(self.granted, granted, item)
+            if action is not None:
+                await self.send_json({"event": action, "kind": item["kind"], "id": item["id"]})
+        self.granted = granted

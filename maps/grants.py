@@ -44,6 +44,13 @@ def current_grants(user) -> frozenset[str]:
     return _read_grants(user)
 
 
+def grants_of_users(user_ids) -> dict[int, frozenset[str]]:
+    """Names of the grants each of the users ``user_ids`` holds now, by primary key
+    (a user that no longer exists is left out)."""
+    users = get_user_model().objects.filter(pk__in=user_ids)
+    return {user.pk: _read_grants(user) for user in users}
+
+
 def _read_grants(user) -> frozenset[str]:
     names = set(settings.MOCK_GRANTS) if settings.AUTH_TYPE == "mock" else set()
     if user is not None and user.is_authenticated and user.is_active:
@@ -61,6 +68,14 @@ def visibility_filter(model: type[Model], granted: frozenset[str]) -> Q:
     for lookup in restricted.kind(model).grant_paths:
         condition &= Q(**{f"{lookup}__isnull": True}) | Q(**{f"{lookup}__name__in": granted})
     return condition
+
+
+def newly_visible(model: type[Model], before: frozenset[str], after: frozenset[str]) -> QuerySet:
+    """Objects of ``model`` a holder of the grants ``after`` sees and a holder of
+    ``before`` does not (swap them for the objects that became hidden)."""
+    return model.objects.filter(visibility_filter(model, after)).exclude(
+        visibility_filter(model, before)
+    )
 
 
 def visible(model: type[Model], user) -> QuerySet:

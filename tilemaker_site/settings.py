@@ -194,14 +194,21 @@ REDIS_URL = env_optional_str("REDIS_URL")
 # redis-py 8 gives every socket a 5 s read timeout by default, as long as
 # channels-redis' BRPOP wait: an idle socket's receive loop timed out and
 # daphne closed the websocket with 1011 every 5.5 s (measured). Reads get a
-# margin above that wait; a stopped Redis still fails at once (refused).
-REDIS_SOCKET_TIMEOUT_SECONDS = 30
+# margin above that wait and still bound a save's wait on a hung Redis; a
+# stopped Redis fails at once (refused).
+REDIS_SOCKET_TIMEOUT_SECONDS = 10
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS}]
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+                        "socket_connect_timeout": 2,
+                    }
+                ]
             },
         }
     }

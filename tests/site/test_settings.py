@@ -134,7 +134,13 @@ def test_redis_url_switches_the_channel_layer_to_redis():
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
                 "CONFIG": {
-                    "hosts": [{"address": "redis://127.0.0.1:6390/0", "socket_timeout": 30}]
+                    "hosts": [
+                        {
+                            "address": "redis://127.0.0.1:6390/0",
+                            "socket_timeout": 10,
+                            "socket_connect_timeout": 2,
+                        }
+                    ]
                 },
             }
         }

@@ -1,13 +1,14 @@
 """A minimal websocket client for ``ws/events`` on a real server (tests and bench/).
 
 A plain TCP socket speaking just enough of RFC 6455 to open the socket and
-read the server's unmasked text frames; it never sends a frame.
+read the server's unmasked text frames; the only frames it sends are pongs.
 """
 
 import base64
 import json
 import os
 import socket
+import ssl
 import sys
 from pathlib import Path
 
@@ -25,13 +26,26 @@ def listening(port: int) -> bool:
     return True
 
 
-def open_events_socket(port: int) -> socket.socket:
+def open_events_socket(
+    port: int,
+    *,
+    tls: ssl.SSLContext | None = None,
+    host: str = "127.0.0.1",
+    cookie: str | None = None,
+) -> socket.socket:
+    """The socket, upgraded; over TLS (HTTP/1.1, as browsers open websockets through
+    nginx) when ``tls`` is given, as the user of the session ``cookie`` when given."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT_SECONDS)
+    scheme = "http"
+    if tls is not None:
+        sock = tls.wrap_socket(sock, server_hostname=host)
+        scheme = "https"
     key = base64.b64encode(os.urandom(16)).decode()
+    cookie_line = "" if cookie is None else f"Cookie: {cookie}\r\n"
     sock.sendall(
         (
-            f"GET /ws/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            f"Origin: http://127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"GET /ws/events HTTP/1.1\r\nHost: {host}:{port}\r\n{cookie_line}"
+            f"Origin: {scheme}://{host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
         ).encode()
     )
@@ -52,12 +66,26 @@ def read_exactly(sock: socket.socket, count: int) -> bytes:
 
 
 def read_text_frame(sock: socket.socket) -> dict:
-    first, second = read_exactly(sock, 2)
-    assert first == 0x81, f"not a final text frame: {first:#x}"
-    length = second & 0x7F
-    if length == 126:
-        length = int.from_bytes(read_exactly(sock, 2), "big")
-    return json.loads(read_exactly(sock, length))
+    """The next text frame's JSON; pings on the way are answered (daphne pings every
+    20 s and closes a socket that leaves a ping unanswered for 30 s)."""
+    while True:
+        first, second = read_exactly(sock, 2)
+        length = second & 0x7F
+        if length == 126:
+            length = int.from_bytes(read_exactly(sock, 2), "big")
+        payload = read_exactly(sock, length)
+        if first == 0x89:
+            _send_pong(sock, payload)
+            continue
+        assert first == 0x81, f"not a final text frame: {first:#x}"
+        return json.loads(payload)
+
+
+def _send_pong(sock: socket.socket, payload: bytes) -> None:
+    # A client's frames are masked (RFC 6455 5.3); a ping's payload is under 126 bytes.
+    mask = os.urandom(4)
+    masked = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
+    sock.sendall(bytes([0x8A, 0x80 | len(payload)]) + mask + masked)
 
 
 def start_daphne_worker(port: int, *, cwd: Path, env: dict) -> ServerProcess:
