@@ -104,7 +104,7 @@ def test_an_unreadable_file_answers_503_naming_the_layer_and_recovers(client, li
     for url, query in urls:
         response = client.get(url, query)
         assert (response.status_code, response.json()) == (503, UNREADABLE), url
-        assert response["Retry-After"] == "5"
+        assert response["Retry-After"] == "2"
     layer = client.get("/layers/live")
     assert layer.status_code == 200
     assert layer.json()["file_version"] == (None if how == "removed" else file_version(str(path)))
