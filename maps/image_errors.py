@@ -20,8 +20,6 @@ logger = logging.getLogger("maps.image_views")
 # A map rewritten in place (cp, rsync --inplace) is whole again within seconds
 # for ACT-sized files on local disks; clients may retry after this long.
 FILE_CHANGED_RETRY_SECONDS = 2
-# A file gone or cut short is back when a copy or a remount finishes.
-FILE_UNREADABLE_RETRY_SECONDS = 5
 
 
 class FileBeingRewritten(APIException):
@@ -50,7 +48,8 @@ class FileNotReadable(APIException):
 
     status_code = 503
     default_code = "file_not_readable"
-    wait = FILE_UNREADABLE_RETRY_SECONDS
+    # Mostly a map being copied over (cp truncates first): as for a rewrite.
+    wait = FILE_CHANGED_RETRY_SECONDS
 
 
 class ServerBusy(APIException):
