@@ -101,6 +101,12 @@ class SourceViewSerializer(serializers.Serializer):
         "a box holding more than max(50000, sqrt(limit x catalogue size)) sources."
     )
     complete = serializers.BooleanField(help_text="Whether ``sources`` holds all of them.")
+    truncated = serializers.BooleanField(
+        required=False,
+        help_text="With ``filter`` only: whether the walk stopped at "
+        "``TILEMAKER_MAX_VIEW_SCAN_ROWS`` rows of the box tested, before ``limit`` matches "
+        "or the end of the box.",
+    )
     order = serializers.CharField(
         help_text="Which come first when incomplete: a brightness column's name, or ``random``."
     )

@@ -29,7 +29,7 @@ from catalogs.serializers import (
     source_view_json,
     sources_json,
 )
-from catalogs.view_query import SkyBox, sources_in_box
+from catalogs.view_query import SkyBox, matching_sources_in_box, sources_in_box
 from maps.grants import get_visible_or_404, visible
 from maps.query import echo, optional, parse_int
 from tilemaker_site.errors import BAD_REQUEST, ERROR_SCHEMA, NOT_FOUND, BadRequest, error_response
@@ -115,9 +115,15 @@ class SourceGroupView(APIView):
             "(`order`), else a fixed random subsample, with `complete: false`. Counting a "
             "crowded box exactly would read all of it, so past max(50000, sqrt(limit x "
             "catalogue size)) sources `total` is estimated (to about 1/sqrt(limit)) and "
-            "`total_is_estimate` is true."
+            "`total_is_estimate` is true. With `filter` (the language of `/sources/{id}`), the "
+            "answer holds the brightest `limit` matching sources and `total` counts the matching "
+            "ones; at most `TILEMAKER_MAX_VIEW_SCAN_ROWS` rows of the box are tested, and "
+            "`truncated` is true when that cap stopped the walk."
         ),
-        responses={200: SourceViewSerializer, 400: NOT_FOUND, 404: NOT_FOUND},
+        parameters=[
+            OpenApiParameter("filter", str, description=f"At most {MAX_FILTER_CHARS} characters."),
+        ],
+        responses={200: SourceViewSerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
         tags=["Sources"],
     )
     def get(self, request, source_group_id: str):
@@ -126,7 +132,13 @@ class SourceGroupView(APIView):
         if isinstance(parsed, str):
             return error_response(parsed)
         box, limit = parsed
-        answer = sources_in_box(group, box, limit)
+        keep = _row_filter(request, group)
+        if keep is None:
+            answer = sources_in_box(group, box, limit)
+            truncated = False
+        else:
+            answer = matching_sources_in_box(group, box, limit, keep, settings.MAX_VIEW_SCAN_ROWS)
+            truncated = answer.truncated
         head = {
             "source_group_id": group.source_group_id,
             "total": answer.total,
@@ -134,6 +146,8 @@ class SourceGroupView(APIView):
             "complete": len(answer.rows) == answer.total and not answer.total_is_estimate,
             "order": group.brightness_column or "random",
         }
+        if keep is not None:
+            head["truncated"] = truncated
         return HttpResponse(source_view_json(head, answer.rows), content_type="application/json")
 
 

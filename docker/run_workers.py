@@ -34,9 +34,11 @@ ASGI_APPLICATION = "tilemaker_site.asgi:application"
 
 
 def worker_command(*, host: str, port: int) -> list[str]:
-    # --proxy-headers: the client address is the browser's (from nginx's
-    # X-Forwarded-For), not nginx's. --verbosity 0: no daphne access log, as
-    # tilemaker_site.middleware already writes one line per request.
+    # No --proxy-headers: daphne would take the left-most X-Forwarded-For
+    # entry, which the browser writes (nginx appends to it); the client
+    # address comes from tilemaker_site.rate_limits.client_address with
+    # TILEMAKER_TRUSTED_PROXIES naming nginx. --verbosity 0: no daphne access
+    # log, as tilemaker_site.middleware already writes one line per request.
     return [
         sys.executable,
         "-m",
@@ -45,7 +47,6 @@ def worker_command(*, host: str, port: int) -> list[str]:
         host,
         "--port",
         str(port),
-        "--proxy-headers",
         "--verbosity",
         "0",
         ASGI_APPLICATION,

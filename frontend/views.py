@@ -29,9 +29,25 @@ def auth_info(request) -> dict:
     }
 
 
+def api_tokens_info(request) -> dict | None:
+    """Where a logged-in user manages their API tokens, and the expiry bounds; else None."""
+    url = _reverse_or_none("social:tokens")
+    if url is None or not request.user.is_authenticated:
+        return None
+    return {
+        "url": url,
+        "default_days": settings.API_TOKEN_DEFAULT_DAYS,
+        "max_days": settings.API_TOKEN_MAX_DAYS,
+    }
+
+
 def viewer_config(request) -> dict:
     """Everything the scripts need to find the API, injected as JSON into the page."""
-    return {"api_base": settings.API_ENDPOINT.rstrip("/"), "auth": auth_info(request)}
+    return {
+        "api_base": settings.API_ENDPOINT.rstrip("/"),
+        "auth": auth_info(request),
+        "api_tokens": api_tokens_info(request),
+    }
 
 
 # GET and HEAD only: TRACE and the rest answered 200 with the page.

@@ -44,6 +44,7 @@ from maps.query import (
     required,
 )
 from tilemaker_site.errors import BAD_REQUEST, NOT_FOUND, BadRequest
+from tilemaker_site.rate_limits import ExpensiveRateThrottle
 
 TILE_REVALIDATE = "no-cache"
 COLOUR_BAR_MAX_AGE_SECONDS = 86400
@@ -490,6 +491,8 @@ _CUTOUT_RENDERERS = {**IMAGE_RENDERERS, FITS_RENDERER.format: FITS_RENDERER}
 
 
 class SubmapView(ImageAPIView):
+    throttle_classes = (ExpensiveRateThrottle,)
+
     @extend_schema(
         operation_id="layer_submap",
         summary="A cut-out at native resolution: FITS with a CAR WCS, or a coloured image.",
@@ -571,6 +574,8 @@ class _HeldBodyResponse(HttpResponse):
 
 
 class HistogramDataView(ImageAPIView):
+    throttle_classes = (ExpensiveRateThrottle,)
+
     @extend_schema(
         operation_id="layer_histogram",
         summary="128-bin histogram of a layer around its colour range.",
@@ -587,6 +592,8 @@ class HistogramDataView(ImageAPIView):
 
 
 class LayerLimitsView(ImageAPIView):
+    throttle_classes = (ExpensiveRateThrottle,)
+
     @extend_schema(
         operation_id="layer_limits",
         summary="Colour limits of a layer: min/max, a central percentile, or IRAF's zscale.",
@@ -665,6 +672,8 @@ class ColourBarView(ImageAPIView):
 
 
 class ApertureView(ImageAPIView):
+    throttle_classes = (ExpensiveRateThrottle,)
+
     @extend_schema(
         operation_id="aperture",
         summary="Statistics of the pixels whose centres lie within a circle on the sky.",

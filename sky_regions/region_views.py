@@ -29,6 +29,7 @@ from sky_regions import shapes
 from sky_regions.models import Region
 from sky_regions.visibility import visible_region_or_404, visible_regions
 from tilemaker_site.errors import BadRequest
+from tilemaker_site.rate_limits import ExpensiveRateThrottle
 
 EXPORT_MEDIA_TYPES = {"ds9": "text/plain", "crtf": "text/plain"}
 _ERRORS = {status: OpenApiTypes.OBJECT for status in (400, 403, 404)}
@@ -282,6 +283,11 @@ class RegionStats(RegionAPIView):
     """``{layer_id, region | region_id, background?}``; statistics (a line: its profile)
     on the layer and, for a Stokes layer, on every I/Q/U plane of its band."""
 
+    # Writes nothing: POST only because a region is too long for a URL,
+    # so an API token (read-only) may call it.
+    computes_only = True
+    throttle_classes = (ExpensiveRateThrottle,)
+
     @_doc("region_stats", "Statistics (or a line's profile) of a region.", body=OpenApiTypes.OBJECT)
     def post(self, request):
         body = _body(request)
@@ -322,6 +328,11 @@ class RegionCutout(RegionAPIView):
     different files with their own headers (BUNIT, history); each HDU keeps
     its own CAR WCS and is named by its Stokes parameter (or layer id).
     """
+
+    # Writes nothing: POST only because a region is too long for a URL,
+    # so an API token (read-only) may call it.
+    computes_only = True
+    throttle_classes = (ExpensiveRateThrottle,)
 
     @_doc(
         "region_cutout",

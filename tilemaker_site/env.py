@@ -6,6 +6,7 @@ variable when its value cannot be understood, so a typo stops the server at
 start-up instead of silently falling back to a default.
 """
 
+import ipaddress
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -85,3 +86,42 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
         expected = ", ".join(choices)
         raise ImproperlyConfigured(f"{PREFIX}{name}={value!r}: expected one of {expected}")
     return value
+
+
+RATE_UNITS_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def env_rate(name: str, default: str) -> tuple[int, int] | None:
+    """A request rate ``"N/unit"`` (unit second, minute, hour or day) as
+    ``(requests, window_seconds)``, or None for ``off``.
+
+    Empty means unset, as for every other variable: Compose passes an unset
+    variable on as an empty string, and that must not switch a limit off.
+    """
+    value = env_str(name, default).lower()
+    if value == "off":
+        return None
+    requests, _, unit = value.partition("/")
+    try:
+        count = int(requests)
+    except ValueError:
+        count = 0
+    if count < 1 or unit not in RATE_UNITS_SECONDS:
+        units = ", ".join(RATE_UNITS_SECONDS)
+        raise ImproperlyConfigured(
+            f"{PREFIX}{name}={value!r}: expected N/unit (N >= 1, unit one of {units}) or off"
+        )
+    return count, RATE_UNITS_SECONDS[unit]
+
+
+def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """A comma-separated list of addresses or CIDR networks; empty by default."""
+    networks = []
+    for item in env_list(name, []):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{PREFIX}{name}: {item!r} is not an IP address or network"
+            ) from None
+    return networks

@@ -1,6 +1,8 @@
 """Site-wide middleware: one structured log line per request, and the Content-Security-Policy.
 
-The log line says method, path, status, duration and user. The query
+The log line says method, path, status, duration and user, and for a
+request authenticated by an API token the token's public name
+(``tmk_<prefix>``, never its secret). The query
 string is logged because it says what was drawn (``cmap``,
 ``vmin``...), but OAuth callbacks carry one-time ``code`` and ``state``
 values and other clients may put tokens or passwords there: those
@@ -15,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
+from django.utils.functional import LazyObject
 from social_core.backends.github import GithubOAuth2
 
 logger = logging.getLogger("tilemaker.requests")
@@ -38,27 +41,37 @@ def loggable_query(query_string: str) -> str:
     return urlencode(kept)
 
 
-def request_line(*, method: str, path: str, query: str, status: int, duration_ms: float, user_id):
-    """The JSON log line for one request (``query`` already stripped of secrets)."""
-    return json.dumps(
-        {
-            "event": "request",
-            "method": method,
-            "path": path,
-            "query": query,
-            "status": status,
-            "duration_ms": round(duration_ms, 1),
-            "user": user_id,
-        },
-        separators=(",", ":"),
-    )
+def request_line(
+    *, method: str, path: str, query: str, status: int, duration_ms: float, user_id, token=None
+):
+    """The JSON log line for one request (``query`` already stripped of secrets).
+
+    ``token`` is the public name of the API token that authenticated the
+    request; the key is left out for session and anonymous requests.
+    """
+    line = {
+        "event": "request",
+        "method": method,
+        "path": path,
+        "query": query,
+        "status": status,
+        "duration_ms": round(duration_ms, 1),
+        "user": user_id,
+    }
+    if token is not None:
+        line["token"] = token
+    return json.dumps(line, separators=(",", ":"))
 
 
 def _user_id_if_loaded(request):
     # Resolving request.user may hit the session and user tables; a request
     # whose view never looked at the user is logged as anonymous rather than
     # paying for (or, in async code, forbidding) that query after the fact.
-    user = request.__dict__.get("_cached_user") or request.__dict__.get("_acached_user")
+    # DRF's authentication replaces the session's lazy user with the one it
+    # found: a token's user, whom the session never knew.
+    user = request.__dict__.get("user")
+    if user is None or isinstance(user, LazyObject):
+        user = request.__dict__.get("_cached_user") or request.__dict__.get("_acached_user")
     if user is None or not user.is_authenticated:
         return None
     return user.pk
@@ -116,6 +129,8 @@ class RequestLogMiddleware(HybridMiddleware):
             status=response.status_code,
             duration_ms=(time.perf_counter() - request.tilemaker_started) * 1000.0,
             user_id=_user_id_if_loaded(request),
+            # Set by the Bearer authentication (tilemaker_site.accounts.tokens).
+            token=getattr(request, "tilemaker_token", None),
         )
         level = logging.ERROR if response.status_code >= 500 else logging.INFO
         logger.log(level, line)

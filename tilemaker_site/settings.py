@@ -22,7 +22,9 @@ from tilemaker_site.env import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_optional_str,
+    env_rate,
     env_str,
 )
 
@@ -234,6 +236,10 @@ MAX_CUTOUT_PIXELS = env_int("MAX_CUTOUT_PIXELS", 25_000_000, minimum=1)
 # Most sources one /sources/{id}/view answer may hold (its ``limit``); 20000
 # markers still draw at 60 frames per second in the viewer's WebGL layer.
 MAX_VIEW_SOURCES = env_int("MAX_VIEW_SOURCES", 20_000, minimum=1)
+# Most rows of a box one filtered /sources/{id}/view request tests: a sparse
+# filter stops there (``truncated``) rather than decode a million rows' extras.
+# About 8.6 us of CPU a row (bench/bench_million.py): 0.43 s at the cap.
+MAX_VIEW_SCAN_ROWS = env_int("MAX_VIEW_SCAN_ROWS", 50_000, minimum=1)
 MAX_APERTURE_RADIUS_ARCMIN = env_float("MAX_APERTURE_RADIUS_ARCMIN", 600.0, minimum=0.0)
 # Saved regions (sky_regions): the largest DS9/CRTF upload, the regions one
 # file may hold, a polygon's vertices, the candidate pixels of one region's
@@ -388,9 +394,36 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
+# Personal API tokens (tilemaker_site.accounts): the lifetime a new token
+# gets unless its owner asks for less, and the most it may ask for. A token
+# never lives forever, in debug or not: a forgotten one in an old notebook
+# must die by itself.
+API_TOKEN_DEFAULT_DAYS = env_int("API_TOKEN_DEFAULT_DAYS", 90, minimum=1)
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365, minimum=1)
+if API_TOKEN_DEFAULT_DAYS > API_TOKEN_MAX_DAYS:
+    raise ImproperlyConfigured(
+        "TILEMAKER_API_TOKEN_DEFAULT_DAYS must not exceed TILEMAKER_API_TOKEN_MAX_DAYS"
+    )
+
+# Fair use (tilemaker_site.rate_limits): requests per window to the
+# expensive endpoints (cut-outs, apertures, histograms, limits, region
+# statistics), counted per user (every token and session of one user share
+# one count) and per client address for anonymous callers. Off in debug:
+# `open` and `dev` serve one person's own laptop.
+RATE_LIMIT_EXPENSIVE = env_rate("RATE_LIMIT_EXPENSIVE", "off" if DEBUG else "60/minute")
+RATE_LIMIT_EXPENSIVE_ANON = env_rate("RATE_LIMIT_EXPENSIVE_ANON", "off" if DEBUG else "30/minute")
+# Peers whose X-Forwarded-For is believed (docker/compose.yaml: nginx on
+# 127.0.0.1); from anyone else the header is ignored, since a client can
+# write anything there.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First: DRF asks the first class for the 401's WWW-Authenticate.
+        "tilemaker_site.accounts.tokens.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

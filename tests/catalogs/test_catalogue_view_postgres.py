@@ -67,6 +67,11 @@ def test_a_large_catalogue_imported_into_postgresql_answers_view_queries(postgre
         {"left": 360, "right": 0, "top": 90, "bottom": -90, "limit": 3},
         {"left": 15, "right": 5, "top": 3, "bottom": -3},
         {"left": 2, "right": -3, "top": 1, "bottom": -4},
+        # Filtered: a crowded box (the rank walk), a sparse one (the zone
+        # index), and the dimmest hundred, past the row cap set below.
+        {"left": 360, "right": 0, "top": 90, "bottom": -90, "limit": 3, "filter": "snr < 59000"},
+        {"left": 15, "right": 5, "top": 3, "bottom": -3, "filter": "snr > 30000"},
+        {"left": 360, "right": 0, "top": 90, "bottom": -90, "filter": "snr < 100"},
     ]
     env = {
         **os.environ,
@@ -75,6 +80,7 @@ def test_a_large_catalogue_imported_into_postgresql_answers_view_queries(postgre
         "TILEMAKER_DATABASE_URL": postgres.url,
         "TILEMAKER_ALLOWED_HOSTS": "testserver",
         "TILEMAKER_LOG_REQUESTS": "no",
+        "TILEMAKER_MAX_VIEW_SCAN_ROWS": "50000",
     }
     result = subprocess.run(
         [sys.executable, "-c", CHILD, str(tmp_path / "config.json"), json.dumps(queries)],
@@ -85,7 +91,7 @@ def test_a_large_catalogue_imported_into_postgresql_answers_view_queries(postgre
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    whole, box, across_zero = json.loads(result.stdout.splitlines()[-1])
+    whole, box, across_zero, *filtered = json.loads(result.stdout.splitlines()[-1])
 
     brightest = sorted(sources, key=lambda s: -s["extra"]["snr"])[:3]
     assert [item[1] for item in whole["sources"]] == [s["name"] for s in brightest]
@@ -105,3 +111,21 @@ def test_a_large_catalogue_imported_into_postgresql_answers_view_queries(postgre
         inside(357, 360, -4, 1) + inside(0, 2, -4, 1), key=lambda s: -s["extra"]["snr"]
     )
     assert [item[1] for item in across_zero["sources"]] == [s["name"] for s in expected]
+
+    crowded, sparse, dimmest = filtered
+    matching = sorted(
+        (s for s in sources if s["extra"]["snr"] < 59000), key=lambda s: -s["extra"]["snr"]
+    )
+    assert [item[1] for item in crowded["sources"]] == [s["name"] for s in matching[:3]]
+    assert (crowded["total_is_estimate"], crowded["truncated"]) == (True, False)
+    expected = [s for s in inside(5, 15, -3, 3) if s["extra"]["snr"] > 30000]
+    assert [item[1] for item in sparse["sources"]] == [s["name"] for s in expected]
+    assert (sparse["total"], sparse["complete"], sparse["truncated"]) == (
+        len(expected),
+        True,
+        False,
+    )
+    # None in the 50,000 rows tested, then the last 10,000 ranks sampled: the
+    # dimmest 100, every fifth of them tested.
+    assert (dimmest["sources"], dimmest["truncated"], dimmest["total"]) == ([], True, 100)
+    assert dimmest["total_is_estimate"] is True

@@ -40,6 +40,7 @@ from catalogs.models import Source, SourceGroup
 from maps.layer_geometry import refresh_layer_geometry
 from maps.models import Band, Grant, Layer, Map, MapGroup
 from sky_regions.models import Box
+from tilemaker_site.accounts.models import ApiToken
 
 SECRET = "act-internal"
 
@@ -241,7 +242,20 @@ CALLERS = {
         lambda grant: _logged_in("grouped", lambda u: _join_group_holding(u, grant)),
     ),
     "mock_grants": (True, None),
+    "token_with_grant": (True, lambda grant: _token_client("tokenholder", grant)),
+    "token_without_grant": (False, lambda grant: _token_client("tokenuser")),
+    # Another scheme is not a token: the caller is anonymous.
+    "token_wrong_scheme": (False, lambda grant: _token_client("tokenscheme", grant, "Token")),
 }
+
+
+def _token_client(username, grant=None, scheme="Bearer"):
+    """A client without a session that sends a fresh API token of a user on every request."""
+    user = User.objects.create_user(username, password="pw-not-used")
+    if grant:
+        grant.users.add(user)
+    _token, secret = ApiToken.issue(user, "matrix")
+    return Client(headers={"Authorization": f"{scheme} {secret}"})
 
 
 def _join_group_holding(user, grant):

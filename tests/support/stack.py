@@ -542,6 +542,11 @@ def production_env(*, database_url: str, memcached_port: int) -> dict:
             "TILEMAKER_GITHUB_KEY": "test-github-key",
             "TILEMAKER_GITHUB_SECRET": "test-github-secret-" + secrets.token_hex(8),
             "TILEMAKER_ORIGINS": "https://viewer.example.org",
+            "TILEMAKER_TRUSTED_PROXIES": "127.0.0.1",
+            # Every test client here is one address; the limits themselves are
+            # tested in tests/site/test_rate_limits.py.
+            "TILEMAKER_RATE_LIMIT_EXPENSIVE": "off",
+            "TILEMAKER_RATE_LIMIT_EXPENSIVE_ANON": "off",
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -4,6 +4,8 @@ import io
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import numpy as np
+from django.contrib.auth.models import User
+from django.test import Client
 from matplotlib import colormaps
 from PIL import Image
 
@@ -20,6 +22,17 @@ def view_query(*, ra, dec, zoom, flip, **more):
 def open_viewer(page, live_server, query=""):
     page.goto(f"{live_server.url}/?{query}")
     wait_ready(page)
+
+
+def logged_in_page(page, live_server, settings, username="ada"):
+    """As tests/viewer/test_login.py: a session cookie for a real user."""
+    settings.AUTH_TYPE = "github"
+    user = User.objects.create_user(username, password="unused-in-this-test")
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies["sessionid"]
+    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
+    return user
 
 
 def wait_ready(page):

@@ -9,13 +9,18 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import pytest
 from astropy.io import fits
-from django.contrib.auth.models import User
-from django.test import Client
 
 from sky_regions import shapes
 from sky_regions.models import Region
 from tests.viewer.conftest import NX, NY, PIXEL_SCALE_DEG, VIEW, pixel_centre_deg
-from tests.viewer.helpers import open_viewer, screen_xy, screenshot, sky_at_screen, view_query
+from tests.viewer.helpers import (
+    logged_in_page,
+    open_viewer,
+    screen_xy,
+    screenshot,
+    sky_at_screen,
+    view_query,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -87,17 +92,6 @@ def angle_deg(ra1, dec1, ra2, dec2):
     ra1, dec1, ra2, dec2 = map(np.radians, (ra1, dec1, ra2, dec2))
     h = np.sin((dec2 - dec1) / 2) ** 2 + np.cos(dec1) * np.cos(dec2) * np.sin((ra2 - ra1) / 2) ** 2
     return np.degrees(2 * np.arcsin(np.sqrt(h)))
-
-
-def logged_in_page(page, live_server, settings, username="ada"):
-    """As tests/viewer/test_login.py: a session cookie for a real user."""
-    settings.AUTH_TYPE = "github"
-    user = User.objects.create_user(username, password="unused-in-this-test")
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies["sessionid"]
-    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
-    return user
 
 
 def test_circle_drawn_by_mouse_measures_what_the_server_and_the_data_say(

@@ -258,3 +258,46 @@ def test_gl_0_falls_back_to_png_tiles_with_a_note(page, live_server, sky):
     assert tiles
     assert all(path.endswith("/tile.png") for path in tiles)
     assert "PNG tiles (gl=0)" in page.locator("#messages").inner_text()
+
+
+def test_a_moving_view_is_drawn_at_half_resolution_and_the_still_one_exactly(
+    page, live_server, sky
+):
+    open_viewer(page, live_server, view_query(layer="sky-i", gl="1", **VIEW))
+    still = screenshot(page)
+    # [pixel ratio, view moving] of every frame while the view pans away and back.
+    frames = page.evaluate(
+        """() => new Promise((resolve) => {
+            const map = window.tilemakerViewer.sky.map;
+            const view = map.getView();
+            const frames = [];
+            map.on('postrender', (event) => frames.push([
+                event.frameState.pixelRatio,
+                event.frameState.viewHints.some((hint) => hint > 0),
+            ]));
+            const centre = view.getCenter();
+            const away = [centre[0] + 400 * view.getResolution(), centre[1]];
+            view.animate({ center: away, duration: 400 }, { center: centre, duration: 400 }, () => {
+                map.once('rendercomplete', () => resolve(frames));
+            });
+        })"""
+    )
+    settle(page)
+
+    assert page.evaluate("window.devicePixelRatio") == 1
+    assert {ratio for ratio, moving in frames if moving} == {0.5}
+    assert {ratio for ratio, moving in frames if not moving} == {1}
+    assert frames[-1] == [1, False]
+    # The map's own box: text in the sidebar may be antialiased differently.
+    box = page.evaluate(
+        """() => {
+            const r = window.tilemakerViewer.sky.map.getViewport().getBoundingClientRect();
+            return [r.top, r.bottom, r.left, r.right].map(Math.round);
+        }"""
+    )
+    top, bottom, left, right = box
+    assert right - left > 600
+    assert bottom - top > 400
+    on_map = (slice(top, bottom), slice(left, right))
+    assert np.array_equal(screenshot(page)[on_map], still[on_map])
+    assert page.console_errors == []

@@ -1,4 +1,4 @@
-"""Admin for users and groups, each page showing the grants its user or group holds.
+"""Admin for users and groups, each page showing the grants its user or group holds, and API tokens.
 
 A user's page lists every grant held and how: directly, through a group, or
 through GitHub membership at login (``tilemaker_site.accounts.pipeline``).
@@ -10,10 +10,12 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
+from django.utils import timezone
 from django.utils.html import format_html
 
 from maps.admin_grants import html_list
 from maps.models import Grant
+from tilemaker_site.accounts.models import TOKEN_KIND, ApiToken
 from tilemaker_site.accounts.pipeline import github_grant_names
 
 User = get_user_model()
@@ -67,3 +69,32 @@ admin.site.unregister(Group)
 @admin.register(Group)
 class TileMakerGroupAdmin(GroupAdmin):
     inlines = (*GroupAdmin.inlines, GroupGrantInline)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Every user's tokens, for curators: see and revoke, never add (the secret
+    is shown only to the user who creates one) and never see a secret."""
+
+    list_display = ("name", "user", "public_prefix", "created", "expires", "last_used", "state")
+    list_filter = ("revoked", "expires")
+    search_fields = ("name", "prefix", "user__username")
+    fields = ("name", "user", "public_prefix", "created", "expires", "last_used", "revoked")
+    readonly_fields = fields
+    actions = ("revoke",)
+
+    @admin.display(description="prefix")
+    def public_prefix(self, token):
+        return f"{TOKEN_KIND}_{token.prefix}"
+
+    @admin.display(description="state")
+    def state(self, token):
+        return token.state
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke the selected tokens", permissions=("change",))
+    def revoke(self, request, queryset):
+        revoked = queryset.filter(revoked__isnull=True).update(revoked=timezone.now())
+        self.message_user(request, f"Revoked {revoked} token(s).")

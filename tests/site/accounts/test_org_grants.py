@@ -8,8 +8,10 @@ from django.test import Client
 from social_django.models import UserSocialAuth
 
 from maps.models import Grant
+from tests.support.image_layers import make_layer
 from tests.support.login_flow import github_login, me
 from tilemaker_site.accounts.github import GithubGrantRule, parse_github_org_grants
+from tilemaker_site.accounts.models import ApiToken
 from tilemaker_site.accounts.pipeline import GITHUB_GRANTS_KEY
 
 pytestmark = [
@@ -206,3 +208,17 @@ def test_bad_mapping_is_refused_naming_variable_and_item(value, message):
     with pytest.raises(ImproperlyConfigured, match=r"^V: ") as caught:
         parse_github_org_grants(value, variable="V")
     assert message in str(caught.value)
+
+
+def test_an_api_token_sees_the_grants_of_its_users_last_github_login(github, image_map):
+    layer = make_layer("act-only", image_map, grant=Grant.objects.create(name="act-private"))
+    github.org_members["act"] = {"alice": "active"}
+    assert login_grants(github, "alice") == ["act-private"]
+    _token, secret = ApiToken.issue(get_user_model().objects.get(username="alice"), "notebook")
+    script = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert script.get(f"/layers/{layer.layer_id}").status_code == 200
+
+    github.org_members["act"]["alice"] = "pending"
+    assert login_grants(github, "alice") == []
+    hidden = script.get(f"/layers/{layer.layer_id}")
+    assert (hidden.status_code, hidden.json()) == (404, {"detail": "No layer with that id."})

@@ -44,6 +44,12 @@ export function apiUrl(path, params) {
   return url.href;
 }
 
+// Django's CSRF token, from the page's (hidden) logout form.
+export function csrfToken() {
+  const input = document.querySelector("#logout-form [name=csrfmiddlewaretoken]");
+  return input ? input.value : "";
+}
+
 export async function errorFrom(response, url) {
   let detail = `${response.status} ${response.statusText || "error"}`;
   try {

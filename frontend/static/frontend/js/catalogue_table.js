@@ -1,6 +1,8 @@
 // The table of one catalogue: its rows (only those scrolled into view are
 // in the DOM), sortable columns with units, a filter the markers follow,
-// and markers sized and coloured by a column, with a legend.
+// and markers sized and coloured by a column, with a legend. A catalogue
+// loaded per view (overlays.js) lists the sources loaded for the view, and
+// its filter is applied by the server, to the view queries.
 
 import { loadColourMap } from "./colour.js";
 import { el } from "./dom.js";
@@ -125,6 +127,16 @@ export class CatalogueTable {
       const row = event.target.closest("tr[data-index]");
       if (row) this.choose(this.rows[Number(row.dataset.index)]);
     });
+    catalogues.onView = (id) => {
+      if (id === this.groupId) this.viewLoaded();
+    };
+  }
+
+  // The sources the table lists and styles by: all, or those loaded for the view.
+  sources() {
+    const group = this.group();
+    if (!group) return [];
+    return group.perView ? group.viewSources || [] : group.sources;
   }
 
   group() {
@@ -156,6 +168,7 @@ export class CatalogueTable {
   async show(groupId, { notify = true } = {}) {
     if (this.groupId && this.groupId !== groupId) {
       this.catalogues.setFilter(this.groupId, null);
+      this.catalogues.setServerFilter(this.groupId, "");
       this.catalogues.setStyle(this.groupId, null);
     }
     this.groupId = groupId || null;
@@ -163,7 +176,7 @@ export class CatalogueTable {
     this.selected = null;
     if (this.groupId) await this.catalogues.setVisible(this.groupId, true, { notify: false });
     const group = this.group();
-    if (!group || !group.sources) {
+    if (!group || !(group.sources || group.perView)) {
       this.groupId = null;
       this.el.catalogue.value = "";
     }
@@ -202,6 +215,11 @@ export class CatalogueTable {
       this.renderRows();
       return;
     }
+    if (group.perView) {
+      this.catalogues.setServerFilter(this.groupId, this.filterText.trim());
+      this.listView();
+      return;
+    }
     let keep = null;
     if (this.filterText.trim()) {
       try {
@@ -214,6 +232,39 @@ export class CatalogueTable {
     this.rows = keep ? group.sources.filter(keep) : [...group.sources];
     this.sortRows();
     this.el.count.textContent = `${this.rows.length} of ${group.sources.length} sources`;
+    this.renderRows();
+  }
+
+  // A per-view catalogue's view was loaded again: its rows, menus and styling follow.
+  viewLoaded() {
+    const selectedId = this.selected ? this.selected.id : null;
+    this.selected = this.sources().find((source) => source.id === selectedId) || null;
+    this.renderHead();
+    this.renderStyleMenus();
+    this.listView();
+    this.applyStyle();
+  }
+
+  // The rows loaded for the view (already filtered by the server), the
+  // count line, and the server's refusal of the filter or its row cap.
+  listView() {
+    const group = this.group();
+    const view = group.view;
+    const refused = group.refusedFilter;
+    const text = this.filterText.trim();
+    this.el.error.textContent = refused && refused.text === text ? refused.detail : "";
+    this.rows = [...this.sources()];
+    this.sortRows();
+    if (!view) {
+      this.el.count.textContent = "";
+    } else {
+      const by = view.order === "random" ? "random subsample" : "brightest first";
+      const about = view.estimated ? "~" : "";
+      const line = `${view.shown} shown of ${about}${view.total} in view (${by})`;
+      // The server tests at most TILEMAKER_MAX_VIEW_SCAN_ROWS rows of a view.
+      const note = view.truncated ? "; the filter was tested on the brightest part of the view only: zoom in" : "";
+      this.el.count.textContent = line + note;
+    }
     this.renderRows();
   }
 
@@ -312,15 +363,18 @@ export class CatalogueTable {
   renderStyleMenus() {
     const group = this.group();
     const numeric = group
-      ? (group.columns || []).filter((column) => numericRange(group.sources, column.name) !== null)
+      ? (group.columns || []).filter((column) => numericRange(this.sources(), column.name) !== null)
       : [];
+    // A per-view catalogue's columns are known once its first view has loaded.
+    const waiting = group && group.perView && !group.view;
     for (const [menu, chosen] of [[this.el.size, "sizeColumn"], [this.el.colour, "colourColumn"]]) {
       const options = [el("option", { value: "" }, "(none)")];
       for (const column of numeric) options.push(el("option", { value: column.name }, column.name));
       menu.replaceChildren(...options);
-      if (!numeric.some((column) => column.name === this[chosen])) this[chosen] = "";
+      if (waiting && this[chosen]) options.push(el("option", { value: this[chosen] }, this[chosen]));
+      else if (!numeric.some((column) => column.name === this[chosen])) this[chosen] = "";
       menu.value = this[chosen];
-      menu.disabled = !numeric.length;
+      menu.disabled = !numeric.length && !waiting;
     }
   }
 
@@ -346,8 +400,8 @@ export class CatalogueTable {
         return;
       }
     }
-    const sizeRange = this.sizeColumn ? numericRange(group.sources, this.sizeColumn) : null;
-    const colourRange = this.colourColumn ? numericRange(group.sources, this.colourColumn) : null;
+    const sizeRange = this.sizeColumn ? numericRange(this.sources(), this.sizeColumn) : null;
+    const colourRange = this.colourColumn ? numericRange(this.sources(), this.colourColumn) : null;
     const [small, large] = SIZE_RANGE_PX;
     this.catalogues.setStyle(this.groupId, (source) => {
       const style = {};

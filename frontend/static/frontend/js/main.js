@@ -17,6 +17,7 @@ import { Overlays, readOverlayState, writeOverlayState } from "./overlaypanel.js
 import { Boxes, Catalogues } from "./overlays.js";
 import { Panels, readPanelState, writePanelState } from "./panels.js";
 import { RegionTools } from "./regiontools.js";
+import { TokenPanel } from "./tokens.js";
 import { DEFAULT_ASINH_A, DEFAULT_GAMMA, STRETCHES } from "./stretch.js";
 import { ApertureTool, Readout } from "./tools.js";
 
@@ -596,7 +597,8 @@ function compareElements() {
 
 // --- login ------------------------------------------------------------------
 
-function renderAuth(auth) {
+// `tokens`: where a logged-in user manages API tokens (null for visitors).
+function renderAuth(auth, tokens) {
   const root = $("#auth");
   if (!auth || auth.type === "mock") {
     root.hidden = true;
@@ -609,6 +611,18 @@ function renderAuth(auth) {
     who.textContent = auth.username;
     who.title = "Logged in";
     root.append(who);
+    if (tokens) {
+      const panel = new TokenPanel($("#token-panel"), tokens);
+      const button = document.createElement("button");
+      button.type = "button";
+      button.id = "tokens-button";
+      button.textContent = "API tokens";
+      button.title = "Personal tokens for scripts";
+      button.setAttribute("aria-haspopup", "dialog");
+      button.setAttribute("aria-controls", "token-panel");
+      button.addEventListener("click", () => panel.toggle());
+      root.append(button);
+    }
     if (auth.logout_url) {
       const form = $("#logout-form");
       form.action = auth.logout_url;
@@ -635,7 +649,7 @@ function renderAuth(auth) {
   }
 }
 
-renderAuth(config.auth);
+renderAuth(config.auth, config.api_tokens);
 const viewer = new Viewer();
 window.tilemakerViewer = viewer;
 viewer.start();

@@ -29,6 +29,14 @@ const TILE_STATUS_ENTRIES = 5000;
 // while a zoom loads, and the coarser preload level with room to spare (too
 // small a cache would drop tiles still on screen and fetch them again).
 const TILE_CACHE_SCREENS = 3;
+// While the view animates or is dragged, WebGL mode draws at this fraction
+// of the device pixel ratio, and at the full ratio again before the frame
+// the view comes to rest in (so what is drawn when still is unchanged).
+// Headless Chromium draws WebGL in software (SwiftShader) here, where the
+// cost of a frame follows the pixels drawn, not the shader: a 1400 x 860
+// view moved at 3-8 frames/s at ratio 1 (as slow with a constant-colour
+// style) and 10-13 at 0.5 under the same load (13; README, bench_million.py).
+const MOVING_PIXEL_RATIO = 0.5;
 
 // Tiles per layer to keep: TILE_CACHE_SCREENS times the tiles covering the
 // whole screen (the largest the map can be), in device pixels.
@@ -122,6 +130,26 @@ export class SkyMap extends EventTarget {
     this.rebuildGraticule();
     this.map.on("rendercomplete", () => this.dispatchEvent(new Event("rendercomplete")));
     this.map.on("moveend", () => this.dispatchEvent(new Event("viewchange")));
+    this.restingPixelRatio = this.map.getPixelRatio();
+    if (gl) this.followViewHints();
+  }
+
+  // Draw at MOVING_PIXEL_RATIO while the view moves. The view's hints change
+  // before the map renders (a "change" event), so the ratio is right for the
+  // first moving frame and for the frame the view stops in.
+  followViewHints() {
+    let viewKey = null;
+    const follow = () => {
+      const moving = this.view.getAnimating() || this.view.getInteracting();
+      this.map.setPixelRatio(moving ? this.restingPixelRatio * MOVING_PIXEL_RATIO : this.restingPixelRatio);
+    };
+    const bind = () => {
+      if (viewKey) ol.Observable.unByKey(viewKey);
+      viewKey = this.view.on("change", follow);
+      follow();
+    };
+    this.map.on("change:view", bind);
+    bind();
   }
 
   get view() {

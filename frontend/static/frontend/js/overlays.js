@@ -44,6 +44,10 @@ export class Catalogues {
     this.filters = new Map();
     this.stylers = new Map();
     this.styleCache = new Map();
+    // A per-view catalogue's filter goes to the server (filter=), and the
+    // table hears when its rows for the view change: onView(id).
+    this.serverFilters = new Map();
+    this.onView = null;
     skyMap.addEventListener("flipchange", () => this.reposition());
   }
 
@@ -52,6 +56,14 @@ export class Catalogues {
     if (predicate) this.filters.set(id, predicate);
     else this.filters.delete(id);
     if (this.layers.has(id)) this.fill(id);
+  }
+
+  // The table's filter text for a per-view catalogue: the view is fetched again with it.
+  setServerFilter(id, text) {
+    if (text) this.serverFilters.set(id, text);
+    else this.serverFilters.delete(id);
+    const group = this.groups.find((g) => g.source_group_id === id);
+    if (group && group.perView && this.layers.has(id) && this.layers.get(id).getVisible()) this.fetchView(group);
   }
 
   // styler(source) -> {radius, colour} (either may be undefined: the default), or null.
@@ -269,24 +281,49 @@ export class Catalogues {
     const id = group.source_group_id;
     const request = (group.viewRequest || 0) + 1;
     group.viewRequest = request;
+    const params = { ...this.viewBox(), limit: VIEW_LIMIT };
+    // A filter the server refused is not sent again (it answers the same
+    // 400): the view loads unfiltered, the refusal stays under the filter box.
+    const filter = this.serverFilters.get(id);
+    if (filter && filter !== group.refusedFilter?.text) params.filter = filter;
     let answer;
     try {
-      answer = await getJson(apiPath("sources", id, "view"), { ...this.viewBox(), limit: VIEW_LIMIT });
+      answer = await getJson(apiPath("sources", id, "view"), params);
     } catch (error) {
+      if (request !== group.viewRequest) return;
+      if (params.filter && error.status === 400) {
+        group.refusedFilter = { text: params.filter, detail: error.detail };
+        this.fetchView(group);
+        return;
+      }
       this.messages.error(`Catalogue ${group.name}: ${error.detail || error.message}`);
       return;
     }
     // A slower answer for an earlier view must not replace a newer one.
     if (request !== group.viewRequest) return;
+    if (params.filter) group.refusedFilter = null;
     const at = Object.fromEntries(answer.fields.map((name, i) => [name, i]));
     group.viewSources = answer.sources.map((values) => ({
       id: values[at.id], name: values[at.name], ra: values[at.ra], dec: values[at.dec], extra: values[at.extra],
     }));
     group.view = {
-      shown: answer.sources.length, total: answer.total, estimated: answer.total_is_estimate, order: answer.order,
+      shown: answer.sources.length,
+      total: answer.total,
+      estimated: answer.total_is_estimate,
+      order: answer.order,
+      filter: params.filter || "",
+      truncated: Boolean(answer.truncated),
     };
+    // The view answer has no column list: the extras seen so far, in order.
+    const columns = group.columns || (group.columns = []);
+    for (const source of group.viewSources) {
+      for (const name of Object.keys(source.extra || {})) {
+        if (!columns.some((column) => column.name === name)) columns.push({ name, unit: "", description: "" });
+      }
+    }
     this.fill(id);
     this.render();
+    if (this.onView) this.onView(id);
   }
 
   fill(id) {

@@ -7,7 +7,7 @@
 // ellipses and boxes are outlined in the gnomonic plane at their centre, where
 // the server tests them, so what is drawn is what is measured.
 
-import { apiPath, apiUrl, errorFrom, getJson } from "./api.js";
+import { apiPath, apiUrl, csrfToken, errorFrom, getJson } from "./api.js";
 import { el } from "./dom.js";
 import { angularDistanceDeg, formatNumber, raToX, raToXNear, skyCircleRing, wrap360, xToRa } from "./sky.js";
 
@@ -227,12 +227,6 @@ export function parseDs9(text) {
 }
 
 // --- the server --------------------------------------------------------------
-
-// Django's CSRF token, from the page's (hidden) logout form.
-function csrfToken() {
-  const input = document.querySelector("#logout-form [name=csrfmiddlewaretoken]");
-  return input ? input.value : "";
-}
 
 async function send(method, path, { json, text, params, accept = "application/json" } = {}) {
   const url = apiUrl(path, params);
