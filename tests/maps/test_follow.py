@@ -14,9 +14,10 @@ from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.test import Client
+from django.test import Client, override_settings
 
 from maps import consumers, follow
+from tests.support.redis import start_redis
 from tilemaker_site.websockets import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -317,3 +318,31 @@ def test_two_presenters_get_different_unguessable_ids(catalogue):
         await second.disconnect()
 
     _run(scenario)
+
+
+@pytest.mark.services
+def test_presenter_and_followers_meet_through_redis(catalogue, insider, outsider):
+    """The channels-redis layer (as with several workers): the join, the welcome
+    sent to one follower's channel, the filtered states and the end."""
+    backend = "channels_redis.core.RedisChannelLayer"
+
+    async def scenario():
+        presenter, session_id = await _present(insider)
+        await _send_state(presenter, SECRET_VIEW)
+        await _settled(presenter)
+        follower = await _open(f"/ws/follow/{session_id}", outsider)
+        assert await _next(follower) == {
+            "type": "state",
+            "state": SECRET_VIEW_WITHOUT_GRANT,
+            "presenter": "Ada",
+            "note": NOTE,
+        }
+        await _send_state(presenter, PUBLIC_VIEW)
+        assert (await _next(follower))["state"] == PUBLIC_VIEW
+        await presenter.disconnect()
+        assert await _next(follower) == {"type": "ended"}
+
+    with start_redis() as redis:
+        layers = {"default": {"BACKEND": backend, "CONFIG": {"hosts": [redis.url]}}}
+        with override_settings(CHANNEL_LAYERS=layers):
+            _run(scenario)
