@@ -1,7 +1,8 @@
-"""A minimal websocket client for ``ws/events`` on a real server (tests and bench/).
+"""A minimal websocket client for ``ws/events`` and ``ws/follow`` on a real server
+(tests and bench/).
 
-A plain TCP socket speaking just enough of RFC 6455 to open the socket and
-read the server's unmasked text frames; it never sends a frame.
+A plain TCP socket speaking just enough of RFC 6455 to open the socket, read
+the server's unmasked text frames and send short masked text frames.
 """
 
 import base64
@@ -26,11 +27,16 @@ def listening(port: int) -> bool:
 
 
 def open_events_socket(port: int) -> socket.socket:
+    return open_socket(port, "/ws/events")
+
+
+def open_socket(port: int, path: str) -> socket.socket:
+    """A websocket to ``path`` on 127.0.0.1:``port``, handshake answered 101."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT_SECONDS)
     key = base64.b64encode(os.urandom(16)).decode()
     sock.sendall(
         (
-            f"GET /ws/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
             f"Origin: http://127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
         ).encode()
@@ -51,13 +57,38 @@ def read_exactly(sock: socket.socket, count: int) -> bytes:
     return data
 
 
+TEXT, PING, PONG = 0x81, 0x89, 0x8A
+
+
 def read_text_frame(sock: socket.socket) -> dict:
-    first, second = read_exactly(sock, 2)
-    assert first == 0x81, f"not a final text frame: {first:#x}"
-    length = second & 0x7F
-    if length == 126:
-        length = int.from_bytes(read_exactly(sock, 2), "big")
-    return json.loads(read_exactly(sock, length))
+    """The next text frame's JSON; daphne's pings (every 20 s) are answered on the way."""
+    while True:
+        first, second = read_exactly(sock, 2)
+        length = second & 0x7F
+        if length == 126:
+            length = int.from_bytes(read_exactly(sock, 2), "big")
+        payload = read_exactly(sock, length)
+        if first == PING:
+            _send_frame(sock, PONG, payload)
+            continue
+        assert first == TEXT, f"not a final text frame: {first:#x}"
+        return json.loads(payload)
+
+
+def send_text_frame(sock: socket.socket, message: dict) -> None:
+    """Send ``message`` as JSON in one masked text frame (a client must mask)."""
+    _send_frame(sock, TEXT, json.dumps(message).encode())
+
+
+def _send_frame(sock: socket.socket, opcode: int, payload: bytes) -> None:
+    assert len(payload) < 65536, "only 7- and 16-bit lengths are spoken here"
+    mask = os.urandom(4)
+    if len(payload) < 126:
+        head = bytes([opcode, 0x80 | len(payload)])
+    else:
+        head = bytes([opcode, 0x80 | 126]) + len(payload).to_bytes(2, "big")
+    masked = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
+    sock.sendall(head + mask + masked)
 
 
 def start_daphne_worker(port: int, *, cwd: Path, env: dict) -> ServerProcess:
