@@ -83,7 +83,11 @@ def visible_state(state: str, granted: frozenset[str]) -> tuple[str, bool]:
         if rule is None or not value:
             continue
         (label, id_field), dependents = rule
-        required = grants.required_grants_by_id(apps.get_model(label), {id_field: value})
+        # No id holds a NUL, and PostgreSQL refuses one in a query: missing.
+        model = apps.get_model(label)
+        required = (
+            None if "\x00" in value else grants.required_grants_by_id(model, {id_field: value})
+        )
         if not grants.may_see(granted, required):
             removed_pairs.add(index)
             removed_names.update(dependents)

@@ -199,8 +199,9 @@ def test_a_follower_without_the_grant_gets_the_view_without_hidden_objects_and_a
     _run(scenario)
 
 
-def test_a_missing_layer_is_removed_like_a_hidden_one(catalogue):
-    assert follow.visible_state("layer=no-such-layer&zoom=2&vmin=1", frozenset()) == (
+@pytest.mark.parametrize("layer_id", ["no-such-layer", "%00", "x" * 5000])
+def test_a_missing_layer_is_removed_like_a_hidden_one(catalogue, layer_id):
+    assert follow.visible_state(f"layer={layer_id}&zoom=2&vmin=1", frozenset()) == (
         "zoom=2",
         True,
     )
