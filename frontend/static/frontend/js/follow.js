@@ -32,7 +32,8 @@ export class Follow {
     this.viewer = viewer;
     this.el = elements;
     this.messages = messages;
-    this.socket = null;
+    this.presentSocket = null;
+    this.followSocket = null;
     this.presenting = false;
     this.sentQuery = null;
     this.lastSentMs = -Infinity;
@@ -56,11 +57,20 @@ export class Follow {
   // --- presenting ---------------------------------------------------------------
 
   present() {
+    // A follower who presents stops following: one view cannot be both.
+    if (this.followSocket) {
+      const following = this.followSocket;
+      this.followSocket = null;
+      following.close();
+      this.following = false;
+      this.sessionId = null;
+      this.el.status.hidden = true;
+    }
     this.presenting = true;
     this.el.present.classList.add("active");
     this.sentQuery = null;
     const socket = new WebSocket(socketUrl("/ws/follow"));
-    this.socket = socket;
+    this.presentSocket = socket;
     socket.addEventListener("message", (event) => {
       const message = JSON.parse(event.data);
       if (message.type === "session") {
@@ -72,7 +82,7 @@ export class Follow {
       }
     });
     socket.addEventListener("close", () => {
-      if (this.socket !== socket) return;
+      if (this.presentSocket !== socket) return;
       if (this.presenting) this.messages.error("Presenting stopped: the connection to the server closed.");
       this.stopPresenting();
     });
@@ -84,8 +94,8 @@ export class Follow {
     this.el.box.hidden = true;
     clearTimeout(this.sendTimer);
     this.sendTimer = null;
-    const socket = this.socket;
-    this.socket = null;
+    const socket = this.presentSocket;
+    this.presentSocket = null;
     if (socket) socket.close();
   }
 
@@ -112,8 +122,8 @@ export class Follow {
 
   send() {
     const query = this.viewer.viewQuery();
-    if (query === null || query === this.sentQuery || !this.socket || this.socket.readyState !== WebSocket.OPEN) return;
-    this.socket.send(JSON.stringify({ type: "state", state: query }));
+    if (query === null || query === this.sentQuery || !this.presentSocket || this.presentSocket.readyState !== WebSocket.OPEN) return;
+    this.presentSocket.send(JSON.stringify({ type: "state", state: query }));
     this.sentQuery = query;
     this.lastSentMs = performance.now();
   }
@@ -133,7 +143,7 @@ export class Follow {
       document.addEventListener(type, (event) => this.interacted(event), { capture: true });
     }
     const socket = new WebSocket(socketUrl(`/ws/follow/${encodeURIComponent(this.sessionId)}`));
-    this.socket = socket;
+    this.followSocket = socket;
     let ended = false;
     socket.addEventListener("message", (event) => {
       const message = JSON.parse(event.data);
@@ -153,11 +163,12 @@ export class Follow {
       }
     });
     socket.addEventListener("close", () => {
-      if (!ended) this.end("The presentation is no longer reachable.");
+      if (!ended && this.followSocket === socket) this.end("The presentation is no longer reachable.");
     });
   }
 
   end(text) {
+    this.followSocket = null;
     this.following = false;
     this.sessionId = null;
     this.el.status.hidden = true;
