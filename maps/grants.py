@@ -116,3 +116,11 @@ def is_public(obj: Model) -> bool:
     """Whether everyone may see ``obj``: no grant on it or on anything above it."""
     row = remembered.row(type(obj), {"pk": obj.pk})
     return row is not None and not row.grant_names
+
+
+def required_grants_by_id(model: type[Model], lookup: dict) -> frozenset[str] | None:
+    """Names of every grant restricting the object of ``model`` named by a unique
+    field (``{"layer_id": ...}``), remembered like ``get_visible_or_404``'s lookups;
+    None when there is no such object."""
+    found = remembered.row(model, lookup)
+    return None if found is None else found.grant_names

@@ -1,7 +1,8 @@
-"""A minimal websocket client for ``ws/events`` on a real server (tests and bench/).
+"""A minimal websocket client for ``ws/events`` and ``ws/follow`` on a real server
+(tests and bench/).
 
-A plain TCP socket speaking just enough of RFC 6455 to open the socket and
-read the server's unmasked text frames; the only frames it sends are pongs.
+A plain TCP socket speaking just enough of RFC 6455 to open the socket, read
+the server's unmasked text frames and send short masked frames (text, pongs).
 """
 
 import base64
@@ -26,15 +27,21 @@ def listening(port: int) -> bool:
     return True
 
 
-def open_events_socket(
+def open_events_socket(port: int, **options) -> socket.socket:
+    return open_socket(port, "/ws/events", **options)
+
+
+def open_socket(
     port: int,
+    path: str,
     *,
     tls: ssl.SSLContext | None = None,
     host: str = "127.0.0.1",
     cookie: str | None = None,
 ) -> socket.socket:
-    """The socket, upgraded; over TLS (HTTP/1.1, as browsers open websockets through
-    nginx) when ``tls`` is given, as the user of the session ``cookie`` when given."""
+    """A websocket to ``path`` on 127.0.0.1:``port``, handshake answered 101; over TLS
+    (HTTP/1.1, as browsers open websockets through nginx) when ``tls`` is given, as the
+    user of the session ``cookie`` when given."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT_SECONDS)
     scheme = "http"
     if tls is not None:
@@ -44,7 +51,7 @@ def open_events_socket(
     cookie_line = "" if cookie is None else f"Cookie: {cookie}\r\n"
     sock.sendall(
         (
-            f"GET /ws/events HTTP/1.1\r\nHost: {host}:{port}\r\n{cookie_line}"
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{cookie_line}"
             f"Origin: {scheme}://{host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
         ).encode()
@@ -65,6 +72,9 @@ def read_exactly(sock: socket.socket, count: int) -> bytes:
     return data
 
 
+TEXT, PING, PONG = 0x81, 0x89, 0x8A
+
+
 def read_text_frame(sock: socket.socket) -> dict:
     """The next text frame's JSON; pings on the way are answered (daphne pings every
     20 s and closes a socket that leaves a ping unanswered for 30 s)."""
@@ -74,18 +84,27 @@ def read_text_frame(sock: socket.socket) -> dict:
         if length == 126:
             length = int.from_bytes(read_exactly(sock, 2), "big")
         payload = read_exactly(sock, length)
-        if first == 0x89:
-            _send_pong(sock, payload)
+        if first == PING:
+            _send_frame(sock, PONG, payload)
             continue
-        assert first == 0x81, f"not a final text frame: {first:#x}"
+        assert first == TEXT, f"not a final text frame: {first:#x}"
         return json.loads(payload)
 
 
-def _send_pong(sock: socket.socket, payload: bytes) -> None:
-    # A client's frames are masked (RFC 6455 5.3); a ping's payload is under 126 bytes.
+def send_text_frame(sock: socket.socket, message: dict) -> None:
+    """Send ``message`` as JSON in one masked text frame (a client must mask)."""
+    _send_frame(sock, TEXT, json.dumps(message).encode())
+
+
+def _send_frame(sock: socket.socket, opcode: int, payload: bytes) -> None:
+    assert len(payload) < 65536, "only 7- and 16-bit lengths are spoken here"
     mask = os.urandom(4)
+    if len(payload) < 126:
+        head = bytes([opcode, 0x80 | len(payload)])
+    else:
+        head = bytes([opcode, 0x80 | 126]) + len(payload).to_bytes(2, "big")
     masked = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
-    sock.sendall(bytes([0x8A, 0x80 | len(payload)]) + mask + masked)
+    sock.sendall(head + mask + masked)
 
 
 def start_daphne_worker(port: int, *, cwd: Path, env: dict) -> ServerProcess:
