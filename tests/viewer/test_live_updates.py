@@ -120,8 +120,8 @@ def live_site(tmp_path, sky_file, django_db_blocker, allow_orm_beside_playwright
             site.redis.stop()
 
 
-def open_live(page, site, layer_id="live-i"):
-    open_viewer(page, site, view_query(layer=layer_id, **VIEW))
+def open_live(page, site, layer_id="live-i", **more):
+    open_viewer(page, site, view_query(layer=layer_id, **VIEW, **more))
     # Set once: still there after an update means the page was not reloaded.
     page.evaluate("window.__notReloaded = true")
     page.wait_for_function(
@@ -247,10 +247,10 @@ def test_redis_down_shows_the_note_and_a_restart_reconnects(page, live_site):
     assert not_reloaded(page)
 
 
-def screen_centre_colour(page):
-    box = page.locator("#map").bounding_box()
+def screen_centre_colour(page, selector="#map", at=(0.5, 0.5)):
+    box = page.locator(selector).bounding_box()
     image = screenshot(page)
-    return pixel(image, box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    return pixel(image, box["x"] + box["width"] * at[0], box["y"] + box["height"] * at[1])
 
 
 def test_a_rewritten_file_shows_its_new_values_in_the_same_view_without_reload(page, live_site):
@@ -270,4 +270,59 @@ def test_a_rewritten_file_shows_its_new_values_in_the_same_view_without_reload(p
     settle(page)
     assert np.abs(screen_centre_colour(page) - top).max() <= 1
     assert page.evaluate("window.tilemakerViewer.sky.view.getCenter()") == before_centre
+    assert not_reloaded(page)
+
+
+# --- the other places a layer or catalogue is shown -------------------------
+
+
+PANEL_SPOT = (0.3, 0.37)
+
+
+def panel_layer_id(page, number):
+    return page.evaluate(
+        "(k) => window.tilemakerViewer.panels.panels[k]?.layer?.layer_id ?? null", number - 1
+    )
+
+
+def test_a_panels_deleted_layer_says_so_and_the_panel_shows_another(page, live_site):
+    open_live(page, live_site, panels=2, p2="live-q")
+    assert panel_layer_id(page, 2) == "live-q"
+    write(Layer.objects.get(layer_id="live-q").delete)
+    message = (
+        "Panel 2: Layer \u201cLIVE-Q\u201d was removed or is no longer available to you: "
+        "showing \u201cLIVE-I\u201d."
+    )
+    page.get_by_text(message).wait_for(timeout=EVENT_TIMEOUT_MS)
+    page.wait_for_function(
+        "window.tilemakerViewer.panels.panels[1].layer?.layer_id === 'live-i'",
+        timeout=EVENT_TIMEOUT_MS,
+    )
+    assert page.locator('[data-panel="1"] .panel-label').inner_text() == "2 \u00b7 LIVE-I"
+    # The main panel's layer was not touched.
+    assert page.evaluate("window.tilemakerViewer.layer.layer_id") == "live-i"
+    assert not_reloaded(page)
+
+
+def test_a_panels_rewritten_file_shows_its_new_values_without_reload(page, live_site):
+    open_live(page, live_site, panels=2, p2="live-q")
+    top = np.round(np.array(colormaps["viridis"](1.0)[:3]) * 255)
+    assert np.abs(screen_centre_colour(page, '[data-panel="1"]', PANEL_SPOT) - top).max() > 10
+    with fits.open(live_site.sky_file, mode="update") as hdus:
+        hdus[0].data[:] = 10_000.0
+    write(lambda: events.file_rewritten(str(live_site.sky_file)))
+    version = provider_file_version(Layer.objects.get(layer_id="live-q").provider)
+    page.wait_for_function(
+        "(version) => window.tilemakerViewer.panels.panels[1].layer.file_version === version",
+        arg=version,
+        timeout=EVENT_TIMEOUT_MS,
+    )
+    settle(page)
+    # Off the panel's centre, where a graticule line crosses.
+    assert np.abs(screen_centre_colour(page, '[data-panel="1"]', PANEL_SPOT) - top).max() <= 1
+    tiles = page.evaluate(
+        "performance.getEntriesByType('resource').map((e) => e.name)"
+        ".filter((n) => n.includes('/layers/live-q/'))"
+    )
+    assert any(f"v={version}" in name for name in tiles)
     assert not_reloaded(page)
