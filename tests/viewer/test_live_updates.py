@@ -6,6 +6,7 @@ process writes that same file through the ORM (as the admin would), and its
 events reach the worker through Redis.
 """
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 
@@ -402,4 +403,25 @@ def test_the_tables_catalogue_deleted_closes_the_table_with_a_message(page, live
     assert page.locator("#table-body tr[data-index]").count() == 0
     # The link no longer names the table (the URL is saved after a short debounce).
     page.wait_for_function("!location.search.includes('tcat=')", timeout=EVENT_TIMEOUT_MS)
+    assert not_reloaded(page)
+
+
+def test_a_derived_maps_deleted_input_closes_it_and_shows_the_other_input(page, live_site):
+    open_live(page, live_site, derived="difference", da="live-i", db="live-q")
+    page.wait_for_function(
+        "window.tilemakerViewer.layer?.derived?.op === 'difference'", timeout=EVENT_TIMEOUT_MS
+    )
+    write(Layer.objects.get(layer_id="live-q").delete)
+    page.get_by_text(
+        re.compile(
+            "^Derived map \u201c.+\u201d closed: layer \u201clive-q\u201d was removed or is no "
+            "longer available to you\\.$"
+        )
+    ).wait_for(timeout=EVENT_TIMEOUT_MS)
+    page.wait_for_function(
+        "window.tilemakerViewer.layer?.layer_id === 'live-i'"
+        " && !window.tilemakerViewer.layer.derived",
+        timeout=EVENT_TIMEOUT_MS,
+    )
+    page.wait_for_function("!location.search.includes('derived=')", timeout=EVENT_TIMEOUT_MS)
     assert not_reloaded(page)
