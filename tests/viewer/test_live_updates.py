@@ -6,6 +6,7 @@ process writes that same file through the ORM (as the admin would), and its
 events reach the worker through Redis.
 """
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 
@@ -19,6 +20,7 @@ from django.db import connections
 from django.test import override_settings
 from matplotlib import colormaps
 
+from catalogs.models import Source, SourceGroup
 from maps import events
 from maps.file_versions import provider_file_version
 from maps.layer_geometry import refresh_layer_geometry
@@ -120,8 +122,8 @@ def live_site(tmp_path, sky_file, django_db_blocker, allow_orm_beside_playwright
             site.redis.stop()
 
 
-def open_live(page, site, layer_id="live-i"):
-    open_viewer(page, site, view_query(layer=layer_id, **VIEW))
+def open_live(page, site, layer_id="live-i", **more):
+    open_viewer(page, site, view_query(layer=layer_id, **VIEW, **more))
     # Set once: still there after an update means the page was not reloaded.
     page.evaluate("window.__notReloaded = true")
     page.wait_for_function(
@@ -247,10 +249,10 @@ def test_redis_down_shows_the_note_and_a_restart_reconnects(page, live_site):
     assert not_reloaded(page)
 
 
-def screen_centre_colour(page):
-    box = page.locator("#map").bounding_box()
+def screen_centre_colour(page, selector="#map", at=(0.5, 0.5)):
+    box = page.locator(selector).bounding_box()
     image = screenshot(page)
-    return pixel(image, box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    return pixel(image, box["x"] + box["width"] * at[0], box["y"] + box["height"] * at[1])
 
 
 def test_a_rewritten_file_shows_its_new_values_in_the_same_view_without_reload(page, live_site):
@@ -270,4 +272,156 @@ def test_a_rewritten_file_shows_its_new_values_in_the_same_view_without_reload(p
     settle(page)
     assert np.abs(screen_centre_colour(page) - top).max() <= 1
     assert page.evaluate("window.tilemakerViewer.sky.view.getCenter()") == before_centre
+    assert not_reloaded(page)
+
+
+# --- the other places a layer or catalogue is shown -------------------------
+
+
+PANEL_SPOT = (0.3, 0.37)
+
+
+def panel_layer_id(page, number):
+    return page.evaluate(
+        "(k) => window.tilemakerViewer.panels.panels[k]?.layer?.layer_id ?? null", number - 1
+    )
+
+
+def test_a_panels_deleted_layer_says_so_and_the_panel_shows_another(page, live_site):
+    open_live(page, live_site, panels=2, p2="live-q")
+    assert panel_layer_id(page, 2) == "live-q"
+    write(Layer.objects.get(layer_id="live-q").delete)
+    message = (
+        "Panel 2: Layer \u201cLIVE-Q\u201d was removed or is no longer available to you: "
+        "showing \u201cLIVE-I\u201d."
+    )
+    page.get_by_text(message).wait_for(timeout=EVENT_TIMEOUT_MS)
+    page.wait_for_function(
+        "window.tilemakerViewer.panels.panels[1].layer?.layer_id === 'live-i'",
+        timeout=EVENT_TIMEOUT_MS,
+    )
+    assert page.locator('[data-panel="1"] .panel-label').inner_text() == "2 \u00b7 LIVE-I"
+    # The main panel's layer was not touched.
+    assert page.evaluate("window.tilemakerViewer.layer.layer_id") == "live-i"
+    assert not_reloaded(page)
+
+
+def test_a_panels_rewritten_file_shows_its_new_values_without_reload(page, live_site):
+    open_live(page, live_site, panels=2, p2="live-q")
+    top = np.round(np.array(colormaps["viridis"](1.0)[:3]) * 255)
+    assert np.abs(screen_centre_colour(page, '[data-panel="1"]', PANEL_SPOT) - top).max() > 10
+    with fits.open(live_site.sky_file, mode="update") as hdus:
+        hdus[0].data[:] = 10_000.0
+    write(lambda: events.file_rewritten(str(live_site.sky_file)))
+    version = provider_file_version(Layer.objects.get(layer_id="live-q").provider)
+    page.wait_for_function(
+        "(version) => window.tilemakerViewer.panels.panels[1].layer.file_version === version",
+        arg=version,
+        timeout=EVENT_TIMEOUT_MS,
+    )
+    settle(page)
+    # Off the panel's centre, where a graticule line crosses.
+    assert np.abs(screen_centre_colour(page, '[data-panel="1"]', PANEL_SPOT) - top).max() <= 1
+    tiles = page.evaluate(
+        "performance.getEntriesByType('resource').map((e) => e.name)"
+        ".filter((n) => n.includes('/layers/live-q/'))"
+    )
+    assert any(f"v={version}" in name for name in tiles)
+    assert not_reloaded(page)
+
+
+def compared_ids(page):
+    return page.evaluate("[...window.tilemakerViewer.compare.entries.keys()]")
+
+
+def test_a_compared_layer_deleted_leaves_the_blink_set_with_a_message(page, live_site):
+    live_site.add_layer("live-u", "LIVE-U", 2)
+    open_live(page, live_site, cmp="blink", cmpl=["live-q", "live-u"])
+    page.wait_for_function(
+        "window.tilemakerViewer.compare.entries.size === 2", timeout=EVENT_TIMEOUT_MS
+    )
+    write(Layer.objects.get(layer_id="live-q").delete)
+    message = (
+        "Layer \u201cLIVE-Q\u201d was removed or is no longer available to you: no longer compared."
+    )
+    page.get_by_text(message).wait_for(timeout=EVENT_TIMEOUT_MS)
+    page.wait_for_function(
+        "window.tilemakerViewer.compare.entries.size === 1", timeout=EVENT_TIMEOUT_MS
+    )
+    assert compared_ids(page) == ["live-u"]
+    assert page.evaluate("window.tilemakerViewer.compare.getState().layers") == ["live-u"]
+    assert page.evaluate("window.tilemakerViewer.compare.mode") == "blink"
+    assert "cmpl=live-q" not in page.url
+    assert page.evaluate("window.tilemakerViewer.layer.layer_id") == "live-i"
+    assert not_reloaded(page)
+
+
+def test_a_compared_layers_rewritten_file_is_loaded_again_with_its_version(page, live_site):
+    open_live(page, live_site, cmp="swipe", cmpl="live-q")
+    page.wait_for_function(
+        "window.tilemakerViewer.compare.entries.size === 1", timeout=EVENT_TIMEOUT_MS
+    )
+    with fits.open(live_site.sky_file, mode="update") as hdus:
+        hdus[0].data[:] = 10_000.0
+    write(lambda: events.file_rewritten(str(live_site.sky_file)))
+    version = provider_file_version(Layer.objects.get(layer_id="live-q").provider)
+    page.wait_for_function(
+        "(version) => window.tilemakerViewer.compare.entries.get('live-q')"
+        "?.layer.file_version === version",
+        arg=version,
+        timeout=EVENT_TIMEOUT_MS,
+    )
+    settle(page)
+    # Swipe: the compared layer is drawn right of the split.
+    top = np.round(np.array(colormaps["viridis"](1.0)[:3]) * 255)
+    assert np.abs(screen_centre_colour(page, "#map", (0.8, 0.37)) - top).max() <= 1
+    assert not_reloaded(page)
+
+
+TABLE_ID = "live-table"
+
+
+def test_the_tables_catalogue_deleted_closes_the_table_with_a_message(page, live_site):
+    group = write(
+        lambda: SourceGroup.objects.create(source_group_id=TABLE_ID, name="Live candidates")
+    )
+    write(lambda: Source.objects.create(source_group=group, name="cand-1", ra=70.0, dec=0.0))
+    open_live(page, live_site, tcat=TABLE_ID)
+    page.locator("#table-count").wait_for(state="visible", timeout=EVENT_TIMEOUT_MS)
+    assert page.evaluate("window.tilemakerViewer.catalogueTable.groupId") == TABLE_ID
+    write(SourceGroup.objects.get(source_group_id=TABLE_ID).delete)
+    message = (
+        "Catalogue \u201cLive candidates\u201d was removed or is no longer available to you: "
+        "its table is closed."
+    )
+    page.get_by_text(message).wait_for(timeout=EVENT_TIMEOUT_MS)
+    assert page.evaluate("window.tilemakerViewer.catalogueTable.groupId") is None
+    assert page.locator("#table-catalogue").input_value() == ""
+    assert page.evaluate(
+        "[...document.querySelectorAll('#table-catalogue option')].map((o) => o.textContent)"
+    ) == ["(none)"]
+    assert page.locator("#table-body tr[data-index]").count() == 0
+    # The link no longer names the table (the URL is saved after a short debounce).
+    page.wait_for_function("!location.search.includes('tcat=')", timeout=EVENT_TIMEOUT_MS)
+    assert not_reloaded(page)
+
+
+def test_a_derived_maps_deleted_input_closes_it_and_shows_the_other_input(page, live_site):
+    open_live(page, live_site, derived="difference", da="live-i", db="live-q")
+    page.wait_for_function(
+        "window.tilemakerViewer.layer?.derived?.op === 'difference'", timeout=EVENT_TIMEOUT_MS
+    )
+    write(Layer.objects.get(layer_id="live-q").delete)
+    page.get_by_text(
+        re.compile(
+            "^Derived map \u201c.+\u201d closed: layer \u201clive-q\u201d was removed or is no "
+            "longer available to you\\.$"
+        )
+    ).wait_for(timeout=EVENT_TIMEOUT_MS)
+    page.wait_for_function(
+        "window.tilemakerViewer.layer?.layer_id === 'live-i'"
+        " && !window.tilemakerViewer.layer.derived",
+        timeout=EVENT_TIMEOUT_MS,
+    )
+    page.wait_for_function("!location.search.includes('derived=')", timeout=EVENT_TIMEOUT_MS)
     assert not_reloaded(page)

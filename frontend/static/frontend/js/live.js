@@ -194,14 +194,21 @@ export class LiveViewer {
     if (full || ["group", "map", "band", "layer"].some((k) => kinds.has(k))) work.push(viewer.menu.refresh());
     if (full || kinds.has("catalogue")) {
       const changed = messages.filter((m) => m.kind === "catalogue" && m.event === "changed").map((m) => m.id);
-      work.push(viewer.catalogues.refresh(changed));
+      // The table's catalogue may be gone once the list is read again.
+      work.push(viewer.catalogues.refresh(changed).then(() => viewer.catalogueTable.listChanged()));
     }
     if (full || kinds.has("box")) work.push(viewer.boxes.refresh());
     const layer = viewer.layer;
     if (layer && !layer.derived && (full || messages.some((m) => concerns(m, layer)))) {
-      const rewritten = messages.find((m) => m.kind === "layer" && m.id === layer.layer_id && m.event === "rewritten");
+      const rewritten = rewrittenEvent(messages, layer);
       work.push(this.recheckLayer(layer, { rewritten }));
     }
+    // The other places a layer is shown: linked panels, compared layers,
+    // a derived map's inputs, contours and vectors.
+    work.push(viewer.panels.liveUpdate(messages, full));
+    work.push(viewer.compare.liveUpdate(messages, full));
+    work.push(viewer.derived.liveUpdate(messages, full));
+    viewer.overlays.liveUpdate(messages);
     await Promise.all(work);
     viewer.showTitle();
   }
@@ -232,19 +239,25 @@ export class LiveViewer {
     const viewer = this.viewer;
     const next = await replacementFor(layer);
     if (viewer.layer !== layer) return;
-    const gone = `Layer \u201c${layer.name}\u201d was removed or is no longer available to you`;
-    if (next) {
-      viewer.messages.add(`${gone}: showing \u201c${next.name}\u201d.`, "info", { sticky: true });
-      await viewer.selectLayer(next.layer_id);
-    } else {
-      viewer.messages.add(`${gone}.`, "info", { sticky: true });
-      viewer.clearLayer();
-    }
+    viewer.messages.add(goneMessage(layer, next), "info", { sticky: true });
+    if (next) await viewer.selectLayer(next.layer_id);
+    else viewer.clearLayer();
   }
 }
 
+// What a viewer says when `layer` went away and `next` (or nothing) replaces it.
+export function goneMessage(layer, next) {
+  const gone = `Layer \u201c${layer.name}\u201d was removed or is no longer available to you`;
+  return next ? `${gone}: showing \u201c${next.name}\u201d.` : `${gone}.`;
+}
+
+// The "rewritten" event of `layer` in a batch, if any.
+export function rewrittenEvent(messages, layer) {
+  return messages.find((m) => m.kind === "layer" && m.id === layer.layer_id && m.event === "rewritten");
+}
+
 // Whether an event may change `layer` (itself, or a level above it).
-function concerns(message, layer) {
+export function concerns(message, layer) {
   const ids = { group: layer.map_group_id, map: layer.map_id, band: layer.band_id, layer: layer.layer_id };
   return ids[message.kind] === message.id && message.event !== "added";
 }
@@ -258,7 +271,7 @@ async function listOrEmpty(path) {
 }
 
 // The first other layer of the band, else of the map, else the first the user may see.
-async function replacementFor(layer) {
+export async function replacementFor(layer) {
   const others = (layers) => layers.filter((l) => l.layer_id !== layer.layer_id);
   const inBand = others(await listOrEmpty(apiPath("bands", layer.band_id, "layers")));
   if (inBand.length) return inBand[0];

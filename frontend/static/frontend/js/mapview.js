@@ -289,7 +289,7 @@ export class SkyMap extends EventTarget {
     // A derived map (derivedview.js) combines its inputs' data tiles on the GPU.
     const derived = layer.derived
       ? derivedLayerOptions(layer.derived, {
-        inputUrlOf: (id) => (coord) => this.dataTileUrl({ layer_id: id }, flip, coord), tileValues: this.tileValues, onTile,
+        inputUrlOf: (id) => (coord) => this.dataTileUrl({ layer_id: id, file_version: layer.input_versions?.[id] }, flip, coord), tileValues: this.tileValues, onTile,
       })
       : null;
     const urlOf = derived ? derived.urlOf : (coord) => this.dataTileUrl(layer, flip, coord);
