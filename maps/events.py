@@ -26,8 +26,10 @@ Writes that send no signal (``QuerySet.update``, ``bulk_create``, raw SQL,
 another process writing the database) announce nothing here.
 """
 
+import asyncio
 import logging
 import os
+import threading
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -164,6 +166,20 @@ def _send(kind: str, public_id: str, before: frozenset | None, after: frozenset 
 
 
 def _group_send(message: dict, group: str = GROUP) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        _send_now(message, group)
+        return
+    # async_to_sync refuses a thread that runs an event loop (a save made
+    # there: Playwright's sync API in tests, code called from async code):
+    # the send then runs from a thread of its own, as from any sync thread.
+    sender = threading.Thread(target=_send_now, args=(message, group), name="catalogue-event")
+    sender.start()
+    sender.join()
+
+
+def _send_now(message: dict, group: str) -> None:
     # An event only spares viewers a reload: a channel layer that is down
     # (Redis stopped) must not turn the admin's committed save into an error.
     try:

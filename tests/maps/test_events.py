@@ -8,9 +8,12 @@ must not hear about, a write they may see is made, and it must be the next
 message (the channel layer delivers one group's messages in order).
 """
 
+import asyncio
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -256,3 +259,19 @@ def test_a_file_no_layer_reads_announces_nothing(catalogue, tmp_path):
         await socket.disconnect()
 
     _run(scenario)
+
+
+def test_a_write_in_a_thread_running_an_event_loop_is_still_announced(caplog):
+    # Playwright's sync API, for one, runs an event loop in the thread that
+    # saves: async_to_sync refuses such a thread, and the event was lost.
+    message = {"type": events.MESSAGE_TYPE, "kind": "layer", "id": "x", "before": None, "after": []}
+
+    async def scenario() -> dict:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(events.GROUP, channel)
+        events._group_send(message)
+        return await asyncio.wait_for(layer.receive(channel), RECEIVE_TIMEOUT_SECONDS)
+
+    assert asyncio.run(scenario()) == message
+    assert "not sent" not in caplog.text
