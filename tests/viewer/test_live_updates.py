@@ -43,9 +43,10 @@ DOWN_NOTE = "Live updates unavailable: refreshing every 30 s"
 
 
 def write(change):
-    """Run an ORM write (and so its event) in another thread: Playwright's sync
-    API keeps an event loop in the test thread, where ``maps.events`` cannot
-    send (async_to_sync refuses to run beside a running loop)."""
+    """Run ORM work in another thread, on the site's database file: Playwright's
+    sync API keeps an event loop in the test thread, where Django hands out the
+    connection of the test database (live_server tests earlier in the session
+    leave it shared), not the fixture's file."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(change).result()
 
@@ -154,7 +155,7 @@ def test_a_new_layer_appears_and_a_renamed_one_changes_name_without_reload(page,
     assert menu_names(page) == ["LIVE-I", "LIVE-Q"]
     live_site.add_layer("live-new", "Night 2026-12-01", 2)
     wait_for_menu(page, ["LIVE-I", "LIVE-Q", "Night 2026-12-01"])
-    layer = Layer.objects.get(layer_id="live-i")
+    layer = write(lambda: Layer.objects.get(layer_id="live-i"))
     layer.name = "I (re-run)"
     write(layer.save)
     wait_for_menu(page, ["I (re-run)", "LIVE-Q", "Night 2026-12-01"])
@@ -193,23 +194,23 @@ def session_cookie(site, user):
     store[SESSION_KEY] = str(user.pk)
     store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    store.create()
+    write(store.create)
     return {"name": settings.SESSION_COOKIE_NAME, "value": store.session_key, "url": site.url}
 
 
 def test_a_layer_restricted_by_a_grant_disappears_only_for_users_without_it(
     page, browser, live_site
 ):
-    holder = User.objects.create_user("holder", password="pw-not-used")
-    grant = Grant.objects.create(name="collaboration")
-    grant.users.add(holder)
+    holder = write(lambda: User.objects.create_user("holder", password="pw-not-used"))
+    grant = write(lambda: Grant.objects.create(name="collaboration"))
+    write(lambda: grant.users.add(holder))
     holder_context = browser.new_context(viewport=VIEWPORT, bypass_csp=True)
     try:
         holder_context.add_cookies([session_cookie(live_site, holder)])
         holder_page = holder_context.new_page()
         open_live(holder_page, live_site, "live-q")
         open_live(page, live_site, "live-q")
-        layer = Layer.objects.get(layer_id="live-q")
+        layer = write(lambda: Layer.objects.get(layer_id="live-q"))
         layer.grant = grant
         write(layer.save)
         message = (
@@ -266,7 +267,7 @@ def test_a_rewritten_file_shows_its_new_values_in_the_same_view_without_reload(p
     write(lambda: events.file_rewritten(str(live_site.sky_file)))
     page.wait_for_function(
         "(version) => window.tilemakerViewer.layer.file_version === version",
-        arg=provider_file_version(Layer.objects.get(layer_id="live-i").provider),
+        arg=provider_file_version(write(lambda: Layer.objects.get(layer_id="live-i")).provider),
         timeout=EVENT_TIMEOUT_MS,
     )
     settle(page)
@@ -313,7 +314,7 @@ def test_a_panels_rewritten_file_shows_its_new_values_without_reload(page, live_
     with fits.open(live_site.sky_file, mode="update") as hdus:
         hdus[0].data[:] = 10_000.0
     write(lambda: events.file_rewritten(str(live_site.sky_file)))
-    version = provider_file_version(Layer.objects.get(layer_id="live-q").provider)
+    version = provider_file_version(write(lambda: Layer.objects.get(layer_id="live-q")).provider)
     page.wait_for_function(
         "(version) => window.tilemakerViewer.panels.panels[1].layer.file_version === version",
         arg=version,
@@ -364,7 +365,7 @@ def test_a_compared_layers_rewritten_file_is_loaded_again_with_its_version(page,
     with fits.open(live_site.sky_file, mode="update") as hdus:
         hdus[0].data[:] = 10_000.0
     write(lambda: events.file_rewritten(str(live_site.sky_file)))
-    version = provider_file_version(Layer.objects.get(layer_id="live-q").provider)
+    version = provider_file_version(write(lambda: Layer.objects.get(layer_id="live-q")).provider)
     page.wait_for_function(
         "(version) => window.tilemakerViewer.compare.entries.get('live-q')"
         "?.layer.file_version === version",
