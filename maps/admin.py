@@ -18,7 +18,7 @@ from django.db.models import Count
 
 from maps import admin_grants  # noqa: F401
 from maps.grants import visibility_filter
-from maps.models import DERIVED_LAYER_FIELDS, Band, Layer, Map, MapGroup
+from maps.models import DERIVED_LAYER_FIELDS, Band, Layer, Map, MapGroup, WatchedFolder
 from maps.paths import DataPathError, check_file_name, resolve_data_path
 
 # maps.layer_geometry and maps.engine.providers, and with them numpy and astropy
@@ -312,3 +312,14 @@ class LayerAdmin(admin.ModelAdmin):
                 f"Re-read the FITS header of {refreshed} layer{'s' * (refreshed != 1)}.",
                 messages.SUCCESS,
             )
+
+
+@admin.register(WatchedFolder)
+class WatchedFolderAdmin(admin.ModelAdmin):
+    """Folders ``manage.py watch_data`` follows, and where their new files go."""
+
+    list_display = ("path", "map_group", "grant", "enabled")
+    list_filter = ("enabled",)
+    list_editable = ("enabled",)
+    autocomplete_fields = ("map_group", "grant")
+    search_fields = ("path",)

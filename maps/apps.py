@@ -8,6 +8,7 @@ class MapsConfig(AppConfig):
     def ready(self):
         from maps import (
             checks,  # noqa: F401  (registers the system checks)
+            events,
             restricted,
         )
         from maps.models import Band, Layer, Map, MapGroup
@@ -16,3 +17,4 @@ class MapsConfig(AppConfig):
         restricted.register(Map, parent="map_group")
         restricted.register(Band, parent="map")
         restricted.register(Layer, parent="band")
+        events.connect()

@@ -7,12 +7,13 @@ the engine directly instead of wrapping every call.
 
 import logging
 
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework.exceptions import APIException, NotFound
 
 from maps.engine import FileChangedError, FitsError, NoDataError
 from maps.render_limits import Busy
 from maps.tiles import LayerUnavailable
-from tilemaker_site.errors import BadRequest
+from tilemaker_site.errors import ERROR_SCHEMA, BadRequest
 
 logger = logging.getLogger("maps.image_views")
 
@@ -30,6 +31,27 @@ class FileBeingRewritten(APIException):
     wait = FILE_CHANGED_RETRY_SECONDS
 
 
+FILE_UNAVAILABLE = OpenApiResponse(
+    ERROR_SCHEMA,
+    description="The layer's map file is being rewritten, missing or truncated now "
+    "(Retry-After says when to ask again), or the server is busy.",
+)
+
+
+class FileNotReadable(APIException):
+    """503 with ``Retry-After``: the layer's map file is missing or truncated now.
+
+    Transient by assumption: the file was readable when the layer was imported,
+    and a map being regenerated or a filesystem being remounted comes back; the
+    next request after it is back reads it (no restart).
+    """
+
+    status_code = 503
+    default_code = "file_not_readable"
+    # Mostly a map being copied over (cp truncates first): as for a rewrite.
+    wait = FILE_CHANGED_RETRY_SECONDS
+
+
 class ServerBusy(APIException):
     status_code = 503
     default_detail = "Too many cut-outs are being sent; try again shortly."
@@ -41,9 +63,10 @@ def api_error_for(error: Exception) -> Exception:
     of the engine's (nor a ``ValueError`` from validating a request).
 
     503 for a file rewritten under the read (the next request reads the new
-    version) and for a full cut-out budget; 404 where the pixels are not
-    there; 400 for anything out of range or invalid. A tile index outside
-    the grid is a 404 instead: the view says so where it resolves the index.
+    version), for a map file missing or truncated now, and for a full cut-out
+    budget; 404 where the pixels are not there; 400 for anything out of range
+    or invalid. A tile index outside the grid is a 404 instead: the view says
+    so where it resolves the index.
     """
     match error:
         case FileChangedError():
@@ -51,7 +74,7 @@ def api_error_for(error: Exception) -> Exception:
         case NoDataError():
             return NotFound(str(error) or "no data there")
         case LayerUnavailable():
-            return NotFound(str(error))
+            return FileNotReadable(str(error))
         case ValueError():
             # OutOfRangeError is a ValueError too, as are the colour
             # normalisation's refusals (an unusable vmin/vmax).

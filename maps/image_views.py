@@ -33,7 +33,7 @@ from maps.engine.encode import FITS_RENDERER, IMAGE_RENDERERS, colour_bar_png
 from maps.engine.limits import DEFAULT_PERCENT, LIMIT_METHODS, PERCENT_PRESETS
 from maps.engine.stretch import DEFAULT_ASINH_A, DEFAULT_GAMMA, LOG_STRETCH_A, STRETCHES
 from maps.grants import is_public, user_grants
-from maps.image_errors import api_error_for
+from maps.image_errors import FILE_UNAVAILABLE, api_error_for
 from maps.query import (
     echo,
     optional,
@@ -174,7 +174,14 @@ def _binary(*media_types: str) -> dict:
     }
 
 
-_ERRORS = {400: BAD_REQUEST, 404: NOT_FOUND}
+_ERRORS = {400: BAD_REQUEST, 404: NOT_FOUND, 503: FILE_UNAVAILABLE}
+# Tile URLs may carry the layer's file_version (?v=...) so that a browser keeps
+# tiles per version of the file; the server reads the file as it is now.
+_VERSION_PARAMETER = OpenApiParameter(
+    "v",
+    str,
+    description="The layer's file_version, for browser caches; ignored by the server.",
+)
 
 # Shared with the derived-layer endpoints (maps.derived_views): one schema component each.
 HISTOGRAM_RESPONSE = inline_serializer(
@@ -229,6 +236,7 @@ class TileView(ImageAPIView):
             OpenApiParameter("level", int, OpenApiParameter.PATH),
             OpenApiParameter("x", int, OpenApiParameter.PATH),
             OpenApiParameter("y", int, OpenApiParameter.PATH),
+            _VERSION_PARAMETER,
             *_RENDER_PARAMETERS,
             OpenApiParameter(
                 "method",
@@ -331,6 +339,7 @@ class DataTileView(ImageAPIView):
             OpenApiParameter("level", int, OpenApiParameter.PATH),
             OpenApiParameter("x", int, OpenApiParameter.PATH),
             OpenApiParameter("y", int, OpenApiParameter.PATH),
+            _VERSION_PARAMETER,
             OpenApiParameter(
                 "flip", bool, description="RA increasing to the left (the sky as seen from inside)."
             ),

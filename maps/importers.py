@@ -144,15 +144,25 @@ def import_config_data(data: dict, *, base_dir: Path, source_name: str) -> Impor
     message. A bare list is read as the original's older list of map groups.
     Raises ``ConfigError`` listing every problem; nothing is written then.
     """
+    plan = plan_config_data(data, base_dir=base_dir, source_name=source_name)
+    report = ImportReport(source_name=source_name, warnings=plan.warnings)
+    _write(plan, report)
+    return report
+
+
+def plan_config_data(data: dict, *, base_dir: Path, source_name: str) -> "_Plan":
+    """Validate ``data`` completely and return the rows to write, writing nothing.
+
+    The folder watcher (``maps.watching``) places these rows into an existing
+    hierarchy itself. Raises ``ConfigError`` listing every problem.
+    """
     plan = _Validator(base_dir=Path(base_dir), source_name=source_name).validate(data)
     # After the validator, whose messages name the entry for the fields it
     # checks (file names); this catches NUL in every other string.
     nul = nul_key(data)
     if nul is not None:
         raise ConfigError([f"{source_name}: {nul}: a NUL character (no database can store it)"])
-    report = ImportReport(source_name=source_name, warnings=plan.warnings)
-    _write(plan, report)
-    return report
+    return plan
 
 
 # --- validation ------------------------------------------------------------------------------

@@ -5,6 +5,9 @@ and everything below it, is visible only to users holding that grant. Who
 may see what is decided in ``maps.grants`` and nowhere else.
 """
 
+import os
+from pathlib import Path
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -201,3 +204,48 @@ class VisibilityGeneration(models.Model):
 
     def __str__(self) -> str:
         return f"visibility generation {self.value}"
+
+
+class WatchedFolder(models.Model):
+    """A folder ``manage.py watch_data`` watches: its new map files go into ``map_group``.
+
+    New maps, bands and layers (and catalogues) carry ``grant`` when one is
+    set, so only its holders see them; without one they are public.
+    """
+
+    path = models.CharField(max_length=1000, unique=True, help_text="Absolute path of the folder.")
+    map_group = models.ForeignKey(
+        MapGroup,
+        on_delete=models.CASCADE,
+        related_name="watched_folders",
+        help_text="The map group new map files are added to.",
+    )
+    grant = models.ForeignKey(
+        Grant,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text="Empty: new files are public. Otherwise only holders of this grant see them.",
+    )
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["path"]
+
+    def __str__(self) -> str:
+        return self.path
+
+    def clean(self) -> None:
+        super().clean()
+        if not self.path:
+            return
+        if not os.path.isabs(self.path):
+            raise ValidationError({"path": "give an absolute path"})
+        resolved = os.path.realpath(self.path)
+        roots = settings.DATA_ROOTS
+        if roots and not any(Path(resolved).is_relative_to(root) for root in roots):
+            raise ValidationError(
+                {"path": "outside the allowed data folders (TILEMAKER_DATA_ROOTS)"}
+            )
+        if not os.path.isdir(resolved):
+            raise ValidationError({"path": "not a folder (or not readable by the server)"})

@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from maps.derived import declared_convention
+from maps.file_versions import provider_file_version
 from maps.grants import visible
 from maps.models import Band, Layer, Map, MapGroup
 
@@ -86,6 +87,12 @@ class LayerSerializer(LayerSummarySerializer):
         '"Q", "U" (this layer included); {} for a layer that is none.'
     )
 
+    file_version = serializers.SerializerMethodField(
+        help_text="The version of the layer's map file as the server sees it now (opaque; "
+        "null while the file cannot be read). Changes when the file is rewritten or replaced: "
+        "add it to tile URLs as ?v= so that browsers keep tiles per version."
+    )
+
     polarisation_convention = serializers.SerializerMethodField(
         help_text='For a Stokes Q or U layer, "IAU" or "COSMO" when its file (POLCCONV) or its '
         "configuration says which convention its Q and U follow; else null."
@@ -95,6 +102,10 @@ class LayerSerializer(LayerSummarySerializer):
         data = super().to_representation(instance)
         data["stokes"] = data["stokes"] or None
         return data
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_file_version(self, layer: Layer) -> str | None:
+        return provider_file_version(layer.provider)
 
     @extend_schema_field({"type": "string", "enum": ["IAU", "COSMO"], "nullable": True})
     def get_polarisation_convention(self, layer: Layer) -> str | None:

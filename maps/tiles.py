@@ -51,7 +51,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from maps import render_limits, tile_store
-from maps.engine import EngineError, NoDataError, TileGrid, TileIndex
+from maps.engine import EngineError, FileChangedError, NoDataError, TileGrid, TileIndex
 from maps.engine.colormap import Normalisation, check_normalisation, colour_indices, lookup_table
 from maps.engine.datatile import (
     DATA_TILE_DTYPE,
@@ -79,7 +79,8 @@ HISTOGRAM_SAMPLE_VALUES = 4_000_000
 
 
 class LayerUnavailable(EngineError):
-    """The layer's file cannot be read now (moved, deleted, outside the data roots)."""
+    """The layer's file cannot be read now (moved, deleted, truncated, outside the data
+    roots). Its message names the layer, never the path."""
 
 
 # --- Layer lookup ------------------------------------------------------------
@@ -105,9 +106,13 @@ def pixel_source(layer: Layer):
         return derived.source
     try:
         return source_from_provider(layer.provider, path_resolver=resolve_data_path)
+    except FileChangedError:
+        raise
     except (DataPathError, EngineError, OSError) as error:
         logger.error("layer %s: data unavailable: %s", layer.layer_id, error)
-        raise LayerUnavailable(f"the data of layer {layer.layer_id} cannot be read") from None
+        raise LayerUnavailable(
+            f"the map file of layer {layer.layer_id} is not readable now"
+        ) from None
 
 
 # Reserved per cut-out pixel until the body is encoded: its float32 value

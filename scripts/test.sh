@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 if [ "$(id -u)" = "0" ]; then
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        memcached postgresql chromium chromium-driver nginx curl \
+        memcached postgresql redis-server chromium chromium-driver nginx curl \
         docker.io docker-compose mmdebstrap
     # tests/docker builds the images and runs docker/compose.yaml.
     bash scripts/dockerd.sh

@@ -1,4 +1,4 @@
-"""ASGI entry point served by daphne: HTTP through Django, websockets reserved for later."""
+"""ASGI entry point served by daphne: HTTP through Django, websockets through channels."""
 
 import os
 
@@ -14,4 +14,11 @@ tune_process()
 
 django_asgi_app = get_asgi_application()
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+# After the apps are loaded: the websocket routes import consumers and models.
+from maps.file_versions import announce_new_versions  # noqa: E402
+from tilemaker_site import websockets  # noqa: E402
+
+# A served process tells open viewers about a map file it sees rewritten.
+announce_new_versions()
+
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websockets.application})

@@ -348,6 +348,10 @@ def _flow_controlled(server_class: type) -> type:
 
     class FlowControlledServer(server_class):
         async def handle_reply(self, protocol, message):
+            if not message["type"].startswith("http."):
+                # A websocket's protocol has no producer to gate: daphne's own path.
+                await super().handle_reply(protocol, message)
+                return
             body = message["type"] == "http.response.body"
             more_body = body and message.get("more_body", False)
             gated = isinstance(protocol.producer, _SendBufferGate)

@@ -190,7 +190,32 @@ else:
         }
     }
 
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Catalogue events reach sockets of this process only with the in-memory
+# layer (open, dev, one worker); Redis carries them across daphne workers.
+REDIS_URL = env_optional_str("REDIS_URL")
+# redis-py 8 gives every socket a 5 s read timeout by default, as long as
+# channels-redis' BRPOP wait: an idle socket's receive loop timed out and
+# daphne closed the websocket with 1011 every 5.5 s (measured). Reads get a
+# margin above that wait and still bound a save's wait on a hung Redis; a
+# stopped Redis fails at once (refused).
+REDIS_SOCKET_TIMEOUT_SECONDS = 10
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+                        "socket_connect_timeout": 2,
+                    }
+                ]
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- TileMaker behaviour ----------------------------------------------------
 
@@ -198,6 +223,14 @@ CONFIG_PATH = env_optional_str("CONFIG_PATH")
 SERVE_FRONTEND = env_bool("SERVE_FRONTEND", True)
 API_ENDPOINT = "/" + env_str("API_ENDPOINT", "/").strip("/")
 PRECACHE = env_bool("PRECACHE", True)
+# Watched folders (maps.watching): a new or rewritten file is taken once its
+# size and mtime have not changed for WATCH_SETTLE_SECONDS. WATCH_POLLING
+# "auto" uses inotify except on network filesystems (NFS, Lustre, GPFS ...),
+# where inotify never hears other hosts' writes, and polls those every
+# WATCH_POLL_SECONDS (stat only); "always" polls every folder, "never" never does.
+WATCH_SETTLE_SECONDS = env_float("WATCH_SETTLE_SECONDS", 2.0, minimum=0.0)
+WATCH_POLLING = env_choice("WATCH_POLLING", "auto", ("auto", "always", "never"))
+WATCH_POLL_SECONDS = env_float("WATCH_POLL_SECONDS", 5.0, minimum=0.1)
 AUTO_CONTRAST_PERCENTILE = env_float("ANALYSIS_AUTO_CONTRAST_PERCENTILE", 1.0, minimum=0.0)
 MAX_CUTOUT_PIXELS = env_int("MAX_CUTOUT_PIXELS", 25_000_000, minimum=1)
 # Most sources one /sources/{id}/view answer may hold (its ``limit``); 20000

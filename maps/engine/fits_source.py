@@ -29,6 +29,13 @@ import numpy as np
 from astropy.io import fits
 
 from maps.engine.errors import FileChangedError, FitsError, OutOfRangeError
+from maps.engine.file_identity import (
+    FileState,
+    FileUnreadableError,
+    current_version,
+    key_of,
+    tracker,
+)
 from maps.engine.geometry import PixelGrid, TileGrid, tile_grid_for
 
 FITS_BLOCK_BYTES = 2880
@@ -103,6 +110,14 @@ class _Storage:
 
 def _fail(reason: str, path: str, *, key: str | None = None) -> FitsError:
     return FitsError(reason, path=path, key=key)
+
+
+def _file_changed(reason: str, *, path: str) -> FileChangedError:
+    """The error for a read that found the file changed; the next open looks at the
+    file again at once rather than after ``RECHECK_SECONDS`` (a rewrite in place is
+    seen here first, by the descriptor's size and mtime)."""
+    tracker.expire(path)
+    return FileChangedError(reason, path=path)
 
 
 def _stat_regular_file(path: str) -> os.stat_result:
@@ -593,7 +608,7 @@ class _FileBytes:
         if len(offsets) and int(offsets.max()) + length > self.size:
             # Never sent to the kernel: beyond the mapping it would copy
             # whatever memory follows it.
-            raise FileChangedError("the file is shorter than when it was inspected", path=self.path)
+            raise _file_changed("the file is shorter than when it was inspected", path=self.path)
         if self.gathers_cheaply and self._vm_fill(out, offsets, length):
             return
         view = memoryview(out).cast("B")
@@ -618,14 +633,14 @@ class _FileBytes:
                 continue
             code = ctypes.get_errno() if copied < 0 else errno.EFAULT
             if code == errno.EFAULT:
-                raise FileChangedError(
+                raise _file_changed(
                     "the file is shorter than when it was opened (being rewritten?)",
                     path=self.path,
                 )
             if first == 0 and code in (errno.ENOSYS, errno.EPERM, errno.EACCES):
                 _vm_readv = None
                 return False
-            raise FileChangedError(f"cannot read the file ({os.strerror(code)})", path=self.path)
+            raise _file_changed(f"cannot read the file ({os.strerror(code)})", path=self.path)
         return True
 
     def _pread(self, view: memoryview, offset: int) -> None:
@@ -633,11 +648,11 @@ class _FileBytes:
             try:
                 count = os.preadv(self.fd, [view], offset)
             except OSError as error:
-                raise FileChangedError(
+                raise _file_changed(
                     f"cannot read the file ({error.strerror})", path=self.path
                 ) from None
             if count == 0:
-                raise FileChangedError(
+                raise _file_changed(
                     "the file is shorter than when it was opened (being rewritten?)",
                     path=self.path,
                 )
@@ -658,9 +673,10 @@ class PlaneReader:
     the reader raises ``FileChangedError`` instead.
     """
 
-    def __init__(self, info: PlaneInfo, storage: _Storage):
+    def __init__(self, info: PlaneInfo, storage: _Storage, *, file_version: str = ""):
         self.info = info
         self._storage = storage
+        self.file_version = file_version
         self._lock = threading.Lock()
         self._hdus: fits.HDUList | None = None
         self._file: _FileBytes | None = None
@@ -675,9 +691,18 @@ class PlaneReader:
 
     @property
     def version(self) -> tuple:
-        """Identifies the plane and the file version it reads."""
-        info, storage = self.info, self._storage
-        return (info.path, storage.mtime_ns, storage.size, info.hdu, info.index)
+        """Identifies the plane and the file version (``file_identity``) it reads."""
+        info = self.info
+        return (info.path, self.file_version, info.hdu, info.index)
+
+    def opened_key(self) -> tuple[int, int, int, int] | None:
+        """The ``stat_key`` of the file this reader reads (its descriptor's), None if gone."""
+        try:
+            if self._file is not None:
+                return key_of(os.fstat(self._file.fd))
+            return key_of(os.stat(self.info.path))
+        except OSError:
+            return None
 
     def read(self, *, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         """Rows ``y0:y1`` and columns ``x0:x1`` of the plane, in file order.
@@ -803,7 +828,7 @@ class PlaneReader:
         except OSError:
             now = None
         if now is None or (now.st_size, now.st_mtime_ns) != (storage.size, storage.mtime_ns):
-            raise FileChangedError(
+            raise _file_changed(
                 "the file changed while it was read (being rewritten?)", path=self.info.path
             )
 
@@ -854,42 +879,56 @@ _readers: OrderedDict[tuple, PlaneReader] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _forget_other_versions(path: str, storage: _Storage) -> None:
+def _forget_other_versions(path: str, version: str) -> None:
     """Drop cached readers of older versions of a file.
 
     An open descriptor keeps a replaced file's blocks allocated on disk, and
     5 GB maps get regenerated in place; callers hold the lock.
     """
-    version = (storage.mtime_ns, storage.size)
-    for key in [k for k in _readers if k[0] == path and (k[1], k[2]) != version]:
+    for key in [k for k in _readers if k[0] == path and k[1] != version]:
         del _readers[key]
 
 
+def file_state(path: str, *, fresh: bool = False) -> FileState:
+    """``file_identity.current_version`` of ``path``, with ``_stat_regular_file``'s
+    reason when the file cannot be read (``FitsError``)."""
+    try:
+        return current_version(path, fresh=fresh)
+    except FileUnreadableError:
+        _stat_regular_file(path)
+        # Readable again between the two looks.
+        return current_version(path, fresh=True)
+
+
 def open_plane(path, *, hdu: int = 0, index: int | None = None) -> PlaneReader:
-    """The process-wide reader of one plane, reopened when the file changes.
+    """The process-wide reader of one plane, reopened when the file's version changes.
 
     Raises
     ------
     FitsError
         As ``inspect_plane``.
+    FileChangedError
+        The file changed twice while it was being opened.
     """
     path = _resolved(path)
-    try:
-        file_stat = os.stat(path)
-    except OSError:
-        file_stat = None
-    if file_stat is None or not stat.S_ISREG(file_stat.st_mode):
-        file_stat = _stat_regular_file(path)
-    key = (path, file_stat.st_mtime_ns, file_stat.st_size, hdu, index)
+    for fresh in (False, True):
+        state = file_state(path, fresh=fresh)
+        key = (path, state.version, hdu, index)
+        with _cache_lock:
+            reader = _readers.get(key)
+            if reader is not None:
+                _readers.move_to_end(key)
+                return reader
+        info, storage = _inspect(path, hdu=hdu, index=index)
+        reader = PlaneReader(info, storage, file_version=state.version)
+        # The version was read before the file was opened: a file replaced
+        # in between must not be cached under the older version's key.
+        if reader.opened_key() == state.key:
+            break
+    else:
+        raise FileChangedError("the file changed while it was opened (being rewritten?)", path=path)
     with _cache_lock:
-        reader = _readers.get(key)
-        if reader is not None:
-            _readers.move_to_end(key)
-            return reader
-    info, storage = _inspect(path, hdu=hdu, index=index)
-    reader = PlaneReader(info, storage)
-    with _cache_lock:
-        _forget_other_versions(path, storage)
+        _forget_other_versions(path, state.version)
         reader = _readers.setdefault(key, reader)
         _readers.move_to_end(key)
         while len(_readers) > READER_CACHE_SIZE:

@@ -28,7 +28,6 @@ import functools
 import math
 import os
 import re
-import stat
 import threading
 import warnings
 from collections import OrderedDict
@@ -38,8 +37,9 @@ import numpy as np
 from astropy.io import fits
 from astropy_healpix import core as healpix_core
 
-from maps.engine.errors import FitsError
-from maps.engine.fits_source import PlaneInfo, _FileBytes, _stat_regular_file
+from maps.engine.errors import FileChangedError, FitsError
+from maps.engine.file_identity import key_of
+from maps.engine.fits_source import PlaneInfo, _FileBytes, _stat_regular_file, file_state
 from maps.engine.geometry import PixelGrid, TileGrid, tile_grid_for
 
 UNSEEN = -1.6375e30
@@ -596,8 +596,9 @@ class HealpixReader:
     ``take``) over ``virtual_plane``.
     """
 
-    def __init__(self, healpix: HealpixInfo):
+    def __init__(self, healpix: HealpixInfo, *, file_version: str = ""):
         self.healpix = healpix
+        self.file_version = file_version
         self.info = virtual_plane(healpix)
         self.path = healpix.path
         self._file = _FileBytes(healpix.path)
@@ -611,7 +612,14 @@ class HealpixReader:
     def version(self) -> tuple:
         h = self.healpix
         scaled = "" if h.scale == 1.0 else f"*{h.scale!r}"
-        return (h.path, h.mtime_ns, h.size, h.hdu, f"healpix:{h.column}{scaled}")
+        return (h.path, self.file_version, h.hdu, f"healpix:{h.column}{scaled}")
+
+    def opened_key(self) -> tuple[int, int, int, int] | None:
+        """The ``stat_key`` of the file this reader reads (its descriptor's), None if gone."""
+        try:
+            return key_of(os.fstat(self._file.fd))
+        except OSError:
+            return None
 
     # -- raw access -------------------------------------------------------
 
@@ -773,21 +781,23 @@ def open_healpix(path, *, hdu: int = 1, field: int | str = 0, scale: float = 1.0
         As ``inspect_healpix``.
     """
     path = os.path.realpath(os.fspath(path))
-    try:
-        file_stat = os.stat(path)
-    except OSError:
-        file_stat = None
-    if file_stat is None or not stat.S_ISREG(file_stat.st_mode):
-        file_stat = _stat_regular_file(path)
-    key = (path, file_stat.st_mtime_ns, file_stat.st_size, hdu, field, float(scale))
+    for fresh in (False, True):
+        state = file_state(path, fresh=fresh)
+        key = (path, state.version, hdu, field, float(scale))
+        with _readers_lock:
+            reader = _readers.get(key)
+            if reader is not None:
+                _readers.move_to_end(key)
+                return reader
+        info = inspect_healpix(path, hdu=hdu, field=field, scale=scale)
+        reader = HealpixReader(info, file_version=state.version)
+        # As open_plane: not cached under a version older than the file opened.
+        if reader.opened_key() == state.key:
+            break
+    else:
+        raise FileChangedError("the file changed while it was opened (being rewritten?)", path=path)
     with _readers_lock:
-        reader = _readers.get(key)
-        if reader is not None:
-            _readers.move_to_end(key)
-            return reader
-    reader = HealpixReader(inspect_healpix(path, hdu=hdu, field=field, scale=scale))
-    with _readers_lock:
-        for old in [k for k in _readers if k[0] == path and k[1:3] != key[1:3]]:
+        for old in [k for k in _readers if k[0] == path and k[1] != state.version]:
             del _readers[old]
         reader = _readers.setdefault(key, reader)
         _readers.move_to_end(key)

@@ -412,7 +412,7 @@ def _forget_replaced_files(readers: list[PlaneReader]) -> None:
     """Drop cached sources that read an older version of any of these files."""
     current = {version[0]: version for version in (reader.version for reader in readers)}
     for key in list(_sources):
-        if any(v[0] in current and v[:3] != current[v[0]][:3] for v in key[1]):
+        if any(v[0] in current and v[1] != current[v[0]][1] for v in key[1]):
             del _sources[key]
 
 

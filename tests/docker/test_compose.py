@@ -10,6 +10,7 @@ The last test takes the stack down; the tests run in file order.
 
 import io
 import json
+import ssl
 import subprocess
 import time
 from pathlib import Path
@@ -32,6 +33,7 @@ from tests.support.stack import (
     SERVER_NAME,
     SOURCE_GROUP_ID,
 )
+from tests.support.ws_client import open_events_socket, read_text_frame
 
 pytestmark = [pytest.mark.docker, pytest.mark.services]
 
@@ -273,6 +275,52 @@ def test_docker_kill_of_memcached_loses_no_request(compose_stack, paths):
     while get(compose_stack, "/healthz").json() != {"database": "ok", "cache": "ok"}:
         assert time.monotonic() < deadline, "the workers never used memcached again"
         time.sleep(1.0)
+
+
+# --- live events ----------------------------------------------------------------
+
+
+RENAME_LAYER = (
+    "from maps.models import Layer; layer = Layer.objects.get(layer_id={layer_id!r}); "
+    "layer.name = {name!r}; layer.save()"
+)
+
+
+def test_an_edit_in_one_app_container_reaches_sockets_through_nginx_and_on_the_other(
+    compose_stack,
+):
+    """A socket through nginx (TLS, HTTP/1.1 upgrade, either container's worker) and one
+    straight to a worker of ``app`` hear a rename made by a process in ``app-2``."""
+    tls = ssl.create_default_context(cafile=compose_stack.ca_file)
+    proxied = open_events_socket(compose_stack.https_port, tls=tls, host=SERVER_NAME)
+    direct = open_events_socket(compose_stack.app_base_ports[0])
+    try:
+        code = RENAME_LAYER.format(layer_id=LAYER_IDS[0], name="I (renamed in app-2)")
+        done = docker(
+            "exec",
+            compose_stack.container("app-2"),
+            "python",
+            "manage.py",
+            "shell",
+            "-c",
+            code,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        expected = {"event": "changed", "kind": "layer", "id": LAYER_IDS[0]}
+        assert read_text_frame(proxied) == expected
+        assert read_text_frame(direct) == expected
+    finally:
+        proxied.close()
+        direct.close()
+
+
+def test_docker_kill_of_redis_loses_no_request(compose_stack, paths):
+    victim = compose_stack.container("redis")
+    load_with_fault(compose_stack, paths, lambda: docker("kill", victim))
+    compose_stack.compose("up", "--detach", "--no-build", "redis")
+    compose_stack.wait_healthy(["redis"])
+    assert get(compose_stack, "/healthz").status_code == 200
 
 
 # --- teardown -------------------------------------------------------------------

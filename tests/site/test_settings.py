@@ -118,3 +118,30 @@ def test_env_list_and_blank_values(monkeypatch):
     monkeypatch.setenv("TILEMAKER_X", "  ")
     assert env.env_list("X", ["d"]) == ["d"]
     assert env.env_str("X", "default") == "default"
+
+
+def test_redis_url_switches_the_channel_layer_to_redis():
+    code = "from django.conf import settings; print(settings.CHANNEL_LAYERS)"
+    embedded = run_probe(code, {})
+    assert embedded.returncode == 0, embedded.stderr
+    assert embedded.stdout.strip() == str(
+        {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    )
+    redis = run_probe(code, {"TILEMAKER_REDIS_URL": "redis://127.0.0.1:6390/0"})
+    assert redis.returncode == 0, redis.stderr
+    assert redis.stdout.strip() == str(
+        {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {
+                    "hosts": [
+                        {
+                            "address": "redis://127.0.0.1:6390/0",
+                            "socket_timeout": 10,
+                            "socket_connect_timeout": 2,
+                        }
+                    ]
+                },
+            }
+        }
+    )

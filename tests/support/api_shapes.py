@@ -37,6 +37,7 @@ LAYER = {
     "stokes": (str, type(None)),
     "stokes_layers": dict,
     "polarisation_convention": (str, type(None)),
+    "file_version": (str, type(None)),
 }
 LAYER_MENU = summary("layer_id")
 BAND_MENU = {**summary("band_id"), "layers": [LAYER_MENU]}

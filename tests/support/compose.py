@@ -35,7 +35,7 @@ BUILD_TIMEOUT_SECONDS = 1200.0
 # The image's HEALTHCHECK start period (docker/Dockerfile): every container
 # must be healthy within it.
 START_PERIOD_SECONDS = 120.0
-SERVICES = ("db", "memcached", "app", "app-2", "nginx")
+SERVICES = ("db", "memcached", "redis", "app", "app-2", "nginx")
 
 
 def run(args: list[str], *, timeout: float = 300.0, env: dict | None = None, check=True):
@@ -107,6 +107,7 @@ class ComposeStack:
         self.https_port = free_port()
         self.postgres_port = free_port()
         self.memcached_port = free_port()
+        self.redis_port = free_port()
         # Each app container takes TILEMAKER_WORKERS consecutive ports.
         self.app_base_ports = [consecutive_free_ports(self.workers) for _ in range(2)]
         self.postgres_password = "pw-" + secrets.token_hex(12)
@@ -116,6 +117,7 @@ class ComposeStack:
             "POSTGRES_PASSWORD": self.postgres_password,
             "POSTGRES_PORT": str(self.postgres_port),
             "MEMCACHED_PORT": str(self.memcached_port),
+            "REDIS_PORT": str(self.redis_port),
             "TILEMAKER_MEMCACHED_MEMORY_MB": "256",
             "TILEMAKER_MAPS_DIR": str(self.maps),
             "TILEMAKER_CONFIG_PATH": "/maps/config.json",
@@ -137,6 +139,7 @@ class ComposeStack:
             "TILEMAKER_NGINX_IMAGE": NGINX_IMAGE,
             "TILEMAKER_POSTGRES_IMAGE": SERVICES_IMAGE,
             "TILEMAKER_MEMCACHED_IMAGE": SERVICES_IMAGE,
+            "TILEMAKER_REDIS_IMAGE": SERVICES_IMAGE,
         }
 
     def compose(self, *args: str, timeout: float = 300.0, check=True):

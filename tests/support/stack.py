@@ -1,4 +1,4 @@
-"""The production topology, natively: PostgreSQL, memcached, daphne workers, nginx.
+"""The production topology, natively: PostgreSQL, memcached, Redis, daphne workers, nginx.
 
 What docker/compose.yaml runs in containers, started here as plain processes
 on 127.0.0.1 (free ports, one temporary folder), so tests and
@@ -31,6 +31,7 @@ import requests
 from tests.support.fits import write_car_map
 from tests.support.memcached import Memcached
 from tests.support.ports import free_port
+from tests.support.redis import Redis
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "docker"
@@ -452,6 +453,7 @@ class Stack:
     folder: Path
     postgres: Postgres
     memcached: Memcached
+    redis: Redis
     workers: list[Worker]
     nginx: Nginx
     env: dict
@@ -509,7 +511,7 @@ class Stack:
         return "\n".join(p.read_text(errors="replace") for p in paths if p.exists())
 
     def close(self) -> None:
-        for part in (self.nginx, *self.workers, self.memcached):
+        for part in (self.nginx, *self.workers, self.memcached, self.redis):
             try:
                 part.stop()
             except Exception as error:  # keep tearing down the rest
@@ -564,17 +566,21 @@ def start_stack(*, workers: int = 2) -> Stack:
         max_connections=1024,
         log=folder / "memcached.log",
     )
+    # The channel layer of live events, as docker/compose.yaml's redis service.
+    redis = Redis()
     data = folder / "maps"
     env = production_env(database_url=postgres.url, memcached_port=memcached.port)
+    env["TILEMAKER_REDIS_URL"] = redis.url
     env["TILEMAKER_DATA_ROOTS"] = str(data)
     env["TILEMAKER_STATIC_ROOT"] = str(folder / "static")
     worker_list = [Worker(free_port(), folder / f"daphne-{i}.log", env) for i in range(workers)]
     upstreams = [f"127.0.0.1:{worker.port}" for worker in worker_list]
     nginx = Nginx(folder / "nginx", free_port(), free_port(), upstreams)
-    stack = Stack(folder, postgres, memcached, worker_list, nginx, env, data / "config.json")
+    stack = Stack(folder, postgres, memcached, redis, worker_list, nginx, env, data / "config.json")
     try:
         postgres.start()
         memcached.start()
+        redis.start()
         write_dataset(data)
         steps = (
             ("collectstatic", "--noinput"),

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Dispatch like the official images do: "postgres ..." and "memcached ..."
+# Dispatch like the official images do: "postgres ...", "memcached ..." and "redis-server ..."
 # run as their own unprivileged users; anything else runs as given.
 set -eu
 case "${1:-}" in
@@ -9,6 +9,9 @@ case "${1:-}" in
         ;;
     memcached)
         exec runuser -u memcache -- "$@"
+        ;;
+    redis-server)
+        exec runuser -u redis -- "$@"
         ;;
 esac
 exec "$@"

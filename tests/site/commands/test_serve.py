@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.ports import free_port
+from tests.support.redis import start_redis
 from tests.support.servers import STOP_TIMEOUT_SECONDS, ServerProcess, run_command, wait_until
+from tilemaker_site.management.commands.serve import NO_REDIS_WARNING
 from tilemaker_site.server import WORKER_RESTARTS_PER_MINUTE
 
 
@@ -120,6 +122,29 @@ def test_workers_share_one_port_and_all_stop(workspace, config_file):
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", port))
         probe.listen()
+
+
+def test_workers_without_redis_warn_that_live_events_stay_on_one_worker(workspace, config_file):
+    env = database_env(workspace, TILEMAKER_CONFIG_PATH=str(config_file))
+    env.pop("TILEMAKER_REDIS_URL", None)
+    args = ["serve", "--port", str(free_port()), "--workers", "2"]
+    with ServerProcess(args, cwd=workspace.cwd, env=env) as server:
+        server.wait_ready()
+        assert NO_REDIS_WARNING.format(workers=2) in server.output
+        assert server.stop(signal.SIGTERM) == 0
+
+
+def test_workers_with_redis_do_not_warn(workspace, config_file):
+    with start_redis() as redis:
+        env = database_env(
+            workspace, TILEMAKER_CONFIG_PATH=str(config_file), TILEMAKER_REDIS_URL=redis.url
+        )
+        args = ["serve", "--port", str(free_port()), "--workers", "2"]
+        with ServerProcess(args, cwd=workspace.cwd, env=env) as server:
+            server.wait_ready()
+            check_served(server)
+            assert "TILEMAKER_REDIS_URL" not in server.output
+            assert server.stop(signal.SIGTERM) == 0
 
 
 def test_workers_stop_when_their_parent_is_killed(workspace, config_file):

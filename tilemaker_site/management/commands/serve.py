@@ -11,6 +11,14 @@ from maps.models import Layer
 from tilemaker_site import server
 from tilemaker_site.management.commands.open import add_server_arguments
 
+# Without Redis each worker has its own in-memory channel layer: a save
+# handled by one worker is announced only to sockets held by that worker.
+NO_REDIS_WARNING = (
+    "Warning: {workers} workers without TILEMAKER_REDIS_URL: live events (ws/events) reach "
+    "only the viewers connected to the worker that made the change; set TILEMAKER_REDIS_URL "
+    "(e.g. redis://127.0.0.1:6379/0) so that every viewer hears them"
+)
+
 
 class Command(BaseCommand):
     help = (
@@ -55,6 +63,8 @@ class Command(BaseCommand):
                         proxy_headers=proxy_headers,
                     )
                     return
+                if not settings.REDIS_URL:
+                    server.console(NO_REDIS_WARNING.format(workers=workers))
                 worker_args = ["--verbosity", str(verbosity)]
                 if proxy_headers:
                     worker_args.append("--proxy-headers")

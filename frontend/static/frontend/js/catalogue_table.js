@@ -165,6 +165,27 @@ export class CatalogueTable {
     await this.show(state.catalogue, { notify: false });
   }
 
+  // The catalogue list was read again (live.js): the menu follows it, and
+  // the table closes, saying so, when its catalogue went away.
+  async listChanged() {
+    const shown = this.groupId;
+    const name = this.el.catalogue.selectedOptions[0]?.textContent || shown;
+    const options = [el("option", { value: "" }, "(none)")];
+    for (const group of this.catalogues.groups) {
+      options.push(el("option", { value: group.source_group_id }, group.name));
+    }
+    this.el.catalogue.replaceChildren(...options);
+    this.el.catalogue.value = shown || "";
+    if (!shown || this.group()) return;
+    await this.show(null);
+    if (this.root.tagName === "DETAILS") this.root.open = false;
+    this.catalogues.messages.add(
+      `Catalogue \u201c${name}\u201d was removed or is no longer available to you: its table is closed.`,
+      "info",
+      { sticky: true },
+    );
+  }
+
   async show(groupId, { notify = true } = {}) {
     if (this.groupId && this.groupId !== groupId) {
       this.catalogues.setFilter(this.groupId, null);

@@ -12,6 +12,7 @@
 // both drawn, 90-116 ms with one).
 
 import { apiPath, getJson } from "./api.js";
+import { concerns, rewrittenEvent } from "./live.js";
 import { withHisteq } from "./stretch.js";
 
 const ol = window.ol;
@@ -236,6 +237,48 @@ export class Compare {
     this.syncControls();
     this.preloading = true;
     this.apply();
+  }
+
+  // A batch of ws/events (live.js; `full`: read everything again). A
+  // compared layer removed or hidden leaves the compare set, with a message;
+  // one whose file was rewritten is loaded again (new tiles, v=).
+  async liveUpdate(messages, full) {
+    const removed = new Set(messages.filter((m) => m.kind === "layer" && m.event === "removed").map((m) => m.id));
+    const gone = [];
+    const stale = [];
+    await Promise.all(
+      [...this.entries].map(async ([id, entry]) => {
+        if (!full && !messages.some((m) => concerns(m, entry.layer))) return;
+        let fresh;
+        try {
+          fresh = await getJson(apiPath("layers", id));
+        } catch (error) {
+          if (error.status === 404) gone.push(entry.layer);
+          return;
+        }
+        if (rewrittenEvent(messages, entry.layer) || fresh.file_version !== entry.layer.file_version) stale.push(id);
+        else if (fresh.name !== entry.layer.name) entry.layer = fresh;
+      }),
+    );
+    const goneIds = new Set([...removed, ...gone.map((layer) => layer.layer_id)]);
+    if (!gone.length && !stale.length && !this.layerIds.some((id) => goneIds.has(id))) return;
+    for (const layer of gone) {
+      this.messages.add(
+        `Layer \u201c${layer.name}\u201d was removed or is no longer available to you: no longer compared.`,
+        "info",
+        { sticky: true },
+      );
+    }
+    this.layerIds = this.layerIds.filter((id) => !goneIds.has(id));
+    if (goneIds.has(this.previousId)) this.previousId = null;
+    for (const id of [...goneIds, ...stale]) {
+      const entry = this.entries.get(id);
+      if (!entry) continue;
+      this.sky.removeSecondaryLayer(entry.tileLayer);
+      this.entries.delete(id);
+    }
+    await this.sync();
+    if (goneIds.size) this.changed();
   }
 
   // The view changed: draw every blinked layer (hidden ones at opacity 0) until its tiles are in.

@@ -8,6 +8,7 @@
 // limits always come from the server's /derived endpoints.
 
 import { apiPath, getJson } from "./api.js";
+import { replacementFor } from "./live.js";
 import { loadDataTile, loadedValueAt, tilePixel } from "./gltiles.js";
 import { debiasedIntensity, polarisationAngleDeg } from "./polarisation.js";
 
@@ -420,7 +421,10 @@ export class DerivedPanel {
       this.viewer.messages.error(`Histogram of ${described.name}: ${error.detail || error.message}`);
     }
     const full = { ...spec, convention: described.polarisation_convention || "IAU" };
-    const layer = { ...described, derived: full, api_path: derivedPath(spec), api_query: query };
+    // The inputs' file versions: a rewritten input gives new tile URLs (v=).
+    const fileVersion = inputs.map((input) => input.file_version).join("+");
+    const inputVersions = Object.fromEntries(inputs.map((input) => [input.layer_id, input.file_version]));
+    const layer = { ...described, file_version: fileVersion, input_versions: inputVersions, derived: full, api_path: derivedPath(spec), api_query: query };
     const viewer = this.viewer;
     await viewer.colour.setLayer(layer, histogram, colour);
     viewer.colourBar.draw();
@@ -436,6 +440,47 @@ export class DerivedPanel {
     viewer.messages.state("derived", null);
     viewer.saveUrl();
     return true;
+  }
+
+  // A batch of ws/events (live.js; `full`: read everything again) while a
+  // derived map is shown: an input removed or hidden closes it, saying so,
+  // and shows the other input (else another layer); a rewritten input file
+  // makes the map again (its version is in the tile URLs' v=).
+  async liveUpdate(messages, full) {
+    const spec = this.spec();
+    if (!spec) return;
+    const derived = this.layer;
+    const ids = [spec.a, spec.b];
+    const relevant = (m) => m.event !== "added" && (m.kind === "layer" ? ids.includes(m.id) : ["group", "map", "band"].includes(m.kind));
+    if (!full && !messages.some(relevant)) return;
+    const inputs = [];
+    const gone = [];
+    for (const id of ids) {
+      try {
+        inputs.push(await getJson(apiPath("layers", id)));
+      } catch (error) {
+        if (error.status !== 404) return;
+        gone.push(id);
+      }
+    }
+    if (this.layer !== derived || this.viewer.layer !== derived) return;
+    if (gone.length) {
+      const names = gone.map((id) => (this.base && this.base.layer_id === id ? this.base.name : id));
+      this.viewer.messages.add(
+        `Derived map \u201c${derived.name}\u201d closed: layer \u201c${names.join("\u201d, \u201c")}\u201d was removed or is no longer available to you.`,
+        "info",
+        { sticky: true },
+      );
+      this.layer = null;
+      this.note("");
+      const next = inputs[0] || (this.base ? await replacementFor(this.base) : null);
+      if (next) await this.viewer.selectLayer(next.layer_id);
+      else this.viewer.clearLayer();
+      return;
+    }
+    const version = inputs.map((input) => input.file_version).join("+");
+    const rewritten = messages.some((m) => m.kind === "layer" && ids.includes(m.id) && m.event === "rewritten");
+    if (rewritten || version !== derived.file_version) await this.show(spec, { colour: { ...this.viewer.colour.colour } });
   }
 
   refuse(text) {

@@ -103,6 +103,35 @@ export class LayerMenu extends EventTarget {
     this.render();
   }
 
+  // Read the menu again (live.js): the map groups, and the children of
+  // every entry open now, so what the user opened stays open.
+  async refresh() {
+    let groups;
+    try {
+      groups = await getJson("/map-groups");
+    } catch (error) {
+      this.messages.error(`Could not load the map list: ${error.detail || error.message}`);
+      return;
+    }
+    await this.loadOpen(groups, 0);
+    this.tree = groups;
+    this.render();
+    if (this.searchResult) await this.search(this.searchResult.query);
+  }
+
+  async loadOpen(entries, depth) {
+    const level = LEVELS[depth];
+    if (!level.children) return;
+    const open = entries.filter((entry) => this.expanded.has(this.key(depth, entry[level.id])));
+    await Promise.all(
+      open.map(async (entry) => {
+        // Gone or hidden since (404): shown empty until the next refresh.
+        entry[level.children] = await getJson(level.path(entry[level.id])).catch(() => []);
+        await this.loadOpen(entry[level.children], depth + 1);
+      }),
+    );
+  }
+
   setActive(layerId) {
     this.activeId = layerId;
     this.render();

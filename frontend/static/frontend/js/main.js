@@ -6,9 +6,11 @@ import { apiPath, getJson, setApiBase } from "./api.js";
 import { CatalogueTable, readTableState, writeTableState } from "./catalogue_table.js";
 import { ColourPanel } from "./colour.js";
 import { ColourBarView } from "./colourbarview.js";
+import { Follow } from "./follow.js";
 import { DerivedPanel, readDerivedState, writeDerivedState } from "./derivedview.js";
 import { Compare, readCompareState, writeCompareState } from "./compare.js";
 import { LayerHistory, LayerMenu } from "./layers.js";
+import { LiveViewer, eventsUrl } from "./live.js";
 import { webglAvailable } from "./gltiles.js";
 import { SkyMap } from "./mapview.js";
 import { Messages } from "./messages.js";
@@ -16,8 +18,9 @@ import { Overlays, readOverlayState, writeOverlayState } from "./overlaypanel.js
 import { Boxes, Catalogues } from "./overlays.js";
 import { Panels, readPanelState, writePanelState } from "./panels.js";
 import { RegionTools } from "./regiontools.js";
-import { TokenPanel } from "./tokens.js";
+import { raToX } from "./sky.js";
 import { DEFAULT_ASINH_A, DEFAULT_GAMMA, STRETCHES } from "./stretch.js";
+import { TokenPanel } from "./tokens.js";
 import { ApertureTool, Readout } from "./tools.js";
 
 const ol = window.ol;
@@ -82,6 +85,7 @@ class Viewer {
     });
     this.sky.map.addOverlay(this.popup);
     this.panels = new Panels(this, $("#map-area"), { gl: gl.use, exact: this.sky.exact });
+    this.follow = new Follow(this, followElements(), this.messages);
     this.bind();
     if (gl.note) this.messages.add(gl.note, "info", { sticky: true });
   }
@@ -176,7 +180,60 @@ class Viewer {
     await overlaysReady;
     this.restoring = false;
     this.saveUrl();
+    this.live = new LiveViewer(this, eventsUrl(config.api_base, window.location), $("#live-status"));
+    this.live.start();
     document.body.classList.add("ready");
+    this.follow.begin();
+  }
+
+  // The shown layer read again by live.js: a new name or new colour
+  // defaults, or (newFile) a rewritten file whose tiles are fetched again
+  // in the same view. Colour settings the user changed stay as they are;
+  // those still at the old defaults follow the new ones.
+  async refreshLayer(fresh, { newFile = false } = {}) {
+    const old = this.layer;
+    const defaultsChanged = ["vmin", "vmax", "cmap"].some((key) => fresh[key] !== old[key]);
+    let histogram = this.colour.histogram;
+    if (newFile || defaultsChanged) {
+      try {
+        histogram = await getJson(apiPath("histograms", "data", fresh.layer_id));
+      } catch {
+        // The old histogram still serves the colour panel until the next read.
+      }
+    }
+    if (this.layer !== old) return;
+    const mainActive = this.panels.active === 0;
+    let colour = this.sky.colour;
+    if (mainActive) {
+      const before = this.colour.defaults;
+      const after = this.colour.defaultsFor(fresh, histogram);
+      const kept = { ...this.colour.colour };
+      for (const key of Object.keys(after)) if (kept[key] === before[key]) kept[key] = after[key];
+      await this.colour.setLayer(fresh, histogram, kept);
+      if (this.layer !== old) return;
+      this.colourBar.draw();
+      colour = this.colour.getColour();
+    }
+    this.layer = fresh;
+    if (newFile) {
+      this.sky.setLayer(fresh, colour);
+      this.readout.setLayer(fresh);
+      this.overlays.setLayer(fresh);
+    } else {
+      this.sky.setColour(colour);
+    }
+    this.showTitle();
+    this.saveUrl();
+  }
+
+  // Nothing left to show (live.js: the last visible layer went away).
+  clearLayer() {
+    this.layer = null;
+    if (this.sky.tileLayer) this.sky.map.removeLayer(this.sky.tileLayer);
+    this.sky.tileLayer = null;
+    this.menu.setActive(null);
+    $("#layer-title").textContent = "";
+    this.messages.state("layers", "No maps are visible to you.");
   }
 
   async selectLayer(layerId, { view = null, colour = null, fromHistory = false } = {}) {
@@ -401,33 +458,90 @@ class Viewer {
 
   saveUrl() {
     if (this.restoring) return;
+    this.follow.changed();
     clearTimeout(this.urlTimer);
     this.urlTimer = setTimeout(() => {
-      const state = {
-        layer: this.layer ? this.layer.layer_id : null,
-        centre: this.sky.getCentreSky(),
-        zoom: this.sky.getZoomLevel(),
-        flip: this.sky.flip,
-        colour: this.panels.mainColour(),
-        lock: this.colour.isLocked(),
-        catalogues: this.catalogues.visibleIds(),
-        boxes: this.boxes.visibleNames(),
-        graticule: this.sky.graticuleVisible,
-        marker: this.readout.marker,
-        overlays: this.overlays.getState(),
-        gl: this.glParam,
-        exact: this.exactParam,
-        derived: this.derived.spec(),
-        panels: this.panels.urlState(),
-        compare: this.compare.getState(),
-        table: this.catalogueTable.getState(),
-        regions: this.regions.urlText(),
-      };
-      const query = writeUrlState(state);
+      const params = new URLSearchParams(this.viewQuery());
+      if (this.follow.urlParam()) params.set("follow", this.follow.urlParam());
+      const query = params.toString();
       if (query !== window.location.search.slice(1)) {
         window.history.replaceState(null, "", `${window.location.pathname}?${query}`);
       }
     }, URL_DELAY_MS);
+  }
+
+  // The whole view as a URL query (what links and presenting share); null while restoring.
+  viewQuery() {
+    if (this.restoring) return null;
+    return writeUrlState({
+      layer: this.layer ? this.layer.layer_id : null,
+      centre: this.sky.getCentreSky(),
+      zoom: this.sky.getZoomLevel(),
+      flip: this.sky.flip,
+      colour: this.panels.mainColour(),
+      lock: this.colour.isLocked(),
+      catalogues: this.catalogues.visibleIds(),
+      boxes: this.boxes.visibleNames(),
+      graticule: this.sky.graticuleVisible,
+      marker: this.readout.marker,
+      overlays: this.overlays.getState(),
+      gl: this.glParam,
+      exact: this.exactParam,
+      derived: this.derived.spec(),
+      panels: this.panels.urlState(),
+      compare: this.compare.getState(),
+      table: this.catalogueTable.getState(),
+      regions: this.regions.urlText(),
+    });
+  }
+
+  // Show the view of a URL query (a presenter's, follow.js) over the current
+  // one, changing only what differs from the last view shown this way
+  // (everything when `whole`: the user may have changed anything since).
+  async applyViewQuery(query, { whole = false } = {}) {
+    const saved = readUrlState(`?${query}`);
+    const before = (!whole && this.followed) || {};
+    this.followed = saved;
+    const changed = (name) => JSON.stringify(saved[name]) !== JSON.stringify(before[name]);
+    if (saved.flip !== undefined && saved.flip !== this.sky.flip) this.setFlip(saved.flip);
+    const grid = saved.graticule !== false;
+    if (grid !== this.sky.graticuleVisible) {
+      $("#graticule").checked = grid;
+      this.sky.setGraticuleVisible(grid);
+    }
+    if (saved.layer && (!this.layer || this.layer.layer_id !== saved.layer || changed("colour"))) {
+      await this.selectLayer(saved.layer, { view: saved.view, colour: saved.colour });
+    } else if (saved.view) {
+      this.showView(saved.view);
+    }
+    if (changed("derived")) {
+      if (saved.derived) await this.derived.show(saved.derived, { colour: saved.colour });
+      else if (before.derived) this.derived.off();
+    }
+    if (changed("panels")) await this.panels.setCount(saved.panels.count, saved.panels.panels);
+    if (changed("compare")) await this.compare.restore(saved.compare);
+    if (changed("overlays")) this.overlays.setState(saved.overlays);
+    const shown = this.catalogues.visibleIds();
+    for (const group of this.catalogues.groups) {
+      const id = group.source_group_id;
+      if (saved.catalogues.includes(id) !== shown.includes(id)) await this.catalogues.setVisible(id, !shown.includes(id));
+    }
+    const boxes = this.boxes.visibleNames();
+    for (const box of this.boxes.boxes) {
+      if (saved.boxes.includes(box.name) !== boxes.includes(box.name)) this.boxes.setVisible(box.name, !boxes.includes(box.name));
+    }
+    if (changed("marker")) {
+      if (saved.marker) this.readout.setMarker(saved.marker);
+      else this.readout.clearMarker();
+    }
+  }
+
+  // Centre and zoom as in a URL, on the layer shown.
+  showView({ raDeg, decDeg, zoom }) {
+    const view = this.sky.view;
+    const offset = view.getZoom() - this.sky.getZoomLevel();
+    view.setCenter([raToX(raDeg, this.sky.flip), decDeg]);
+    view.setZoom(zoom + offset);
   }
 }
 
@@ -535,6 +649,19 @@ function writeUrlState(state) {
   if (state.regions) params.set("reg", state.regions);
   if (state.marker) params.set("mark", `${state.marker.raDeg.toFixed(7)},${state.marker.decDeg.toFixed(7)}`);
   return params.toString();
+}
+
+function followElements() {
+  return {
+    present: $("#present"),
+    box: $("#present-box"),
+    link: $("#present-link"),
+    copy: $("#present-copy"),
+    stop: $("#present-stop"),
+    status: $("#follow-status"),
+    statusText: $("#follow-text"),
+    again: $("#follow-again"),
+  };
 }
 
 function compareElements() {

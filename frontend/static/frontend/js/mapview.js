@@ -201,7 +201,9 @@ export class SkyMap extends EventTarget {
   tileUrl(layer, colour, flip, tileCoord) {
     const [z, x, yFromTop] = tileCoord;
     const y = 2 ** z - 1 - yFromTop;
-    return apiUrl(layerPath(layer, z, y, x, "tile.png"), { ...layerQuery(layer), ...colourParams(colour, flip) });
+    // v: the file's version (live.js), so a rewritten file's tiles are new URLs.
+    const version = { v: layer.file_version };
+    return apiUrl(layerPath(layer, z, y, x, "tile.png"), { ...layerQuery(layer), ...colourParams(colour, flip), ...version });
   }
 
   dataTileUrl(layer, flip, tileCoord) {
@@ -210,7 +212,9 @@ export class SkyMap extends EventTarget {
     // The server's per-layer bound (a tenth of the pixel noise): 5-9x fewer
     // bytes than float32 (README "Data tiles"); the readout shows "± E".
     const query = this.exact ? {} : { max_error: "auto" };
-    return apiUrl(apiPath("layers", layer.layer_id, z, y, x, "data.f32"), { flip: flip ? "true" : "false", ...query });
+    return apiUrl(apiPath("layers", layer.layer_id, z, y, x, "data.f32"), {
+      flip: flip ? "true" : "false", ...query, v: layer.file_version,
+    });
   }
 
   // Fetch tiles ourselves so a 404 (no data there) is told apart from a
@@ -285,7 +289,7 @@ export class SkyMap extends EventTarget {
     // A derived map (derivedview.js) combines its inputs' data tiles on the GPU.
     const derived = layer.derived
       ? derivedLayerOptions(layer.derived, {
-        inputUrlOf: (id) => (coord) => this.dataTileUrl({ layer_id: id }, flip, coord), tileValues: this.tileValues, onTile,
+        inputUrlOf: (id) => (coord) => this.dataTileUrl({ layer_id: id, file_version: layer.input_versions?.[id] }, flip, coord), tileValues: this.tileValues, onTile,
       })
       : null;
     const urlOf = derived ? derived.urlOf : (coord) => this.dataTileUrl(layer, flip, coord);

@@ -208,6 +208,28 @@ export class Overlays extends EventTarget {
     this.dispatchEvent(new Event("change"));
   }
 
+  // A batch of ws/events (live.js): contours or vectors reading a layer
+  // that was removed or hidden are turned off, saying so.
+  liveUpdate(messages) {
+    const removed = new Set(messages.filter((m) => m.kind === "layer" && m.event === "removed").map((m) => m.id));
+    if (!removed.size) return;
+    const next = { ...this.state };
+    const off = [];
+    if (this.state.contours && this.state.contourLayer && removed.has(this.state.contourLayer)) {
+      Object.assign(next, { contours: false, contourLayer: null });
+      off.push("Contours");
+    }
+    const stokes = this.polarisationLayers();
+    if (this.state.vectors && stokes && (removed.has(stokes.q) || removed.has(stokes.u))) {
+      next.vectors = false;
+      off.push("Polarisation vectors");
+    }
+    if (!off.length) return;
+    this.messages.add(`${off.join(" and ")} turned off: a layer they read was removed or is no longer available to you.`, "info", { sticky: true });
+    this.setState(next);
+    this.dispatchEvent(new Event("change"));
+  }
+
   // The Q and U layer ids of the current layer's band, or null.
   polarisationLayers() {
     const planes = (this.layer && this.layer.stokes_layers) || {};

@@ -94,6 +94,45 @@ export class Catalogues {
     );
   }
 
+  // Read the list again (live.js). Catalogues still listed keep their
+  // colour, visibility and loaded sources, except those in `changedIds`,
+  // whose sources are read again; a shown one that went away is taken off the map.
+  async refresh(changedIds = []) {
+    let groups;
+    try {
+      groups = await getJson("/sources");
+    } catch (error) {
+      this.messages.error(`Catalogues: ${error.detail || error.message}`);
+      return;
+    }
+    const old = new Map(this.groups.map((g) => [g.source_group_id, g]));
+    const used = new Set(this.groups.map((g) => g.colour));
+    const spare = CATALOGUE_COLOURS.filter((c) => !used.has(c));
+    for (const group of groups) {
+      const before = old.get(group.source_group_id);
+      if (before && !changedIds.includes(group.source_group_id)) {
+        for (const key of ["sources", "columns", "perView", "view"]) group[key] = before[key];
+      }
+      group.colour = before ? before.colour : spare.shift() || CATALOGUE_COLOURS[old.size % CATALOGUE_COLOURS.length];
+    }
+    this.groups = groups;
+    const present = new Set(groups.map((g) => g.source_group_id));
+    const reload = [];
+    for (const [id, layer] of [...this.layers]) {
+      if (present.has(id) && !changedIds.includes(id)) continue;
+      this.sky.map.removeLayer(layer);
+      this.layers.delete(id);
+      if (!present.has(id) && this.visible.has(id)) {
+        this.messages.add(`Catalogue \u201c${old.get(id).name}\u201d was removed or is no longer available to you.`, "info", { sticky: true });
+      }
+      if (present.has(id) && this.visible.has(id)) reload.push(id);
+      this.visible.delete(id);
+    }
+    this.render();
+    await Promise.all(reload.map((id) => this.setVisible(id, true, { notify: false })));
+    this.onChange();
+  }
+
   render() {
     this.root.replaceChildren();
     if (!this.groups.length) {
@@ -386,6 +425,24 @@ export class Boxes {
     }
     this.fill();
     this.render();
+  }
+
+  // Read the list again (live.js); boxes drawn in this page stay.
+  async refresh() {
+    let boxes;
+    try {
+      boxes = await getJson("/highlights/boxes");
+    } catch (error) {
+      this.messages.error(`Boxes: ${error.detail || error.message}`);
+      return;
+    }
+    const drawn = this.boxes.filter((b) => b.drawn);
+    const names = new Set([...boxes, ...drawn].map((b) => b.name));
+    for (const name of [...this.visible]) if (!names.has(name)) this.visible.delete(name);
+    this.boxes = [...boxes, ...drawn];
+    this.fill();
+    this.render();
+    this.onChange();
   }
 
   style(feature) {

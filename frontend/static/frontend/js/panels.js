@@ -14,6 +14,7 @@
 
 import { apiPath, getJson } from "./api.js";
 import { el } from "./dom.js";
+import { concerns, goneMessage, replacementFor, rewrittenEvent } from "./live.js";
 import { SkyMap } from "./mapview.js";
 import { valueText, blockNote } from "./planes.js";
 import { DEFAULT_ASINH_A, DEFAULT_GAMMA, STRETCHES, withHisteq } from "./stretch.js";
@@ -271,6 +272,68 @@ export class Panels {
     this.showLabels();
     this.viewer.saveUrl();
     return true;
+  }
+
+  // --- live events (live.js) ------------------------------------------------
+
+  // A batch of ws/events (`full`: read everything again): each other panel
+  // whose layer they may concern reads it again, as the main panel does.
+  async liveUpdate(messages, full) {
+    const due = this.others().filter((panel) => panel.layer && (full || messages.some((m) => concerns(m, panel.layer))));
+    await Promise.all(due.map((panel) => this.recheckPanel(panel, rewrittenEvent(messages, panel.layer))));
+  }
+
+  // Gone -> the panel moves to another layer with the main panel's message;
+  // a rewritten file -> its tiles fetched again (a new v=) in the same view.
+  async recheckPanel(panel, rewritten) {
+    const layer = panel.layer;
+    const current = () => this.panels[panel.index] === panel && panel.layer === layer;
+    let fresh;
+    try {
+      fresh = await getJson(apiPath("layers", layer.layer_id));
+    } catch (error) {
+      if (error.status !== 404) return;
+      const next = await replacementFor(layer);
+      if (!current()) return;
+      this.viewer.messages.add(`Panel ${panel.index + 1}: ${goneMessage(layer, next)}`, "info", { sticky: true });
+      if (next) await this.loadLayer(panel.index, next.layer_id, this.rawColour(panel));
+      else this.clearPanel(panel);
+      return;
+    }
+    if (rewritten && fresh.file_version === undefined && rewritten.version !== undefined) {
+      fresh.file_version = rewritten.version;
+    }
+    const newFile = Boolean(rewritten) || fresh.file_version !== layer.file_version;
+    if (!current() || (!newFile && JSON.stringify(fresh) === JSON.stringify(layer))) return;
+    let histogram = panel.histogram;
+    if (newFile) {
+      try {
+        histogram = await getJson(apiPath("histograms", "data", fresh.layer_id));
+      } catch {
+        // The old histogram still serves this panel's histeq stretch.
+      }
+      if (!current()) return;
+    }
+    const colour = this.rawColour(panel);
+    panel.layer = fresh;
+    panel.histogram = histogram;
+    if (newFile) panel.sky.setLayer(fresh, withHisteq({ ...colour }, histogram));
+    if (newFile && this.active === panel.index) {
+      await this.viewer.colour.setLayer(fresh, histogram, colour);
+      this.viewer.colourBar.draw();
+    }
+    this.showLabels();
+    this.viewer.saveUrl();
+  }
+
+  // Nothing left for `panel` to show.
+  clearPanel(panel) {
+    panel.layer = null;
+    if (panel.sky.tileLayer) panel.sky.map.removeLayer(panel.sky.tileLayer);
+    panel.sky.tileLayer = null;
+    if (this.active === panel.index) this.viewer.menu.setActive(null);
+    this.showLabels();
+    this.viewer.saveUrl();
   }
 
   // The settings a panel shows: the Colour panel's while it is active.

@@ -62,13 +62,16 @@ export function viewGrid(sky, align = 1) {
 export function layerMosaic(sky, layerId, g) {
   const { grid, source, z, res } = g;
   const projection = source.getProjection();
-  const drawnByMap = sky.gl && sky.layer && layerId === sky.layer.layer_id;
+  // The shown layer's tiles carry its file version (v=) in their URLs: look
+  // them up under the same URLs the map loaded them by.
+  const shown = sky.layer && layerId === sky.layer.layer_id ? sky.layer : null;
+  const drawnByMap = sky.gl && shown !== null;
   const tiles = [];
   let waiting = 0;
   grid.forEachTileCoord(g.extent, z, (coord) => {
     const wrapped = source.getTileCoordForTileUrlFunction(coord, projection);
     if (!wrapped) return;
-    const url = sky.dataTileUrl({ layer_id: layerId }, sky.flip, wrapped);
+    const url = sky.dataTileUrl(shown || { layer_id: layerId }, sky.flip, wrapped);
     const tile = sky.tileValues.get(url);
     if (tile) {
       const tileExtent = grid.getTileCoordExtent(coord);
