@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.ports import free_port
+from tests.support.processes import stop_process
 
 MEMCACHED = "/usr/bin/memcached"
 START_TIMEOUT_SECONDS = 10.0
@@ -123,15 +124,7 @@ class Memcached:
     def stop(self) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            # A paused process cannot handle SIGTERM.
-            self.process.send_signal(signal.SIGCONT)
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        stop_process(self.process, STOP_TIMEOUT_SECONDS)
         if self.process.stderr is not None:
             self.process.stderr.close()
 

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from tests.support.ports import free_port
+from tests.support.processes import stop_process
 
 REDIS_SERVER = "/usr/bin/redis-server"
 START_TIMEOUT_SECONDS = 10.0
@@ -62,13 +63,7 @@ class Redis:
     def stop(self) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        stop_process(self.process, STOP_TIMEOUT_SECONDS)
         if self.process.stdout is not None:
             self.process.stdout.close()
 
