@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from catalogs.models import Source
+from maps.file_versions import provider_file_version
 from maps.models import Layer
 from tests.support.api_shapes import (
     BOX,
@@ -102,6 +103,7 @@ def test_layer_answer_equals_the_stored_layer(catalogue, anonymous_client):
         # Q is restricted: absent for an anonymous caller.
         "stokes_layers": {"I": "coadd-f090-i", "U": "coadd-f090-u"},
         "polarisation_convention": None,
+        "file_version": provider_file_version(layer.provider),
     }
     # The fixture map is 0.5 deg/px: 720 x 360 over the sky, not multiples of
     # 256, so SPEC section 5 gives 360 px tiles and floor(log2(720 // 360)) levels.

@@ -14,6 +14,7 @@ import requests
 from astropy.io import fits
 from astropy.wcs import WCS
 
+from maps.engine.file_identity import file_version
 from tests.support.fits import value_at
 from tests.support.stack import (
     LAYER_IDS,
@@ -73,7 +74,7 @@ def test_requests_over_http2_get_the_same_answers(stack):
     assert result.returncode == 0, result.stderr
     body, status_line = result.stdout.rsplit("\n", 1)
     assert status_line == "2 200"
-    assert json.loads(body) == LAYER_EXPECTED["synth-q"]
+    assert json.loads(body) == expected_layer(stack, "synth-q")
 
 
 def test_plain_http_is_redirected_to_https(stack):
@@ -143,6 +144,12 @@ LAYER_EXPECTED = {
 }
 
 
+def expected_layer(stack, layer_id: str) -> dict:
+    # The version the server gives its map file, computed here from the file.
+    path = stack.config_path.parent / "synth_iqu.fits"
+    return {**LAYER_EXPECTED[layer_id], "file_version": file_version(str(path))}
+
+
 @pytest.mark.parametrize(
     ("path", "expected_ids", "id_key"),
     [
@@ -163,7 +170,7 @@ def test_catalogue_lists(stack, path, expected_ids, id_key):
 def test_layer_detail(stack):
     response = get(stack, "/layers/synth-q")
     assert response.status_code == 200
-    assert response.json() == LAYER_EXPECTED["synth-q"]
+    assert response.json() == expected_layer(stack, "synth-q")
 
 
 def test_sources_and_boxes(stack):
