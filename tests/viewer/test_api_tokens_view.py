@@ -81,7 +81,8 @@ def test_token_created_used_and_revoked_in_the_viewer(page, live_server, sky, se
 
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     page.locator("#token-copy").click()
-    assert page.locator("#token-copy").inner_text() == "Copied"
+    # The label changes once the clipboard write has finished.
+    page.wait_for_function("document.querySelector('#token-copy').textContent === 'Copied'")
     assert page.evaluate("navigator.clipboard.readText()") == secret
 
     # A script with the token sees the restricted layer.
