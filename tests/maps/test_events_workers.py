@@ -11,8 +11,13 @@ import pytest
 
 from tests.support.ports import free_port
 from tests.support.redis import start_redis
-from tests.support.servers import command_env, run_command
-from tests.support.ws_client import open_events_socket, read_text_frame, start_daphne_worker
+from tests.support.servers import run_command
+from tests.support.ws_client import (
+    migrated_worker_env,
+    open_events_socket,
+    read_text_frame,
+    start_daphne_worker,
+)
 
 pytestmark = pytest.mark.services
 
@@ -35,13 +40,7 @@ Layer.objects.create(
 
 
 def test_a_layer_created_in_another_process_reaches_a_daphne_worker_socket(tmp_path):
-    env = command_env(
-        tmpdir=tmp_path,
-        home=tmp_path,
-        extra={"TILEMAKER_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"},
-    )
-    migrated = run_command(["migrate", "-v0"], cwd=tmp_path, env=env, launcher="manage.py")
-    assert migrated.returncode == 0, migrated.stderr
+    env = migrated_worker_env(tmp_path)
     with start_redis() as redis:
         env["TILEMAKER_REDIS_URL"] = redis.url
         port = free_port()
@@ -68,13 +67,7 @@ def test_a_layer_created_in_another_process_reaches_a_daphne_worker_socket(tmp_p
 def test_an_idle_socket_stays_open_past_the_layers_wait_and_still_hears_events(tmp_path):
     """Idle longer than channels-redis' 5 s BRPOP wait, which with redis-py's
     default 5 s read timeout closed the socket (1011) before any event came."""
-    env = command_env(
-        tmpdir=tmp_path,
-        home=tmp_path,
-        extra={"TILEMAKER_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"},
-    )
-    migrated = run_command(["migrate", "-v0"], cwd=tmp_path, env=env, launcher="manage.py")
-    assert migrated.returncode == 0, migrated.stderr
+    env = migrated_worker_env(tmp_path)
     with start_redis() as redis:
         env["TILEMAKER_REDIS_URL"] = redis.url
         port = free_port()

@@ -8,8 +8,8 @@ import pytest
 
 from tests.support.ports import free_port
 from tests.support.redis import start_redis
-from tests.support.servers import command_env, run_command
 from tests.support.ws_client import (
+    migrated_worker_env,
     open_socket,
     read_text_frame,
     send_text_frame,
@@ -22,13 +22,7 @@ NOTE = "The presenter shows something you cannot see."
 
 
 def test_a_follower_on_another_worker_gets_the_presenters_views_and_the_end(tmp_path):
-    env = command_env(
-        tmpdir=tmp_path,
-        home=tmp_path,
-        extra={"TILEMAKER_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"},
-    )
-    migrated = run_command(["migrate", "-v0"], cwd=tmp_path, env=env, launcher="manage.py")
-    assert migrated.returncode == 0, migrated.stderr
+    env = migrated_worker_env(tmp_path)
     with start_redis() as redis:
         env["TILEMAKER_REDIS_URL"] = redis.url
         first, second = free_port(), free_port()

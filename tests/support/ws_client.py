@@ -13,7 +13,7 @@ import ssl
 import sys
 from pathlib import Path
 
-from tests.support.servers import ServerProcess, wait_until
+from tests.support.servers import ServerProcess, command_env, run_command, wait_until
 
 # A guard against a hang, not a timed assertion.
 SOCKET_TIMEOUT_SECONDS = 60
@@ -120,3 +120,16 @@ def start_daphne_worker(port: int, *, cwd: Path, env: dict) -> ServerProcess:
     wait_until(lambda: listening(port) or worker.process.poll() is not None)
     assert worker.process.poll() is None, worker.output
     return worker
+
+
+def migrated_worker_env(folder: Path) -> dict:
+    """The environment of processes sharing a migrated SQLite file in ``folder``
+    (daphne workers, ``manage.py shell``); callers add TILEMAKER_REDIS_URL."""
+    env = command_env(
+        tmpdir=folder,
+        home=folder,
+        extra={"TILEMAKER_DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}"},
+    )
+    migrated = run_command(["migrate", "-v0"], cwd=folder, env=env, launcher="manage.py")
+    assert migrated.returncode == 0, migrated.stderr
+    return env
