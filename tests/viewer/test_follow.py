@@ -94,6 +94,9 @@ def test_a_follower_follows_the_presenter_until_dragging_the_map(browser, server
         presenter.wait_for_function(
             f"window.tilemakerViewer.sky.getCentreSky().raDeg !== {before['ra']}"
         )
+        # OpenLayers' kinetic panning goes on after the button is released: the
+        # presenter's last view is the one the follower ends on.
+        presenter.wait_for_function("!window.tilemakerViewer.sky.view.getAnimating()")
         panned = _view(presenter)
         _follows(follower, panned)
         assert panned["ra"] != pytest.approx(before["ra"])
