@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from timing import percentile
+
 REPO = Path(__file__).resolve().parent.parent
 GROUPS, MAPS_PER_GROUP, BANDS_PER_MAP, LAYERS_PER_BAND = 5, 4, 2, 5  # 200 layers
 
@@ -132,11 +134,6 @@ def time_requests(client, url: str, repeats: int, *, cold: bool):
     return wall, cpu, size
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, default=100_000)
@@ -197,7 +194,7 @@ def main() -> None:
 
 def ms(seconds: list[float], *, p90: bool = True) -> str:
     text = f"{1000 * statistics.median(seconds):.1f}"
-    return f"{text} ({1000 * percentile(seconds, 0.9):.1f})" if p90 else text
+    return f"{text} ({1000 * percentile(seconds, 90):.1f})" if p90 else text
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from timing import percentile
+
 from tests.support.ports import free_port
 from tests.support.redis import start_redis
 from tests.support.servers import command_env, run_command
@@ -43,11 +45,6 @@ for number in range({SAVES}):
     layer.save()
     time.sleep({PAUSE_SECONDS})
 """
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -95,7 +92,7 @@ def main() -> None:
         latencies_ms = [(arrived - start) * 1000 for start, arrived in zip(sent, got, strict=True)]
         print(
             f"worker {index + 1}: p50 {statistics.median(latencies_ms):.1f} ms, "
-            f"p99 {_percentile(latencies_ms, 0.99):.1f} ms, max {max(latencies_ms):.1f} ms"
+            f"p99 {percentile(latencies_ms, 99):.1f} ms, max {max(latencies_ms):.1f} ms"
         )
 
 

@@ -19,17 +19,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from timing import percentile
+
 from tests.support.admin_form import Curator
 from tests.support.stack import LAYER_IDS, SERVER_NAME, start_stack
 from tests.support.ws_client import open_events_socket, read_text_frame
 
 SAVES = 100
 PAUSE_SECONDS = 0.05
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -71,13 +68,13 @@ def main() -> None:
     request_ms = [(end - start) * 1000 for start, end in zip(sent, answered, strict=True)]
     print(
         f"the admin's POST (save and redirect): p50 {statistics.median(request_ms):.1f} ms, "
-        f"p99 {_percentile(request_ms, 0.99):.1f} ms"
+        f"p99 {percentile(request_ms, 99):.1f} ms"
     )
     for name, got in arrivals.items():
         latencies_ms = [(arrived - start) * 1000 for start, arrived in zip(sent, got, strict=True)]
         print(
             f"{name}: p50 {statistics.median(latencies_ms):.1f} ms, "
-            f"p99 {_percentile(latencies_ms, 0.99):.1f} ms, max {max(latencies_ms):.1f} ms"
+            f"p99 {percentile(latencies_ms, 99):.1f} ms, max {max(latencies_ms):.1f} ms"
         )
 
 

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from timing import percentile
+
 from tests.support.ports import free_port
 from tests.support.redis import start_redis
 from tests.support.servers import command_env, run_command
@@ -28,11 +30,6 @@ from tests.support.ws_client import (
 STATES = 200
 # The viewer sends at most one view per 100 ms (follow.js SEND_INTERVAL_MS).
 PAUSE_SECONDS = 0.1
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -72,7 +69,7 @@ def main() -> None:
     print(f"{STATES} views, presenter and follower on 2 daphne workers, redis-server")
     print(
         f"presenter -> follower: p50 {statistics.median(latencies_ms):.1f} ms, "
-        f"p99 {_percentile(latencies_ms, 0.99):.1f} ms, max {max(latencies_ms):.1f} ms"
+        f"p99 {percentile(latencies_ms, 99):.1f} ms, max {max(latencies_ms):.1f} ms"
     )
 
 

@@ -40,6 +40,7 @@ sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO))
 
 from act_map import ensure_act_map  # noqa: E402
+from timing import percentile  # noqa: E402
 
 from tests.support.memcached import start_memcached  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
@@ -211,11 +212,6 @@ def timed(connection, path, headers=None, expect=200) -> float:
     if status != expect:
         raise SystemExit(f"{path}: HTTP {status}: {body[:200]!r}")
     return elapsed * 1000
-
-
-def percentile(values, p) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def tile_path(layer_id, x, y, *, level=DEEPEST, query="") -> str:

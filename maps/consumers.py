@@ -4,7 +4,9 @@ presenter (``maps.follow``)."""
 import asyncio
 import json
 import logging
+import math
 import secrets
+import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
@@ -16,6 +18,11 @@ from maps import events, follow, grants
 NO_PRESENTER_SECONDS = 3.0
 # The websocket close code a follower gets for an unknown or ended session.
 CLOSE_NOT_FOUND = 4404
+# A presenter's states are shared at most this often (the viewer sends ten a
+# second at most); faster ones are merged into the next, the latest always
+# shared. Each shared state costs every follower a grant check: a socket
+# sending in a loop must not cost more than a viewer.
+MIN_STATE_INTERVAL_SECONDS = 0.05
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +120,13 @@ class FollowConsumer(AsyncWebsocketConsumer):
         self.session_id = session_id
         self.state: str | None = None
         self.waiting: asyncio.Task | None = None
+        # The presenter's throttle: when the last state was shared, and the
+        # pending share of a later one.
+        self.shared_at = -math.inf
+        self.sharing: asyncio.Task | None = None
+        # A follower's last state: a state shared just after the follower's
+        # welcome carried it is not sent twice.
+        self.shown: dict | None = None
         await self.accept()
         if not follow.SESSION_ID.fullmatch(self.session_id):
             await self._error("No presentation has that id.")
@@ -131,8 +145,9 @@ class FollowConsumer(AsyncWebsocketConsumer):
             self.waiting = asyncio.create_task(self._give_up_without_presenter())
 
     async def disconnect(self, code) -> None:
-        if self.waiting is not None:
-            self.waiting.cancel()
+        for task in (self.waiting, self.sharing):
+            if task is not None:
+                task.cancel()
         if not hasattr(self, "group"):
             return
         if self.presenting:
@@ -159,9 +174,13 @@ class FollowConsumer(AsyncWebsocketConsumer):
         except follow.StateError as error:
             await self._error(str(error))
             return
-        await self.channel_layer.group_send(
-            self.group, {"type": "follow.state", "state": self.state, "presenter": self.presenter}
-        )
+        if self.sharing is not None:
+            return
+        wait_seconds = self.shared_at + MIN_STATE_INTERVAL_SECONDS - time.monotonic()
+        if wait_seconds <= 0:
+            await self._share_state()
+        else:
+            self.sharing = asyncio.create_task(self._share_state_after(wait_seconds))
 
     # --- channel layer messages -------------------------------------------
 
@@ -190,7 +209,9 @@ class FollowConsumer(AsyncWebsocketConsumer):
         sent = {"type": "state", "state": state, "presenter": message["presenter"]}
         if hidden:
             sent["note"] = follow.HIDDEN_NOTE
-        await self._send(sent)
+        if sent != self.shown:
+            self.shown = sent
+            await self._send(sent)
 
     async def follow_ended(self, message: dict) -> None:
         if not self.presenting:
@@ -198,6 +219,17 @@ class FollowConsumer(AsyncWebsocketConsumer):
             await self.close()
 
     # --- helpers ------------------------------------------------------------
+
+    async def _share_state(self) -> None:
+        self.shared_at = time.monotonic()
+        await self.channel_layer.group_send(
+            self.group, {"type": "follow.state", "state": self.state, "presenter": self.presenter}
+        )
+
+    async def _share_state_after(self, wait_seconds: float) -> None:
+        await asyncio.sleep(wait_seconds)
+        self.sharing = None
+        await self._share_state()
 
     async def _give_up_without_presenter(self) -> None:
         await asyncio.sleep(NO_PRESENTER_SECONDS)

@@ -269,13 +269,14 @@ class FolderWatcher:
 
     def _add_catalogue(self, path: str, row, destination: Destination, grant) -> None:
         wanted = slug(f"{destination.map_group_id}-{Path(path).stem}")
-        group = SourceGroup(
-            source_group_id=_unique(SourceGroup, "source_group_id", wanted),
+        group = _new_child(
+            SourceGroup,
+            "source_group_id",
+            wanted,
+            SourceGroup.objects.all(),
             grant=grant,
-            position=_next_position(SourceGroup.objects.all()),
             **row.fields,
         )
-        group.save()
         count = _replace_sources(group, row.records or [])
         self._catalogues[path] = group.source_group_id
         self.report(f"Watching: added catalogue {group.source_group_id} ({count} sources)")
@@ -361,43 +362,51 @@ def _next_position(queryset) -> int:
     return 0 if last is None else last + 1
 
 
+def _new_child(model, id_field: str, wanted_id: str, siblings, **fields):
+    """A new ``model`` row placed after its ``siblings``, its id made unique from ``wanted_id``."""
+    child = model(
+        **{id_field: _unique(model, id_field, wanted_id)},
+        position=_next_position(siblings),
+        **fields,
+    )
+    child.save()
+    return child
+
+
 def _place_layers(group_row, group: MapGroup, grant: Grant | None) -> int:
     """Put a scanned file's layers into ``group``: its map and band by name, else new ones."""
     count = 0
     for map_row in group_row.children:
-        map_object = group.maps.filter(name=map_row.fields["name"]).first()
-        if map_object is None:
-            map_id = slug(f"{group.map_group_id}-{map_row.fields['name']}")
-            map_object = Map(
-                map_id=_unique(Map, "map_id", map_id),
-                map_group=group,
-                grant=grant,
-                position=_next_position(group.maps.all()),
-                **map_row.fields,
-            )
-            map_object.save()
+        map_object = group.maps.filter(name=map_row.fields["name"]).first() or _new_child(
+            Map,
+            "map_id",
+            slug(f"{group.map_group_id}-{map_row.fields['name']}"),
+            group.maps.all(),
+            map_group=group,
+            grant=grant,
+            **map_row.fields,
+        )
         for band_row in map_row.children:
-            band = map_object.bands.filter(name=band_row.fields["name"]).first()
-            if band is None:
-                band_id = slug(f"{map_object.map_id}-{band_row.fields['name']}")
-                band = Band(
-                    band_id=_unique(Band, "band_id", band_id),
-                    map=map_object,
-                    grant=grant,
-                    position=_next_position(map_object.bands.all()),
-                    **band_row.fields,
-                )
-                band.save()
+            band = map_object.bands.filter(name=band_row.fields["name"]).first() or _new_child(
+                Band,
+                "band_id",
+                slug(f"{map_object.map_id}-{band_row.fields['name']}"),
+                map_object.bands.all(),
+                map=map_object,
+                grant=grant,
+                **band_row.fields,
+            )
             for layer_row in band_row.children:
                 suffix = layer_row.key.removeprefix(f"{band_row.key}-")
-                layer = Layer(
-                    layer_id=_unique(Layer, "layer_id", slug(f"{band.band_id}-{suffix}")),
+                _new_child(
+                    Layer,
+                    "layer_id",
+                    slug(f"{band.band_id}-{suffix}"),
+                    band.layers.all(),
                     band=band,
                     grant=grant,
-                    position=_next_position(band.layers.all()),
                     **layer_row.fields,
                 )
-                layer.save()
                 count += 1
     return count
 

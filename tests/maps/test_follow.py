@@ -7,6 +7,7 @@ groups, as they do across workers. "Never sent" is checked by order: a later
 state the follower must receive is the next message.
 """
 
+import time
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
@@ -123,8 +124,9 @@ async def _send_state(presenter: WebsocketCommunicator, state: str) -> None:
 
 
 async def _settled(presenter: WebsocketCommunicator) -> None:
-    """Return once the presenter's consumer has shared every state sent so far: it
-    takes its messages in order, so its answer to a bad frame comes after them."""
+    """Return once the presenter's consumer has taken every state sent so far (the
+    latest is the one a new follower gets): it takes its messages in order, so
+    its answer to a bad frame comes after them."""
     await presenter.send_to(text_data="settle")
     assert (await _next(presenter))["type"] == "error"
 
@@ -306,6 +308,34 @@ def test_an_unknown_or_malformed_session_id_gets_an_error_and_a_close(
         }
         closed = await follower.receive_output(timeout=RECEIVE_TIMEOUT_SECONDS)
         assert closed == {"type": "websocket.close", "code": consumers.CLOSE_NOT_FOUND}
+
+    _run(scenario)
+
+
+def test_a_presenter_sending_in_a_loop_is_shared_at_most_once_per_interval(catalogue):
+    states = [
+        f"layer=coadd-f090-i&ra=1.0000000&dec=2.0000000&zoom={n % 7}&flip={n}" for n in range(300)
+    ]
+
+    async def scenario():
+        presenter, session_id = await _present()
+        await _send_state(presenter, PUBLIC_VIEW)
+        follower = await _open(f"/ws/follow/{session_id}")
+        assert (await _next(follower))["state"] == PUBLIC_VIEW
+        started = time.monotonic()
+        for state in states:
+            await _send_state(presenter, state)
+        received = [(await _next(follower))["state"]]
+        while received[-1] != states[-1]:
+            received.append((await _next(follower))["state"])
+        elapsed_seconds = time.monotonic() - started
+        # Never two states within one interval, whatever the machine's load; the
+        # latest always arrives, and in the order sent.
+        assert len(received) <= 1 + elapsed_seconds / consumers.MIN_STATE_INTERVAL_SECONDS
+        assert len(received) < len(states) / 4
+        assert received == sorted(received, key=states.index)
+        await presenter.disconnect()
+        await follower.disconnect()
 
     _run(scenario)
 
