@@ -15,7 +15,8 @@ version, to the users who may see that layer.
 
 A change to what a user holds (a grant given to or taken from them or one of
 their Django groups, their membership of a group, the GitHub organisation
-grants set at login) changes what they see without any object changing: it
+grants set at login, their account deactivated, reactivated or deleted)
+changes what they see without any object changing: it
 is sent to that user's own channel group only (``user_group``), listing the
 objects that became visible or hidden to them with the grants each needs;
 each socket compares the grants its viewer was last shown the catalogue under
@@ -89,6 +90,11 @@ def connect() -> None:
         m2m_changed.connect(
             _membership_changed, sender=through, dispatch_uid=f"events-m2m-{through._meta.label}"
         )
+    user_model = get_user_model()
+    pre_save.connect(_user_before, sender=user_model, dispatch_uid="events-user-pre-save")
+    pre_delete.connect(_user_before, sender=user_model, dispatch_uid="events-user-pre-delete")
+    post_save.connect(_user_saved, sender=user_model, dispatch_uid="events-user-post-save")
+    post_delete.connect(_user_deleted, sender=user_model, dispatch_uid="events-user-post-delete")
 
 
 def _membership_tables() -> tuple:
@@ -268,6 +274,39 @@ def _membership_changed(sender, instance, action, reverse, pk_set, **kwargs) -> 
         after = after_by_user.get(user_id, frozenset())
         if after != before:
             _send_to_user(user_id, before, after)
+
+
+def _user_before(sender, instance, update_fields=None, **kwargs) -> None:
+    # A save naming its fields without is_active (the last_login of every
+    # login) cannot change the user's grants: no query.
+    if instance.pk is None or (update_fields is not None and "is_active" not in update_fields):
+        return
+    before = grants.grants_of_users([instance.pk]).get(instance.pk, frozenset())
+    setattr(instance, _HOLDERS_BEFORE, before)
+
+
+def _user_saved(sender, instance, **kwargs) -> None:
+    """A deactivated user holds no grant (``maps.grants``): their open viewers are
+    told at once that what the grants showed is gone (and back on reactivation)."""
+    before = getattr(instance, _HOLDERS_BEFORE, None)
+    if before is None:
+        return
+    delattr(instance, _HOLDERS_BEFORE)
+    after = grants.grants_of_users([instance.pk]).get(instance.pk, frozenset())
+    if after != before:
+        _send_to_user(instance.pk, before, after)
+
+
+def _user_deleted(sender, instance, **kwargs) -> None:
+    """A deleted user's sockets live on as an anonymous visitor's (their session is
+    gone): told what only their grants showed is gone."""
+    before = getattr(instance, _HOLDERS_BEFORE, None)
+    if before is None:
+        return
+    delattr(instance, _HOLDERS_BEFORE)
+    after = grants.current_grants(None)
+    if after != before:
+        _send_to_user(instance.pk, before, after)
 
 
 def _send_to_user(user_id: int, before: frozenset[str], after: frozenset[str]) -> None:

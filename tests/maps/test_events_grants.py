@@ -194,3 +194,44 @@ def test_a_grant_given_and_taken_back_before_delivery_announces_nothing(users):
         await socket.disconnect()
 
     async_to_sync(scenario)()
+
+
+def test_the_user_deactivated_and_reactivated(users):
+    """A deactivated user holds no grant: their open viewer is told at once."""
+    member, bystander = users
+    _secret().users.add(member)
+    member_cookie, bystander_cookie = _session_cookie(member), _session_cookie(bystander)
+
+    def set_active(user, active):
+        user.is_active = active
+        user.save()
+
+    async def scenario():
+        socket, other = await _connect(member_cookie), await _connect(bystander_cookie)
+        await database_sync_to_async(set_active)(member, False)
+        assert await _received(socket, len(HIDDEN)) == _events("removed")
+        await _public_change_is_next(socket, other)
+        await database_sync_to_async(set_active)(member, True)
+        assert await _received(socket, len(HIDDEN)) == _events("added")
+        await _public_change_is_next(socket, other)
+        await socket.disconnect()
+        await other.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_the_user_deleted(users):
+    """The deleted user's open socket is told that what their grant showed is gone."""
+    member, bystander = users
+    _secret().users.add(member)
+    member_cookie, bystander_cookie = _session_cookie(member), _session_cookie(bystander)
+
+    async def scenario():
+        socket, other = await _connect(member_cookie), await _connect(bystander_cookie)
+        await database_sync_to_async(member.delete)()
+        assert await _received(socket, len(HIDDEN)) == _events("removed")
+        await _public_change_is_next(socket, other)
+        await socket.disconnect()
+        await other.disconnect()
+
+    async_to_sync(scenario)()
