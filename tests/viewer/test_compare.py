@@ -288,6 +288,11 @@ def test_bad_compare_parameters_are_ignored(page, live_server, sky):
     )
     state = page.evaluate("window.tilemakerViewer.compare.getState()")
     assert state == {"mode": "off", "layers": [], "rateS": 1, "opacity": 0.5, "split": 0.5}
+    # The viewer rewrites the URL a moment (main.js URL_DELAY_MS) after it is ready:
+    # wait for that (the bad rate gone), then check the bad mode went with it.
+    page.wait_for_function(
+        "!new URLSearchParams(window.location.search).has('rate')", timeout=RENDER_TIMEOUT_MS
+    )
     assert "cmp" not in url_params(page)
 
 
@@ -296,6 +301,15 @@ def test_flipping_the_sky_flips_the_compared_layer_too(page, live_server, sky, s
     page.locator("#map").focus()
     page.keyboard.press("f")
     wait_for_url(page, flip="0")
+    # The flip drops the compared layer built for the other orientation and
+    # reads it again (compare.js sync): wait until it is back, flipped.
+    page.wait_for_function(
+        """() => {
+            const entries = [...window.tilemakerViewer.compare.entries.values()];
+            return entries.length === 1 && entries[0].tileLayer.get('flip') === false;
+        }""",
+        timeout=RENDER_TIMEOUT_MS,
+    )
     settle(page)
 
     image = screenshot(page)

@@ -23,6 +23,7 @@ from tests.viewer.conftest import (
     pixel_centre_deg,
 )
 from tests.viewer.helpers import (
+    RENDER_TIMEOUT_MS,
     assert_colour,
     open_viewer,
     pixel,
@@ -31,6 +32,7 @@ from tests.viewer.helpers import (
     settle,
     url_params,
     view_query,
+    wait_for_url,
 )
 
 pytestmark = [
@@ -107,7 +109,11 @@ def test_changing_a_scale_makes_no_request_and_recolours(page, live_server, sky,
     open_derived(page, live_server)
     requests = RequestLog(page)
     page.locator("#derived-panel").evaluate("(panel) => { panel.open = true; }")
-    page.wait_for_timeout(200)
+    # Opening the panel reads the menu's layers for the inputs (derivedview.js
+    # loadLayers): its requests are over once the list is filled.
+    page.wait_for_function(
+        "window.tilemakerViewer.derived.layers.length > 0", timeout=RENDER_TIMEOUT_MS
+    )
     requests.paths.clear()
     page.locator("#derived-scale-b").fill("-1")
     page.locator("#derived-scale-b").dispatch_event("change")
@@ -121,7 +127,8 @@ def test_changing_a_scale_makes_no_request_and_recolours(page, live_server, sky,
         if COLOUR["vmin"] < value < COLOUR["vmax"]:
             xy = screen_xy(page, VIEW, *pixel_centre_deg(column, row))
             assert_colour(pixel(image, *xy), difference_colour(value), tolerance=LUT_STEP)
-    settle(page)
+    # The URL follows a moment (main.js URL_DELAY_MS) after the change.
+    wait_for_url(page, dsb="-1")
     assert url_params(page)["dsb"] == ["-1"]
 
 

@@ -14,7 +14,14 @@ from pixell import enmap
 
 from maps.layer_geometry import refresh_layer_geometry
 from maps.models import Band, Layer, Map, MapGroup
-from tests.viewer.helpers import open_viewer, screenshot, settle, url_params, view_query
+from tests.viewer.helpers import (
+    RENDER_TIMEOUT_MS,
+    open_viewer,
+    screenshot,
+    settle,
+    url_params,
+    view_query,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -157,7 +164,10 @@ def test_after_goto_and_enter_the_keys_act_on_the_map(page, live_server, pixell_
     page.locator("#readout").click()
     page.locator("#goto-input").fill("1 1")
     page.keyboard.press("Enter")
-    page.wait_for_timeout(400)
+    # The view glides to the position (tools.js goTo): zoom once it has arrived.
+    page.wait_for_function(
+        "!window.tilemakerViewer.sky.view.getAnimating()", timeout=RENDER_TIMEOUT_MS
+    )
     page.keyboard.press("+")
     page.wait_for_function(
         "new URLSearchParams(window.location.search).get('zoom') === '2'", timeout=5000
