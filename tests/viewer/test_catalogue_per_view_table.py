@@ -67,16 +67,20 @@ def table_names(page) -> list[str]:
 def shown_answer(page, answers):
     """The view answer the table lists: the view is loaded again as the map settles (the
     table panel opening resizes it), and answers may come in any order; the viewer keeps
-    the newest request's, so the last one received is not always it."""
-    names = sorted(table_names(page))
-    count = page.locator("#table-count").inner_text()
-    for answer in reversed(answers):
-        body = answer.json() if answer.ok else None
-        if body is None or sorted(row[1] for row in body["sources"]) != names:
-            continue
-        about = "~" if body["total_is_estimate"] else ""
-        if f" of {about}{body['total']} in view" in count:
-            return answer
+    the newest request's, so the last one received is not always it. Under load an
+    answer may reach the table before its response event reaches this list, or land
+    between reading the rows and the count: read both again once the map settles."""
+    for _attempt in range(10):
+        names = sorted(table_names(page))
+        count = page.locator("#table-count").inner_text()
+        for answer in reversed(answers):
+            body = answer.json() if answer.ok else None
+            if body is None or sorted(row[1] for row in body["sources"]) != names:
+                continue
+            about = "~" if body["total_is_estimate"] else ""
+            if f" of {about}{body['total']} in view" in count:
+                return answer
+        settle(page)
     raise AssertionError(f"no view answer lists the table's {len(names)} rows ({count!r})")
 
 
