@@ -55,6 +55,22 @@ def settle(page):
     )
 
 
+def settle_panels(page):
+    """As ``settle``, for every panel's map (the main map is panel 1)."""
+    page.wait_for_timeout(50)
+    page.evaluate(
+        """(timeout) => Promise.all(window.tilemakerViewer.panels.panels.map((panel) =>
+            new Promise((resolve, reject) => {
+                const map = panel.sky.map;
+                const fail = () => reject(new Error('a panel never rendered'));
+                const timer = setTimeout(fail, timeout);
+                map.once('rendercomplete', () => { clearTimeout(timer); resolve(true); });
+                map.render();
+            })))""",
+        RENDER_TIMEOUT_MS,
+    )
+
+
 def screen_xy(page, view, ra_deg, dec_deg):
     """Where (ra, dec) must be on screen, from the view alone (not from the viewer's code).
 
