@@ -164,6 +164,16 @@ def wait_for_url(page, **expected):
     )
 
 
+def wait_for_saved_url(page):
+    """Wait until the page URL is the view shown: the viewer rewrites it a moment
+    (main.js URL_DELAY_MS) after each change, so a URL read before may be the last one.
+    Not while presenting or following: the URL then also carries follow=."""
+    page.wait_for_function(
+        "window.tilemakerViewer.viewQuery() === window.location.search.slice(1)",
+        timeout=RENDER_TIMEOUT_MS,
+    )
+
+
 def save_stokes_band(path, layer_ids, *, prefix, name, **display):
     """One group > map > band ``{prefix}-f090`` whose layers are the planes of the
     FITS cube ``path``, ``layer_ids`` ({"I": id, ...}) in plane order, with ``stokes`` set."""
