@@ -55,6 +55,22 @@ def settle(page):
     )
 
 
+def settle_panels(page):
+    """As ``settle``, for every panel's map (the main map is panel 1)."""
+    page.wait_for_timeout(50)
+    page.evaluate(
+        """(timeout) => Promise.all(window.tilemakerViewer.panels.panels.map((panel) =>
+            new Promise((resolve, reject) => {
+                const map = panel.sky.map;
+                const fail = () => reject(new Error('a panel never rendered'));
+                const timer = setTimeout(fail, timeout);
+                map.once('rendercomplete', () => { clearTimeout(timer); resolve(true); });
+                map.render();
+            })))""",
+        RENDER_TIMEOUT_MS,
+    )
+
+
 def screen_xy(page, view, ra_deg, dec_deg):
     """Where (ra, dec) must be on screen, from the view alone (not from the viewer's code).
 
@@ -144,6 +160,16 @@ def wait_for_url(page, **expected):
             return Object.entries(expected).every(([k, v]) => params.get(k) === v);
         }""",
         arg={key: str(value) for key, value in expected.items()},
+        timeout=RENDER_TIMEOUT_MS,
+    )
+
+
+def wait_for_saved_url(page):
+    """Wait until the page URL is the view shown: the viewer rewrites it a moment
+    (main.js URL_DELAY_MS) after each change, so a URL read before may be the last one.
+    Not while presenting or following: the URL then also carries follow=."""
+    page.wait_for_function(
+        "window.tilemakerViewer.viewQuery() === window.location.search.slice(1)",
         timeout=RENDER_TIMEOUT_MS,
     )
 

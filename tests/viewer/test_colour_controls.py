@@ -246,6 +246,8 @@ def test_log_with_vmin_at_or_below_zero_asks_and_changes_nothing_until_chosen(
     assert "smallest > 0 in view" in labels[0]
     assert colour_state(page) == before
     assert not page.locator("#log").is_checked()
+    # The page's first URL is written a moment after it is ready.
+    wait_for_url(page, log="0")
     assert url_params(page)["log"] == ["0"]
     assert requests.paths == []
 

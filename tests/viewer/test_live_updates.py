@@ -30,7 +30,14 @@ from tests.support.redis import Redis, start_redis
 from tests.support.servers import command_env, run_command
 from tests.support.ws_client import start_daphne_worker
 from tests.viewer.conftest import VIEW, VIEWPORT
-from tests.viewer.helpers import open_viewer, pixel, screenshot, settle, view_query
+from tests.viewer.helpers import (
+    open_viewer,
+    pixel,
+    screenshot,
+    settle,
+    settle_panels,
+    view_query,
+)
 
 pytestmark = pytest.mark.services
 
@@ -150,6 +157,31 @@ def not_reloaded(page):
     return page.evaluate("window.__notReloaded === true")
 
 
+def count_applied_batches(page):
+    """From now on, ``window.__appliedEvents`` lists the events of every batch the
+    page has finished applying (live.js LiveViewer.apply): what a page that shows
+    no change did with an event."""
+    page.evaluate(
+        """() => {
+            const live = window.tilemakerViewer.live;
+            const apply = live.apply.bind(live);
+            window.__appliedEvents = [];
+            live.apply = async (events) => {
+                await apply(events);
+                window.__appliedEvents.push(...events.filter(Boolean));
+            };
+        }"""
+    )
+
+
+def wait_for_applied_event(page, kind, object_id):
+    page.wait_for_function(
+        "([kind, id]) => window.__appliedEvents.some((e) => e.kind === kind && e.id === id)",
+        arg=[kind, object_id],
+        timeout=EVENT_TIMEOUT_MS,
+    )
+
+
 def test_a_new_layer_appears_and_a_renamed_one_changes_name_without_reload(page, live_site):
     open_live(page, live_site)
     assert menu_names(page) == ["LIVE-I", "LIVE-Q"]
@@ -210,6 +242,7 @@ def test_a_layer_restricted_by_a_grant_disappears_only_for_users_without_it(
         holder_page = holder_context.new_page()
         open_live(holder_page, live_site, "live-q")
         open_live(page, live_site, "live-q")
+        count_applied_batches(holder_page)
         layer = write(lambda: Layer.objects.get(layer_id="live-q"))
         layer.grant = grant
         write(layer.save)
@@ -219,8 +252,9 @@ def test_a_layer_restricted_by_a_grant_disappears_only_for_users_without_it(
         )
         page.get_by_text(message).wait_for(timeout=EVENT_TIMEOUT_MS)
         wait_for_menu(page, ["LIVE-I"])
-        # The holder heard "changed": same menu, same layer, no message.
-        holder_page.wait_for_timeout(1000)
+        # The holder heard "changed": same menu, same layer, no message (read once
+        # the holder has applied that event, else they would hold before it came).
+        wait_for_applied_event(holder_page, "layer", "live-q")
         assert menu_names(holder_page) == ["LIVE-I", "LIVE-Q"]
         assert holder_page.evaluate("window.tilemakerViewer.layer.layer_id") == "live-q"
         assert holder_page.get_by_text("no longer available").count() == 0
@@ -309,6 +343,8 @@ def test_a_panels_deleted_layer_says_so_and_the_panel_shows_another(page, live_s
 
 def test_a_panels_rewritten_file_shows_its_new_values_without_reload(page, live_site):
     open_live(page, live_site, panels=2, p2="live-q")
+    # open_live settles the main map only: panel 2 has a map of its own.
+    settle_panels(page)
     top = np.round(np.array(colormaps["viridis"](1.0)[:3]) * 255)
     assert np.abs(screen_centre_colour(page, '[data-panel="1"]', PANEL_SPOT) - top).max() > 10
     with fits.open(live_site.sky_file, mode="update") as hdus:
@@ -320,7 +356,7 @@ def test_a_panels_rewritten_file_shows_its_new_values_without_reload(page, live_
         arg=version,
         timeout=EVENT_TIMEOUT_MS,
     )
-    settle(page)
+    settle_panels(page)
     # Off the panel's centre, where a graticule line crosses.
     assert np.abs(screen_centre_colour(page, '[data-panel="1"]', PANEL_SPOT) - top).max() <= 1
     tiles = page.evaluate(

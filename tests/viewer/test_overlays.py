@@ -373,6 +373,13 @@ def test_vectors_below_the_p_over_sigma_threshold_of_an_ivar_layer_are_not_drawn
         assert segment["p"] == pytest.approx(P_TRUE - SIGMA_BIN_EAST**2 / (2 * P_TRUE), rel=1e-6)
     assert page.locator("#vector-threshold-label").inner_text() == f"P/{SIGMA}"
     assert page.locator("#vector-noise").input_value() == "ov-ivar"
+    # The option is named after the layer once the band's layers have been read
+    # (overlaypanel.js setLayer, not awaited before the page is ready).
+    page.wait_for_function(
+        "(name) => document.querySelectorAll('#vector-noise option')[1]?.textContent === name",
+        arg=f"{SIGMA} = 1/sqrt(IVar map)",
+        timeout=RENDER_TIMEOUT_MS,
+    )
     assert page.locator("#vector-noise option").nth(1).inner_text() == f"{SIGMA} = 1/sqrt(IVar map)"
     assert page.locator("#vector-debias").input_value() == "mas"
     assert page.locator("#vector-convention-note").inner_text() == "Q/U IAU (chosen)"

@@ -18,8 +18,10 @@ from tests.viewer.helpers import (
     open_viewer,
     screen_xy,
     screenshot,
+    settle,
     sky_at_screen,
     view_query,
+    wait_for_saved_url,
 )
 
 pytestmark = [
@@ -241,8 +243,10 @@ def test_imported_ds9_file_is_saved_and_drawn_where_it_belongs(
     path.write_text(DS9_FILE)
     page.locator("#region-file").set_input_files(str(path))
     page.locator("#region-list .region-entry").nth(1).wait_for()
+    # The saved list is read again after the map's list is drawn.
+    page.locator("#region-saved .region-entry").nth(1).wait_for()
     page.mouse.move(5, 5)
-    page.wait_for_timeout(300)
+    settle(page)
     image = screenshot(page, "regions-import")
 
     saved = Region.objects.filter(owner=user).order_by("pk")
@@ -358,7 +362,7 @@ def test_long_region_lists_stay_out_of_the_link(page, live_server, sky):
           }
         }"""
     )
-    page.wait_for_timeout(600)
+    wait_for_saved_url(page)
     assert "reg" not in parse_qs(urlsplit(page.url).query)
 
 

@@ -24,6 +24,7 @@ from tests.viewer.conftest import (
     pixel_centre_deg,
 )
 from tests.viewer.helpers import (
+    RENDER_TIMEOUT_MS,
     TileLog,
     assert_colour,
     cmap_rgb,
@@ -35,6 +36,7 @@ from tests.viewer.helpers import (
     sky_at_screen,
     url_params,
     view_query,
+    wait_for_saved_url,
     wait_for_url,
 )
 
@@ -136,8 +138,32 @@ def test_layer_menu_loads_lazily_and_searches(page, live_server, sky):
     page.wait_for_function("document.querySelector('#layer-tree .empty') !== null", timeout=10_000)
 
 
+class TileRequests:
+    """The query of every PNG tile the page asked for, in the order it asked.
+
+    A slow drag also sends the tiles of a handle position on the way (colour.js
+    DRAG_UPDATE_MS); their answers may land after those of the final position,
+    so the last tile asked for, not the last answered, has the final settings."""
+
+    def __init__(self, page):
+        self.queries = []
+        page.on("request", self._record)
+
+    def _record(self, request):
+        if "/tile.png" in request.url:
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.url).query)
+            self.queries.append({key: values[0] for key, values in query.items()})
+
+    def clear(self):
+        self.queries.clear()
+
+    def last_query(self):
+        assert self.queries, "no tile was requested"
+        return self.queries[-1]
+
+
 def test_slider_drag_and_keys_change_vmin_vmax_in_tile_requests(page, live_server, sky):
-    tiles = TileLog(page)
+    tiles = TileRequests(page)
     open_viewer(page, live_server, view_query(layer="sky-i", gl="0", **VIEW))
 
     handle = page.locator("#handle-vmax").bounding_box()
@@ -191,7 +217,10 @@ def test_colour_change_keeps_old_tiles_on_screen(page, live_server, sky):
     held = []
     page.route("**/tile.png*", lambda route: held.append(route))
     focus_map(page)
-    page.keyboard.press("w")
+    # The new tiles are asked for once the map renders the new colour: wait for
+    # that, then give a wrong viewer time to clear the old ones.
+    with page.expect_request("**/tile.png*", timeout=RENDER_TIMEOUT_MS):
+        page.keyboard.press("w")
     page.wait_for_timeout(400)
     image = screenshot(page)
     assert held
@@ -459,14 +488,15 @@ def test_permalink_reload_restores_the_view(page, live_server, sky):
     page.mouse.move(840, 430, steps=5)
     page.mouse.up()
     page.keyboard.press("+")
+    # Kinetic panning and the zoom animate: settle waits for them to end.
     settle(page)
-    page.wait_for_timeout(600)
+    wait_for_saved_url(page)
     before_url = page.url
     before = screenshot(page)
     tiles.clear()
     page.reload()
     open_viewer(page, live_server, before_url.split("?", 1)[1])
-    page.wait_for_timeout(600)
+    wait_for_saved_url(page)
     assert page.url == before_url
     after = screenshot(page, "viewer-permalink")
     box = page.locator("#map").bounding_box()
