@@ -19,6 +19,7 @@ from tests.viewer.helpers import (
     open_viewer,
     pixel,
     screenshot,
+    settle_panels,
     url_params,
     view_query,
 )
@@ -43,22 +44,6 @@ def layer_settings(layer_id):
 def panels_query(layers, view=VIEW, **more):
     extra = {f"p{k}": layer_id for k, layer_id in enumerate(layers[1:], start=2)}
     return view_query(layer=layers[0], gl="1", panels=len(layers), **extra, **more, **view)
-
-
-def settle_panels(page):
-    """Wait until every panel has drawn every tile it wants."""
-    page.wait_for_timeout(50)
-    page.evaluate(
-        """(timeout) => Promise.all(window.tilemakerViewer.panels.panels.map((panel) =>
-            new Promise((resolve, reject) => {
-                const map = panel.sky.map;
-                const fail = () => reject(new Error('a panel never rendered'));
-                const timer = setTimeout(fail, timeout);
-                map.once('rendercomplete', () => { clearTimeout(timer); resolve(true); });
-                map.render();
-            })))""",
-        RENDER_TIMEOUT_MS,
-    )
 
 
 def open_panels(page, live_server, query):
