@@ -15,7 +15,8 @@ version, to the users who may see that layer.
 
 A change to what a user holds (a grant given to or taken from them or one of
 their Django groups, their membership of a group, the GitHub organisation
-grants set at login, their account deactivated, reactivated or deleted)
+grants set at login, their account deactivated, reactivated or deleted, a
+Django group of theirs deleted)
 changes what they see without any object changing: it
 is sent to that user's own channel group only (``user_group``), listing the
 objects that became visible or hidden to them with the grants each needs;
@@ -36,6 +37,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 
@@ -95,6 +97,9 @@ def connect() -> None:
     pre_delete.connect(_user_before, sender=user_model, dispatch_uid="events-user-pre-delete")
     post_save.connect(_user_saved, sender=user_model, dispatch_uid="events-user-post-save")
     post_delete.connect(_user_deleted, sender=user_model, dispatch_uid="events-user-post-delete")
+    # Deleting a group drops its memberships and grants without m2m_changed.
+    pre_delete.connect(_group_before_delete, sender=Group, dispatch_uid="events-group-pre-delete")
+    post_delete.connect(_announce_holders, sender=Group, dispatch_uid="events-group-post-delete")
 
 
 def _membership_tables() -> tuple:
@@ -265,6 +270,16 @@ def _membership_changed(sender, instance, action, reverse, pk_set, **kwargs) -> 
         holders = _holders(sender, instance, reverse, pk_set)
         setattr(instance, _HOLDERS_BEFORE, grants.grants_of_users(holders))
         return
+    _announce_holders(sender, instance)
+
+
+def _group_before_delete(sender, instance, **kwargs) -> None:
+    members = instance.user_set.values_list("pk", flat=True)
+    setattr(instance, _HOLDERS_BEFORE, grants.grants_of_users(members))
+
+
+def _announce_holders(sender, instance, **kwargs) -> None:
+    """Tell each user remembered by a pre_ signal on ``instance`` what they gained or lost."""
     before_by_user = getattr(instance, _HOLDERS_BEFORE, None)
     if before_by_user is None:
         return

@@ -235,3 +235,12 @@ def test_the_user_deleted(users):
         await other.disconnect()
 
     async_to_sync(scenario)()
+
+
+def test_a_group_holding_the_grant_deleted(users):
+    """Deleting a group drops its members' memberships without m2m_changed."""
+    group = Group.objects.create(name="act-members")
+    _secret().groups.add(group)
+    _membership_scenario(
+        users, lambda u: group.user_set.add(u), lambda u: Group.objects.get(pk=group.pk).delete()
+    )
