@@ -60,17 +60,21 @@ def users(catalogue):
 def _membership_scenario(users, give, take) -> None:
     """``give(member)`` must announce every hidden object as added to the member only,
     ``take(member)`` every one as removed; the bystander hears neither."""
+    _announced(users, (give, "added"), (take, "removed"))
+
+
+def _announced(users, *steps) -> None:
+    """For each ``(change, action)`` in turn, ``change(member)`` must announce every
+    hidden object with ``action`` to the member only; the bystander hears nothing."""
     member, bystander = users
     member_cookie, bystander_cookie = _session_cookie(member), _session_cookie(bystander)
 
     async def scenario():
         socket, other = await _connect(member_cookie), await _connect(bystander_cookie)
-        await database_sync_to_async(give)(member)
-        assert await _received(socket, len(HIDDEN)) == _events("added")
-        await _public_change_is_next(socket, other)
-        await database_sync_to_async(take)(member)
-        assert await _received(socket, len(HIDDEN)) == _events("removed")
-        await _public_change_is_next(socket, other)
+        for change, action in steps:
+            await database_sync_to_async(change)(member)
+            assert await _received(socket, len(HIDDEN)) == _events(action)
+            await _public_change_is_next(socket, other)
         await socket.disconnect()
         await other.disconnect()
 
@@ -198,43 +202,22 @@ def test_a_grant_given_and_taken_back_before_delivery_announces_nothing(users):
 
 def test_the_user_deactivated_and_reactivated(users):
     """A deactivated user holds no grant: their open viewer is told at once."""
-    member, bystander = users
-    _secret().users.add(member)
-    member_cookie, bystander_cookie = _session_cookie(member), _session_cookie(bystander)
+    _secret().users.add(users[0])
 
-    def set_active(user, active):
-        user.is_active = active
-        user.save()
+    def set_active(active):
+        def change(user):
+            user.is_active = active
+            user.save()
 
-    async def scenario():
-        socket, other = await _connect(member_cookie), await _connect(bystander_cookie)
-        await database_sync_to_async(set_active)(member, False)
-        assert await _received(socket, len(HIDDEN)) == _events("removed")
-        await _public_change_is_next(socket, other)
-        await database_sync_to_async(set_active)(member, True)
-        assert await _received(socket, len(HIDDEN)) == _events("added")
-        await _public_change_is_next(socket, other)
-        await socket.disconnect()
-        await other.disconnect()
+        return change
 
-    async_to_sync(scenario)()
+    _announced(users, (set_active(False), "removed"), (set_active(True), "added"))
 
 
 def test_the_user_deleted(users):
     """The deleted user's open socket is told that what their grant showed is gone."""
-    member, bystander = users
-    _secret().users.add(member)
-    member_cookie, bystander_cookie = _session_cookie(member), _session_cookie(bystander)
-
-    async def scenario():
-        socket, other = await _connect(member_cookie), await _connect(bystander_cookie)
-        await database_sync_to_async(member.delete)()
-        assert await _received(socket, len(HIDDEN)) == _events("removed")
-        await _public_change_is_next(socket, other)
-        await socket.disconnect()
-        await other.disconnect()
-
-    async_to_sync(scenario)()
+    _secret().users.add(users[0])
+    _announced(users, (lambda user: user.delete(), "removed"))
 
 
 def test_a_group_holding_the_grant_deleted(users):
