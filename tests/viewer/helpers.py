@@ -119,33 +119,48 @@ def assert_colour(actual, expected, tolerance=8.0):
 
 
 class TileLog:
-    """Every tile the page asked for (PNG or data tile): URL, status, layer id, z/y/x and query
-    parameters."""
+    """Every tile the page was answered (PNG or data tile): URL, status, layer id, z/y/x and
+    query parameters; and the query of every tile it asked for, in the order it asked."""
 
     def __init__(self, page):
         self.entries = []
+        self.asked = []
+        page.on("request", self._record_request)
         page.on("response", self._record)
+
+    @staticmethod
+    def _is_tile(url):
+        return "/tile.png" in url or "/data.f32" in url
+
+    @staticmethod
+    def _query(url):
+        return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+
+    def _record_request(self, request):
+        if self._is_tile(request.url):
+            self.asked.append(self._query(request.url))
 
     def _record(self, response):
         url = response.url
-        if "/tile.png" not in url and "/data.f32" not in url:
+        if not self._is_tile(url):
             return
-        parts = urlsplit(url)
-        segments = parts.path.strip("/").split("/")
-        query = {key: values[0] for key, values in parse_qs(parts.query).items()}
-        self.entries.append(
-            {"url": url, "status": response.status, "layer": segments[-5], "query": query}
-        )
+        layer = urlsplit(url).path.strip("/").split("/")[-5]
+        query = self._query(url)
+        self.entries.append({"url": url, "status": response.status, "layer": layer, "query": query})
 
     def clear(self):
         self.entries.clear()
+        self.asked.clear()
 
     def layers(self):
         return {entry["layer"] for entry in self.entries}
 
     def last_query(self):
-        assert self.entries, "no tile was requested"
-        return self.entries[-1]["query"]
+        """The query of the last tile asked for: a slow change (a dragged handle, colour.js
+        DRAG_UPDATE_MS) also asks for tiles of the settings on the way, whose answers may
+        land after the final ones, so the last answered need not be the last asked."""
+        assert self.asked, "no tile was requested"
+        return self.asked[-1]
 
 
 def url_params(page):

@@ -138,32 +138,8 @@ def test_layer_menu_loads_lazily_and_searches(page, live_server, sky):
     page.wait_for_function("document.querySelector('#layer-tree .empty') !== null", timeout=10_000)
 
 
-class TileRequests:
-    """The query of every PNG tile the page asked for, in the order it asked.
-
-    A slow drag also sends the tiles of a handle position on the way (colour.js
-    DRAG_UPDATE_MS); their answers may land after those of the final position,
-    so the last tile asked for, not the last answered, has the final settings."""
-
-    def __init__(self, page):
-        self.queries = []
-        page.on("request", self._record)
-
-    def _record(self, request):
-        if "/tile.png" in request.url:
-            query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.url).query)
-            self.queries.append({key: values[0] for key, values in query.items()})
-
-    def clear(self):
-        self.queries.clear()
-
-    def last_query(self):
-        assert self.queries, "no tile was requested"
-        return self.queries[-1]
-
-
 def test_slider_drag_and_keys_change_vmin_vmax_in_tile_requests(page, live_server, sky):
-    tiles = TileRequests(page)
+    tiles = TileLog(page)
     open_viewer(page, live_server, view_query(layer="sky-i", gl="0", **VIEW))
 
     handle = page.locator("#handle-vmax").bounding_box()
