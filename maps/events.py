@@ -16,10 +16,10 @@ version, to the users who may see that layer.
 A change to what a user holds (a grant given to or taken from them or one of
 their Django groups, their membership of a group, the GitHub organisation
 grants set at login, their account deactivated, reactivated or deleted, a
-Django group of theirs deleted)
-changes what they see without any object changing: it
-is sent to that user's own channel group only (``user_group``), listing the
-objects that became visible or hidden to them with the grants each needs;
+Django group of theirs deleted) changes what they see without any object
+changing: it is sent to that user's own channel group only (``user_group``),
+listing the objects that became visible or hidden to them with the grants
+each needs;
 each socket compares the grants its viewer was last shown the catalogue under
 with those the user holds when the message arrives, and says "added" or
 "removed" only where the two differ.
@@ -95,8 +95,10 @@ def connect() -> None:
     user_model = get_user_model()
     pre_save.connect(_user_before, sender=user_model, dispatch_uid="events-user-pre-save")
     pre_delete.connect(_user_before, sender=user_model, dispatch_uid="events-user-pre-delete")
-    post_save.connect(_user_saved, sender=user_model, dispatch_uid="events-user-post-save")
-    post_delete.connect(_user_deleted, sender=user_model, dispatch_uid="events-user-post-delete")
+    post_save.connect(_announce_holders, sender=user_model, dispatch_uid="events-user-post-save")
+    post_delete.connect(
+        _announce_holders, sender=user_model, dispatch_uid="events-user-post-delete"
+    )
     # Deleting a group drops its memberships and grants without m2m_changed.
     pre_delete.connect(_group_before_delete, sender=Group, dispatch_uid="events-group-pre-delete")
     post_delete.connect(_announce_holders, sender=Group, dispatch_uid="events-group-post-delete")
@@ -279,14 +281,19 @@ def _group_before_delete(sender, instance, **kwargs) -> None:
 
 
 def _announce_holders(sender, instance, **kwargs) -> None:
-    """Tell each user remembered by a pre_ signal on ``instance`` what they gained or lost."""
+    """Tell each user remembered by a pre_ signal on ``instance`` what they gained or lost.
+
+    A user deactivated holds no grant (``maps.grants``); a user deleted is gone
+    from the answer, and their open sockets live on as an anonymous visitor's.
+    """
     before_by_user = getattr(instance, _HOLDERS_BEFORE, None)
     if before_by_user is None:
         return
     delattr(instance, _HOLDERS_BEFORE)
     after_by_user = grants.grants_of_users(before_by_user)
+    anonymous = grants.current_grants(None)
     for user_id, before in before_by_user.items():
-        after = after_by_user.get(user_id, frozenset())
+        after = after_by_user.get(user_id, anonymous)
         if after != before:
             _send_to_user(user_id, before, after)
 
@@ -296,32 +303,7 @@ def _user_before(sender, instance, update_fields=None, **kwargs) -> None:
     # login) cannot change the user's grants: no query.
     if instance.pk is None or (update_fields is not None and "is_active" not in update_fields):
         return
-    before = grants.grants_of_users([instance.pk]).get(instance.pk, frozenset())
-    setattr(instance, _HOLDERS_BEFORE, before)
-
-
-def _user_saved(sender, instance, **kwargs) -> None:
-    """A deactivated user holds no grant (``maps.grants``): their open viewers are
-    told at once that what the grants showed is gone (and back on reactivation)."""
-    before = getattr(instance, _HOLDERS_BEFORE, None)
-    if before is None:
-        return
-    delattr(instance, _HOLDERS_BEFORE)
-    after = grants.grants_of_users([instance.pk]).get(instance.pk, frozenset())
-    if after != before:
-        _send_to_user(instance.pk, before, after)
-
-
-def _user_deleted(sender, instance, **kwargs) -> None:
-    """A deleted user's sockets live on as an anonymous visitor's (their session is
-    gone): told what only their grants showed is gone."""
-    before = getattr(instance, _HOLDERS_BEFORE, None)
-    if before is None:
-        return
-    delattr(instance, _HOLDERS_BEFORE)
-    after = grants.current_grants(None)
-    if after != before:
-        _send_to_user(instance.pk, before, after)
+    setattr(instance, _HOLDERS_BEFORE, grants.grants_of_users([instance.pk]))
 
 
 def _send_to_user(user_id: int, before: frozenset[str], after: frozenset[str]) -> None:
