@@ -19,10 +19,9 @@ grants set at login, their account deactivated, reactivated or deleted, a
 Django group of theirs deleted) changes what they see without any object
 changing: it is sent to that user's own channel group only (``user_group``),
 listing the objects that became visible or hidden to them with the grants
-each needs;
-each socket compares the grants its viewer was last shown the catalogue under
-with those the user holds when the message arrives, and says "added" or
-"removed" only where the two differ.
+each needs; each socket compares the grants its viewer was last shown the
+catalogue under with those the user holds when the message arrives, and says
+"added" or "removed" only where the two differ.
 
 Writes that send no signal (``QuerySet.update``, ``bulk_create``, raw SQL,
 another process writing the database) announce nothing here.
