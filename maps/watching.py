@@ -373,28 +373,37 @@ def _new_child(model, id_field: str, wanted_id: str, siblings, **fields):
     return child
 
 
+def _named_child(siblings, model, id_field: str, parent_id: str, fields: dict, **links):
+    """The row of ``siblings`` (a related manager) named ``fields["name"]``, else a new one."""
+    existing = siblings.filter(name=fields["name"]).first()
+    if existing is not None:
+        return existing
+    wanted_id = slug(f"{parent_id}-{fields['name']}")
+    return _new_child(model, id_field, wanted_id, siblings.all(), **links, **fields)
+
+
 def _place_layers(group_row, group: MapGroup, grant: Grant | None) -> int:
     """Put a scanned file's layers into ``group``: its map and band by name, else new ones."""
     count = 0
     for map_row in group_row.children:
-        map_object = group.maps.filter(name=map_row.fields["name"]).first() or _new_child(
+        map_object = _named_child(
+            group.maps,
             Map,
             "map_id",
-            slug(f"{group.map_group_id}-{map_row.fields['name']}"),
-            group.maps.all(),
+            group.map_group_id,
+            map_row.fields,
             map_group=group,
             grant=grant,
-            **map_row.fields,
         )
         for band_row in map_row.children:
-            band = map_object.bands.filter(name=band_row.fields["name"]).first() or _new_child(
+            band = _named_child(
+                map_object.bands,
                 Band,
                 "band_id",
-                slug(f"{map_object.map_id}-{band_row.fields['name']}"),
-                map_object.bands.all(),
+                map_object.map_id,
+                band_row.fields,
                 map=map_object,
                 grant=grant,
-                **band_row.fields,
             )
             for layer_row in band_row.children:
                 suffix = layer_row.key.removeprefix(f"{band_row.key}-")
